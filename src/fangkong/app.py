@@ -1,0 +1,74 @@
+"""The application factory: settings in, a FastAPI app out. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from fangkong.core.db import Database
+from fangkong.core.settings import Settings, load_settings
+from fangkong.core.web import admin, audit_pages, errors, middleware, shell
+from fangkong.core.web import api as core_api
+from fangkong.people import api as people_api
+from fangkong.people import web as people_web
+
+STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
+
+# Each capability contributes page routes, API routes, navigation entries and a template folder.
+CAPABILITIES = [
+    (shell.router, None, []),
+    (people_web.router, people_api.router, people_web.NAV),
+    (admin.router, None, admin.NAV),
+    (audit_pages.router, None, audit_pages.NAV),
+    (None, core_api.router, []),
+]
+TEMPLATE_DIRS = (Path(__file__).resolve().parent / "people" / "templates",)
+
+
+def _docs_router(app: FastAPI) -> APIRouter:
+    """Serve the OpenAPI viewer from the app's own vendored assets (no CDN: the network may be closed)."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/api/docs")
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "", title="fangkong API",
+                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui.css", swagger_favicon_url="")
+
+    return router
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the web application for the given settings (or the environment's)."""
+    settings = settings or load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = FastAPI(
+        title="fangkong API",
+        version="1",
+        description="Epidemic prevention and control platform. Authenticate with `POST /api/v1/auth/token`, "
+        "then send `Authorization: Bearer <token>`. Errors are RFC 9457 problem JSON.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(settings.database_url)
+    app.state.template_dirs = TEMPLATE_DIRS
+    app.state.nav = [item for _, _, nav in CAPABILITIES for item in nav]
+    vendor = STATIC / "vendor"
+    app.state.vendor_assets = {name: (vendor / f"{name}.min.js").exists() for name in ("htmx", "echarts")}
+    for pages, api, _ in CAPABILITIES:
+        if pages is not None:
+            app.include_router(pages)
+        if api is not None:
+            app.include_router(api)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(_docs_router(app))
+    errors.install(app)
+    middleware.install(app)
+    return app

@@ -1,0 +1,176 @@
+"""The `fangkong` command. Commands are thin: they call the same use cases the web routes call."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fangkong.core.context import Actor, acting_as
+from fangkong.core.settings import Settings, load_settings
+
+app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+console = Console()
+ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
+
+
+def _settings(**overrides: object) -> Settings:
+    return load_settings(**overrides)
+
+
+def _cli_actor() -> Actor:
+    return Actor(username=f"cli:{getpass.getuser()}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          upgrade: Annotated[bool, typer.Option(help="Apply migrations first.")] = True) -> None:
+    """Run the web platform."""
+    import uvicorn
+
+    from fangkong.app import create_app
+    from fangkong.core.migrate import upgrade as migrate
+
+    settings = _settings()
+    if upgrade:
+        migrate(settings.database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+
+
+@app.command()
+def demo(
+    size: Annotated[int, typer.Option(help="Number of persons in the demo city.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed builds the same city).")] = 2020,
+    build_only: Annotated[bool, typer.Option("--build-only", help="Build the demo database and exit.")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Build the demo city (Lanzhou) into a fresh database, print the logins, and serve it."""
+    import uvicorn
+
+    from fangkong.app import create_app
+    from fangkong.core.db import Database
+    from fangkong.core.migrate import upgrade as migrate
+    from fangkong.demo.build import build_demo
+
+    settings = _settings(demo=True)
+    _reset_embedded(settings)
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    city = build_demo(db, settings, size=size, seed=seed)
+    table = Table(title=f"兰州市 demo: {city.units} units, {city.persons} persons, built in {city.seconds:.1f} s")
+    for column in ("username", "password", "role", "unit"):
+        table.add_column(column)
+    for login in city.logins:
+        table.add_row(login.username, login.password, login.role, login.unit)
+    console.print(table)
+    if build_only:
+        db.dispose()
+        return
+    console.print(f"Open http://{host}:{port}/ and log in with one of the accounts above.")
+    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+
+
+def _reset_embedded(settings: Settings) -> None:
+    """Start the demo from an empty embedded database; never drop a server database."""
+    if settings.is_sqlite:
+        path = Path(settings.database_url.split("///", 1)[1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply schema migrations up to REVISION (default: the newest)."""
+    from fangkong.core.migrate import upgrade as migrate
+
+    settings = _settings()
+    migrate(settings.database_url, revision)
+    console.print(f"[green]Database at revision {revision}.[/]")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Login name.")],
+    role: Annotated[str, typer.Option(help="One of: " + ", ".join(ROLE_NAMES))],
+    unit: Annotated[str, typer.Option(help="Unit code, e.g. 620100.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[str, typer.Option(help="Password; asked for if not given.", hidden=True)] = "",
+) -> None:
+    """Create a user account (asks for the password unless FANGKONG_NEW_PASSWORD is set)."""
+    from sqlalchemy import select
+
+    from fangkong.core.db import Database
+    from fangkong.core.errors import DomainError, ValidationFailed
+    from fangkong.core.i18n import gettext
+    from fangkong.core.models import Unit
+    from fangkong.core.units import UserInput, create_user_unchecked
+
+    settings = _settings()
+    secret = password or os.environ.get("FANGKONG_NEW_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    db = Database(settings.database_url)
+    try:
+        with acting_as(_cli_actor()), db.unit_of_work() as session:
+            unit_id = session.execute(select(Unit.id).where(Unit.code == unit)).scalar()
+            user = create_user_unchecked(session, settings, UserInput(
+                username=username, display_name=name or username, role=role, unit_id=unit_id, password=secret))
+            console.print(f"[green]Created user {user.username} ({user.role}).[/]")
+    except ValidationFailed as exc:
+        for err in exc.errors:
+            console.print(f"[red]{err.field}: {gettext(err.message, **err.params)}[/]")
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        console.print(f"[red]{gettext(exc.detail, **exc.params)}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 if it is broken."""
+    from fangkong.core.audit import verify_chain
+    from fangkong.core.db import Database
+
+    settings = _settings()
+    db = Database(settings.database_url)
+    with db.sessions() as session:
+        report = verify_chain(session)
+    db.dispose()
+    if report.ok:
+        console.print(f"[green]Audit chain intact: {report.rows} entries.[/]")
+        return
+    console.print(f"[red]Audit chain broken at entry {report.first_bad_id}: {report.reason} "
+                  f"({report.rows} entries verified before it).[/]")
+    raise typer.Exit(1)
+
+
+def _register_capabilities() -> None:
+    try:
+        from fangkong.tracing.cli import register
+    except ImportError:  # tracing arrives with its own module; the core CLI works without it
+        return
+    register(app)
+
+
+def main() -> None:
+    _register_capabilities()
+    app(prog_name="fangkong")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

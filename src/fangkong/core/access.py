@@ -1,0 +1,90 @@
+"""Access in one place: what each role may do, and the jurisdiction filter on every query.
+
+A user sees its unit's subtree (an agency unit, such as a health commission, works in its parent's
+jurisdiction). Objects outside it are reported as not found, never as forbidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from fangkong.core.errors import Forbidden, NotFound
+from fangkong.core.i18n import N_
+from fangkong.core.models import Role, Unit, UnitKind, User
+
+PERSON_READ = "person.read"
+PERSON_WRITE = "person.write"
+PERSON_REVEAL = "person.reveal"
+UNIT_MANAGE = "unit.manage"
+USER_MANAGE = "user.manage"
+AUDIT_READ = "audit.read"
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL}),
+    Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL}),
+    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL}),
+    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL}),
+    Role.CHECKPOINT: frozenset(),
+    Role.COMMUNITY: frozenset(),  # sees the persons of its care teams (issue 5), not the files at large
+    Role.AUDITOR: frozenset({AUDIT_READ}),
+    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE}),
+}
+
+M = TypeVar("M")
+S = TypeVar("S", bound=Select[Any])
+
+
+def can(user: User, action: str) -> bool:
+    return action in PERMISSIONS.get(user.role, frozenset())
+
+
+def require(user: User, action: str) -> None:
+    """Raise Forbidden unless the user's role grants `action`."""
+    if not can(user, action):
+        raise Forbidden()
+
+
+def scope_path(user: User) -> str:
+    """Return the unit path prefix of the user's jurisdiction."""
+    unit = user.unit
+    if unit.kind == UnitKind.AGENCY and unit.parent_id is not None:
+        return unit.path.rsplit("/", 2)[0] + "/"
+    return unit.path
+
+
+def visible_unit_ids(user: User) -> Select[tuple[int]]:
+    return select(Unit.id).where(Unit.path.startswith(scope_path(user), autoescape=True))
+
+
+def restrict(stmt: S, user: User, unit_column: Any) -> S:
+    """Limit a query to rows whose `unit_column` lies in the user's jurisdiction."""
+    return stmt.where(unit_column.in_(visible_unit_ids(user)))
+
+
+def in_jurisdiction(user: User, unit: Unit) -> bool:
+    return unit.path.startswith(scope_path(user))
+
+
+def get_visible(session: Session, user: User, model: type[M], object_id: int, action: str) -> M:
+    """Return the object if the role may `action` it and it lies in the jurisdiction; else raise."""
+    require(user, action)
+    stmt = restrict(select(model).where(model.id == object_id), user, model.unit_id)  # type: ignore[attr-defined]
+    obj = session.execute(stmt).unique().scalar_one_or_none()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+ROLE_LABELS: dict[str, str] = {  # msgids, translated where shown
+    Role.COMMAND: N_("Command centre"),
+    Role.DISTRICT: N_("District sub-bureau"),
+    Role.STATION: N_("Police station"),
+    Role.CHECKPOINT: N_("Checkpoint officer"),
+    Role.HEALTH: N_("Health liaison"),
+    Role.COMMUNITY: N_("Community cadre / doctor"),
+    Role.AUDITOR: N_("Auditor"),
+    Role.ADMIN: N_("Administrator"),
+}

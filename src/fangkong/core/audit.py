@@ -1,0 +1,233 @@
+"""Audit log: append-only, hash-chained rows written from session events and explicit reads.
+
+Each row's hash covers its content and the previous row's hash, so a changed, removed or inserted
+row breaks the chain from that point (`verify_chain`). Appends are serialised (PostgreSQL advisory
+lock; SQLite's BEGIN IMMEDIATE) so the chain stays linear under concurrent requests. Database
+triggers (see the first migration) refuse UPDATE and DELETE on the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from fangkong.core.context import current_actor
+from fangkong.core.db import Base, UTCDateTime, utcnow
+
+GENESIS = "0" * 64
+_PG_CHAIN_LOCK = 0x66616E67  # "fang": one advisory lock key for the chain
+MASK = "***"
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32), index=True)
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    ip: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(255))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+def record(session: Session, action: str, object_type: str | None = None, object_id: object = None,
+           **detail: Any) -> None:
+    """Append one audit row in the session's transaction (reads, reveals, logins, exports)."""
+    _append(session.connection(), [_entry(action, object_type, object_id, detail)])
+
+
+def _entry(action: str, object_type: str | None, object_id: object, detail: dict[str, Any]) -> dict[str, Any]:
+    actor = current_actor.get()
+    return {
+        "at": utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "role": actor.role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=_jsonable),
+        "ip": actor.ip,
+        "request_id": actor.request_id,
+        "purpose": actor.purpose,
+    }
+
+
+def _jsonable(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """Return the chain hash of a row given the previous row's hash."""
+    at = row["at"].astimezone(UTC).isoformat(timespec="microseconds")
+    fields = [at, row["user_id"], row["username"], row["role"], row["action"], row["object_type"],
+              row["object_id"], row["detail"], row["ip"], row["request_id"], row["purpose"]]
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+
+
+def _append(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
+    prev = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    prev = prev or GENESIS
+    for entry in entries:
+        entry["prev_hash"] = prev
+        entry["hash"] = prev = row_hash(prev, entry)
+    conn.execute(insert(AuditEntry), entries)
+
+
+# --- change capture from session events -------------------------------------------------------
+
+def _snapshot(obj: Any, changed_only: bool) -> dict[str, Any]:
+    cls = type(obj)
+    masked = set(getattr(cls, "__audit_masked__", ()))
+    hidden = set(getattr(cls, "__audit_hidden__", ()))
+    state = inspect(obj)
+    out: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in hidden:
+            continue
+        hist = state.attrs[key].history
+        if changed_only:
+            if not hist.has_changes():
+                continue
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            out[key] = [MASK, MASK] if key in masked else [old, new]
+        else:
+            value = state.attrs[key].value
+            out[key] = MASK if key in masked and value is not None else value
+    return out
+
+
+def _changes(session: Session) -> list[dict[str, Any]]:
+    entries = []
+    for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            if not getattr(type(obj), "__audited__", False):
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            snap = _snapshot(obj, changed_only=action == "update")
+            if action == "update" and not snap:
+                continue
+            ident = inspect(obj).identity
+            object_id = ident[0] if ident else getattr(obj, "id", None)
+            entries.append(_entry(action, type(obj).__tablename__, object_id, {"fields": snap}))
+    return entries
+
+
+def _after_flush(session: Session, _flush_context: object) -> None:
+    _append(session.connection(), _changes(session))
+
+
+def install(factory: Any) -> None:
+    """Write audit rows for every flush of sessions made by `factory` (a sessionmaker)."""
+    from sqlalchemy import event
+
+    if not event.contains(factory, "after_flush", _after_flush):
+        event.listen(factory, "after_flush", _after_flush)
+
+
+# --- verification ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    rows: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
+    """Recompute every row's hash in id order and report the first row where the chain breaks."""
+    prev, count, last_id = GENESIS, 0, 0
+    while True:
+        rows = session.execute(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return ChainReport(ok=True, rows=count)
+        for row in rows:
+            data = {c: getattr(row, c) for c in ("at", "user_id", "username", "role", "action",
+                                                   "object_type", "object_id", "detail", "ip",
+                                                   "request_id", "purpose")}
+            if row.prev_hash != prev:
+                return ChainReport(False, count, row.id, "prev_hash does not match the previous row")
+            if row_hash(prev, data) != row.hash:
+                return ChainReport(False, count, row.id, "row content does not match its hash")
+            prev, last_id, count = row.hash, row.id, count + 1
+        session.expunge_all()
+
+
+# --- reading (auditor) -------------------------------------------------------------------------
+
+@dataclass
+class AuditFilter:
+    username: str = ""
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditEntry]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1, page_size: int = 50) -> AuditPage:
+    """Return audit rows matching the filter, newest first (auditors only; the search is itself recorded)."""
+    from sqlalchemy import func
+
+    from fangkong.core.access import AUDIT_READ, require
+
+    require(user, AUDIT_READ)
+    stmt = select(AuditEntry)
+    if flt.username:
+        stmt = stmt.where(AuditEntry.username == flt.username.strip())
+    if flt.action:
+        stmt = stmt.where(AuditEntry.action == flt.action.strip())
+    if flt.object_type:
+        stmt = stmt.where(AuditEntry.object_type == flt.object_type.strip())
+    if flt.object_id:
+        stmt = stmt.where(AuditEntry.object_id == flt.object_id.strip())
+    if flt.since:
+        stmt = stmt.where(AuditEntry.at >= flt.since)
+    if flt.until:
+        stmt = stmt.where(AuditEntry.at < flt.until)
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    page = max(1, page)
+    rows = list(session.execute(stmt.order_by(AuditEntry.id.desc()).offset((page - 1) * page_size)
+                                .limit(page_size)).scalars())
+    record(session, "audit_search", "audit_log", None, filter={k: v for k, v in flt.__dict__.items() if v})
+    return AuditPage(rows, total, page, page_size)

@@ -1,0 +1,79 @@
+"""Settings: the only module that reads the environment.
+
+Every variable is `FANGKONG_<NAME>`; the table in README.md documents each one.
+Everything else receives a `Settings` instance as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCALES = ("zh_CN", "en")
+
+
+class Settings(BaseSettings):
+    """Typed, validated configuration read from `FANGKONG_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FANGKONG_", extra="ignore")
+
+    var_dir: Path = Field(Path("var"), description="Folder for the embedded database, presence store, secret key.")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file var/fangkong.db.")
+    secret_key: str = Field("", description="Signing key; default: generated once and kept in var/secret_key.")
+    demo: bool = Field(False, description="Demo mode: the demo city's logins are printed and allowed.")
+    default_locale: str = Field("zh_CN", description="Language when the user has not chosen one.")
+    protocol_profile: str = Field("edition-9", description="Protocol profile name (see PROTOCOL.md).")
+    session_idle_minutes: int = Field(30, ge=1, description="Log out after this long without a request.")
+    session_max_hours: int = Field(12, ge=1, description="A login lasts at most this long.")
+    api_token_hours: int = Field(12, ge=1, description="Lifetime of an API bearer token.")
+    login_max_failures: int = Field(5, ge=1, description="Wrong passwords in a row before lockout.")
+    login_lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2 memory cost (tests lower it).")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2 time cost.")
+    secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
+    page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    def model_post_init(self, _context: object) -> None:
+        self.var_dir = self.var_dir.resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'fangkong.db'}"
+        if not self.secret_key:
+            self.secret_key = _kept_secret(self.var_dir / "secret_key")
+        elif len(self.secret_key) < 32:
+            raise ValueError("FANGKONG_SECRET_KEY must be at least 32 characters")
+
+    @property
+    def presence_dir(self) -> Path:
+        return self.var_dir / "presence"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _kept_secret(path: Path) -> str:
+    """Return the secret kept at `path`, generating it on first run (never committed: var/ is ignored)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Return settings from the environment, with explicit overrides (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

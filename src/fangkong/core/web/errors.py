@@ -1,0 +1,95 @@
+"""One place that turns errors into responses: problem JSON (RFC 9457) for the API, pages otherwise."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fangkong.core.errors import DomainError, FieldError, NotFound, Unauthenticated, ValidationFailed
+from fangkong.core.i18n import N_, gettext
+from fangkong.core.web.templating import render
+
+log = logging.getLogger("fangkong.web")
+
+PROBLEM_JSON = "application/problem+json"
+REQUIRED = N_("This field is required.")
+INVALID = N_("This value is not valid.")
+METHOD = N_("This method is not allowed here.")
+SERVER = N_("Something went wrong on our side. The error has been logged.")
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith("/api/") or request.url.path.endswith(".json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem(request: Request, exc: DomainError, errors: list[FieldError] | None = None) -> Response:
+    headers = {}
+    if getattr(exc, "retry_after", None):
+        headers["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+    if wants_json(request):
+        body: dict[str, Any] = {
+            "type": f"/problems/{exc.slug}",
+            "title": gettext(exc.title),
+            "status": exc.status,
+            "detail": gettext(exc.detail, **exc.params),
+            "instance": request.url.path,
+        }
+        if errors:
+            body["errors"] = [{"field": e.field, "message": gettext(e.message, **e.params)} for e in errors]
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+    if isinstance(exc, Unauthenticated) and request.method == "GET":
+        target = "/login?next=" + quote(request.url.path)
+        if request.headers.get("HX-Request"):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    context = {"error": exc, "errors": errors or []}
+    return render(request, "error.html", context, status=exc.status) if not headers else _with(
+        render(request, "error.html", context, status=exc.status), headers)
+
+
+def _with(response: Response, headers: dict[str, str]) -> Response:
+    response.headers.update(headers)
+    return response
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return problem(request, exc, getattr(exc, "errors", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [FieldError(_field_of(tuple(e.get("loc", ()))), REQUIRED if e.get("type") == "missing" else INVALID)
+                  for e in exc.errors()]
+        return problem(request, ValidationFailed(errors), errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return problem(request, NotFound())
+        err = DomainError(METHOD if exc.status_code == 405 else INVALID)
+        err.status = exc.status_code
+        return problem(request, err)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error request_id=%s", getattr(request.state, "request_id", "-"))
+        err = DomainError(SERVER)
+        err.status, err.slug, err.title = 500, "server-error", N_("Server error")
+        return problem(request, err)

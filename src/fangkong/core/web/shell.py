@@ -1,0 +1,96 @@
+"""The shell's pages: login, logout, the role's home page, health check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import func, select, text
+from starlette.datastructures import FormData
+
+from fangkong.core.access import PERSON_READ, can, restrict
+from fangkong.core.auth import attempt_login, close_session, open_session
+from fangkong.core.context import acting_as
+from fangkong.core.errors import DomainError
+from fangkong.core.models import Role, Unit, User
+from fangkong.core.web.templating import render
+from fangkong.core.web.work import SESSION_COOKIE, actor_for, checked_form, client_ip, public_work, work
+from fangkong.people.models import Person
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    with request.app.state.db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", {"next": _safe_next(next), "username": ""})
+
+
+@router.post("/login")
+def login(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    settings = request.app.state.settings
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "/")))
+    with public_work(request) as session:
+        attempt = attempt_login(session, settings, username, password)
+        if attempt.user is not None:
+            with acting_as(actor_for(request, attempt.user)):
+                login_ = open_session(session, settings, attempt.user, client_ip(request))
+    if attempt.error is not None:
+        err = attempt.error
+        status = err.status if isinstance(err, DomainError) else 401
+        response = render(request, "login.html", {"next": target, "username": username, "error": err}, status)
+        if getattr(err, "retry_after", None):
+            response.headers["Retry-After"] = str(err.retry_after)  # type: ignore[attr-defined]
+        return response
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, login_.token, httponly=True, samesite="lax",
+                        secure=settings.secure_cookies, max_age=settings.session_max_hours * 3600)
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only follow local paths after login (no open redirect)."""
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.post("/logout")
+def logout(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with public_work(request) as session:
+            close_session(session, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    with work(request) as w:
+        context = home_context(w.session, w.user)
+    return render(request, "home.html", context)
+
+
+def home_context(session: Any, user: User) -> dict[str, Any]:
+    """Return the figures a role's home page shows; each role sees only its own kind of numbers."""
+    ctx: dict[str, Any] = {"role": user.role}
+    if can(user, PERSON_READ):
+        ctx["persons"] = session.execute(
+            restrict(select(func.count(Person.id)), user, Person.unit_id)).scalar_one()
+        ctx["units"] = session.execute(restrict(select(func.count(Unit.id)), user, Unit.id)).scalar_one()
+    if user.role == Role.ADMIN:
+        ctx["units"] = session.execute(restrict(select(func.count(Unit.id)), user, Unit.id)).scalar_one()
+        ctx["users"] = session.execute(restrict(select(func.count(User.id)), user, User.unit_id)).scalar_one()
+    return ctx

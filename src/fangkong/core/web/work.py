@@ -1,0 +1,123 @@
+"""One request, one unit of work: open the transaction, find the user, set the audit actor."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from fangkong.core.access import require
+from fangkong.core.auth import resume_session, user_for_token
+from fangkong.core.context import Actor, acting_as
+from fangkong.core.errors import Forbidden, Unauthenticated
+from fangkong.core.i18n import N_
+from fangkong.core.models import User
+
+SESSION_COOKIE = "fk_session"
+CSRF_COOKIE = "fk_csrf"
+CSRF_FAILED = N_("The form has expired. Reload the page and try again.")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What pages show of the logged-in user; plain values, safe to render after the session ends."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    unit_id: int
+    unit_name: str
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.username, user.display_name, user.role, user.unit_id, user.unit.name)
+
+
+@dataclass(frozen=True)
+class Work:
+    session: Session
+    user: User
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def actor_for(request: Request, user: User | None) -> Actor:
+    return Actor(
+        username=user.username if user else "anonymous",
+        user_id=user.id if user else None,
+        role=user.role if user else None,
+        unit_id=user.unit_id if user else None,
+        ip=client_ip(request),
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+def request_user(request: Request, session: Session) -> User | None:
+    """Return the user of a bearer token or a browser session cookie, if valid."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return user_for_token(session, header[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return resume_session(session, request.app.state.settings, cookie)
+    return None
+
+
+@contextmanager
+def work(request: Request) -> Iterator[Work]:
+    """Yield the session and the logged-in user; commit at the end, roll back on any error."""
+    db = request.app.state.db
+    with db.unit_of_work() as session:
+        known = getattr(request.state, "user_id", None)
+        if known is not None:  # already authenticated by the route's guard
+            user = session.get(User, known)
+        else:
+            with acting_as(actor_for(request, None)):
+                user = request_user(request, session)
+        if user is None:
+            raise Unauthenticated()
+        request.state.user = Viewer.of(user)
+        with acting_as(actor_for(request, user)):
+            yield Work(session, user)
+
+
+@contextmanager
+def public_work(request: Request) -> Iterator[Session]:
+    """Yield a session for a request without a login (the public pages, the login form)."""
+    with request.app.state.db.unit_of_work() as session, acting_as(actor_for(request, None)):
+        yield session
+
+
+def guard(*actions: str) -> Any:
+    """Route dependency: 401 without valid credentials and 403 when the role lacks an action, both
+    before the request body is validated (so callers learn nothing from field errors first)."""
+
+    def dependency(request: Request) -> None:
+        with request.app.state.db.unit_of_work() as session, acting_as(actor_for(request, None)):
+            user = request_user(request, session)
+            if user is None:
+                raise Unauthenticated()
+            for action in actions:
+                require(user, action)
+            request.state.user_id = user.id
+
+    return Depends(dependency)
+
+
+async def checked_form(request: Request) -> FormData:
+    """Return the posted form after checking its CSRF token against the cookie (double submit)."""
+    form = await request.form()
+    sent = str(form.get("csrf_token") or request.headers.get("X-CSRF-Token") or "")
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden(CSRF_FAILED)
+    return form

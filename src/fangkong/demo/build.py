@@ -1,0 +1,171 @@
+"""Build the demo city: units with their areas, one user per role, and persons with valid documents.
+
+Deterministic for a (size, seed) pair, and fast: persons are inserted in bulk, with one audit row
+for the whole build rather than one per row.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from fangkong.core import audit
+from fangkong.core.auth import hash_password
+from fangkong.core.codes import check_character, lookup_area
+from fangkong.core.context import Actor, acting_as
+from fangkong.core.db import Database
+from fangkong.core.models import Role, Unit, UnitArea, UnitKind, User
+from fangkong.core.settings import Settings
+from fangkong.demo.city import CITY, DISTRICTS, GIVEN, ORIGINS, ROADS, SURNAMES
+from fangkong.people.models import Person
+
+DEMO_PASSWORD = "fangkong-demo"
+DEMO_ACTOR = Actor(username="system:demo")
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    role: str
+    unit: str
+    password: str = DEMO_PASSWORD
+
+
+@dataclass
+class DemoCity:
+    logins: list[DemoLogin] = field(default_factory=list)
+    units: int = 0
+    persons: int = 0
+    seconds: float = 0.0
+
+
+def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2020) -> DemoCity:
+    """Fill an empty, migrated database with the demo city."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    result = DemoCity()
+    with acting_as(DEMO_ACTOR), db.unit_of_work() as session:
+        if session.execute(select(Unit.id).limit(1)).first():
+            raise RuntimeError("the database is not empty; the demo city is built only into an empty one")
+        stations = _units(session, result)
+        result.logins = _users(session, settings, stations)
+        result.persons = _persons(session, rng, stations, size)
+        audit.record(session, "demo_build", None, None, size=size, seed=seed, units=result.units,
+                     persons=result.persons)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _add_unit(session: Session, name: str, code: str, kind: str, parent: Unit | None,
+              area_code: str | None = None) -> Unit:
+    unit = Unit(name=name, code=code, kind=kind, parent_id=parent.id if parent else None, area_code=area_code,
+                path="")
+    session.add(unit)
+    session.flush()
+    unit.path = (parent.path if parent else "/") + f"{unit.id}/"
+    return unit
+
+
+@dataclass(frozen=True)
+class Station:
+    unit: Unit
+    district: str  # sub-bureau name
+    district_code: str
+    areas: tuple[str, ...]
+
+
+def _units(session: Session, result: DemoCity) -> list[Station]:
+    code, name, _city = CITY
+    city = _add_unit(session, name, code, UnitKind.CITY, None, code)
+    _add_unit(session, "兰州市卫生健康委员会", "620100-WJW", UnitKind.AGENCY, city)
+    stations = []
+    for area_code, bureau, station_list in DISTRICTS:
+        district = _add_unit(session, bureau, area_code, UnitKind.DISTRICT, city, area_code)
+        for s_index, (station_name, areas) in enumerate(station_list, start=1):
+            unit = _add_unit(session, station_name, f"{area_code}-{s_index:02d}", UnitKind.STATION, district)
+            unit.areas = [UnitArea(area_code=area_code, name=a) for a in areas]
+            stations.append(Station(unit, bureau, area_code, tuple(areas)))
+        _add_unit(session, f"{_county(area_code)}社区工作站", f"{area_code}-SQ", UnitKind.AGENCY, district)
+    session.flush()
+    result.units = session.query(Unit).count()
+    return stations
+
+
+def _users(session: Session, settings: Settings, stations: list[Station]) -> list[DemoLogin]:
+    by_code = {u.code: u for u in session.execute(select(Unit)).scalars()}
+    first, other = stations[0], next(s for s in stations if s.district_code != stations[0].district_code)
+    plan = [
+        ("admin", "系统管理员", Role.ADMIN, by_code["620100"]),
+        ("auditor", "审计员", Role.AUDITOR, by_code["620100"]),
+        ("command", "指挥中心值班员", Role.COMMAND, by_code["620100"]),
+        ("health", "市卫健委联络员", Role.HEALTH, by_code["620100-WJW"]),
+        ("district", f"{first.district}值班员", Role.DISTRICT, by_code[first.district_code]),
+        ("station", f"{first.unit.name}民警", Role.STATION, first.unit),
+        ("station2", f"{other.unit.name}民警", Role.STATION, other.unit),
+        ("checkpoint", "卡口民警", Role.CHECKPOINT, first.unit),
+        ("community", "社区干部", Role.COMMUNITY, by_code[f"{first.district_code}-SQ"]),
+    ]
+    password_hash = hash_password(settings, DEMO_PASSWORD)
+    logins = []
+    for username, display, role, unit in plan:
+        session.add(User(username=username, display_name=display, role=role, unit_id=unit.id,
+                         password_hash=password_hash))
+        logins.append(DemoLogin(username, role, unit.name))
+    session.flush()
+    return logins
+
+
+def _id_number(rng: random.Random, origin: str, birth: date, male: bool) -> str:
+    seq = rng.randrange(0, 500) * 2 + (1 if male else 0)
+    body = f"{origin}{birth:%Y%m%d}{seq:03d}"
+    return body + check_character(body)
+
+
+def _persons(session: Session, rng: random.Random, stations: list[Station], size: int) -> int:
+    rows: list[dict[str, object]] = []
+    used_ids: set[str] = set()
+    used_phones: set[str] = set()
+    while len(rows) < size:
+        station = rng.choice(stations)
+        street = rng.choice(station.areas)
+        address = (f"甘肃省兰州市{_county(station.district_code)}{street}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+                   f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(1, 30)}{rng.randint(1, 4):02d}室")
+        surname = rng.choice(SURNAMES)
+        for _member in range(min(rng.choice((1, 2, 3, 3, 4)), size - len(rows))):
+            rows.append(_person(rng, station, surname, address, used_ids, used_phones))
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(Person), rows[start:start + 1000])
+    return len(rows)
+
+
+def _county(code: str) -> str:
+    area = lookup_area(code)
+    return area.name if area else code
+
+
+def _person(rng: random.Random, station: Station, surname: str, address: str, used_ids: set[str],
+            used_phones: set[str]) -> dict[str, object]:
+    male = rng.random() < 0.5
+    while True:
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 75))
+        origin = station.district_code if rng.random() < 0.7 else rng.choice(ORIGINS)
+        number = _id_number(rng, origin, birth, male)
+        if number not in used_ids:
+            used_ids.add(number)
+            break
+    while True:
+        phone = f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+        if phone not in used_phones:
+            used_phones.add(phone)
+            break
+    given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+    return {
+        "name": surname + given, "id_number": number, "phone": phone, "sex": "M" if male else "F",
+        "birth_date": birth, "current_address": address, "household_address": address,
+        "area_code": station.district_code, "unit_id": station.unit.id,
+    }

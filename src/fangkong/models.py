@@ -1,0 +1,9 @@
+"""Import every capability's tables so that Base.metadata knows them (migrations, tests)."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    import fangkong.core.audit
+    import fangkong.core.models
+    import fangkong.people.models  # noqa: F401

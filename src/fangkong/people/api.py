@@ -1,0 +1,89 @@
+"""Person file API (JSON): search, open, reveal, create."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from fangkong.core.access import PERSON_REVEAL, PERSON_WRITE
+from fangkong.core.web.work import guard, work
+from fangkong.people import service
+from fangkong.people.service import PersonInput, PersonView
+
+router = APIRouter(prefix="/api/v1/persons", tags=["person files"], dependencies=[guard()])
+
+
+class PersonOut(BaseModel):
+    id: int
+    name: str
+    id_number: str | None = Field(description="Masked unless revealed")
+    doc_type: str | None
+    doc_number: str | None
+    phone: str | None = Field(description="Masked unless revealed")
+    sex: str | None
+    birth_date: date | None
+    current_address: str | None
+    household_address: str | None
+    unit_id: int
+    unit_name: str
+    revealed: bool
+
+    @classmethod
+    def of(cls, view: PersonView) -> PersonOut:
+        return cls(**view.__dict__)
+
+
+class PersonPage(BaseModel):
+    items: list[PersonOut]
+    total: int
+    page: int
+    pages: int
+
+
+class PersonIn(BaseModel):
+    name: str = Field(max_length=100)
+    id_number: str = Field("", max_length=40, description="Resident ID (GB 11643); 15 or 18 characters")
+    doc_type: str = Field("", max_length=40, description="For non-residents: passport, hk_macau_permit, …")
+    doc_number: str = Field("", max_length=40)
+    phone: str = Field("", max_length=40)
+    current_address: str = Field("", max_length=400)
+    household_address: str = Field("", max_length=400)
+    unit_id: int | None = Field(None, description="Jurisdiction unit; default: your own unit")
+
+
+class RevealIn(BaseModel):
+    purpose: str = Field(max_length=255, description="Why the full numbers are needed; recorded in the audit log")
+
+
+@router.get("", response_model=PersonPage)
+def search(request: Request, q: str = "", page: int = 1) -> PersonPage:
+    """Search person files in your jurisdiction by name, ID number or phone (numbers masked)."""
+    with work(request) as w:
+        result = service.search_persons(w.session, w.user, q, page, request.app.state.settings.page_size)
+    return PersonPage(items=[PersonOut.of(p) for p in result.rows], total=result.total, page=result.page,
+                      pages=result.pages)
+
+
+@router.post("", response_model=PersonOut, status_code=201, dependencies=[guard(PERSON_WRITE)])
+def create(request: Request, body: PersonIn) -> PersonOut:
+    """Create a person file; every field is validated and nothing is written on error."""
+    with work(request) as w:
+        person = service.create_person(w.session, w.user, PersonInput(**body.model_dump()))
+        view = service.PersonView.of(person)
+    return PersonOut.of(view)
+
+
+@router.get("/{person_id}", response_model=PersonOut)
+def read(request: Request, person_id: int) -> PersonOut:
+    """Open a person file (masked). The read is recorded in the audit log."""
+    with work(request) as w:
+        return PersonOut.of(service.open_person(w.session, w.user, person_id))
+
+
+@router.post("/{person_id}/reveal", response_model=PersonOut, dependencies=[guard(PERSON_REVEAL)])
+def reveal(request: Request, person_id: int, body: RevealIn) -> PersonOut:
+    """Return the full ID number and phone; the reveal and its purpose are recorded."""
+    with work(request) as w:
+        return PersonOut.of(service.reveal_person(w.session, w.user, person_id, body.purpose))

@@ -1,0 +1,37 @@
+"""Person files (一人一档): one row per person, whatever source first met them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fangkong.core.db import Base, UTCDateTime, utcnow
+from fangkong.core.models import Unit
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    __audited__ = True
+    # Personal fields are masked in audit snapshots: the audit log records that they changed, not to what.
+    __audit_masked__ = ("name", "id_number", "doc_number", "phone", "birth_date", "current_address",
+                        "household_address")
+    __table_args__ = (UniqueConstraint("doc_type", "doc_number", name="uq_persons_document"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)  # normalised GB 11643 number
+    doc_type: Mapped[str | None] = mapped_column(String(32))  # for non-residents (passport, permits …)
+    doc_number: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(11), index=True)
+    sex: Mapped[str | None] = mapped_column(String(1))  # "M" / "F"
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    current_address: Mapped[str | None] = mapped_column(String(255))
+    household_address: Mapped[str | None] = mapped_column(String(255))
+    area_code: Mapped[str | None] = mapped_column(String(6))  # county-level code of the current address
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # jurisdiction
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")

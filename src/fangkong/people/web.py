@@ -1,0 +1,87 @@
+"""Person file pages: search, open (masked), reveal with a purpose, create."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from fangkong.core.access import PERSON_READ, PERSON_WRITE, can, require
+from fangkong.core.codes import DOCUMENT_LABELS
+from fangkong.core.errors import ValidationFailed
+from fangkong.core.i18n import N_
+from fangkong.core.units import unit_tree
+from fangkong.core.web.templating import NavItem, render
+from fangkong.core.web.work import checked_form, work
+from fangkong.people import service
+from fangkong.people.service import PersonInput
+
+router = APIRouter(prefix="/people", include_in_schema=False)
+NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", "station", "health"}))]
+
+
+@router.get("", response_class=HTMLResponse)
+def search_page(request: Request, q: str = "", page: int = 1) -> HTMLResponse:
+    with work(request) as w:
+        require(w.user, PERSON_READ)
+        result = service.search_persons(w.session, w.user, q, page, request.app.state.settings.page_size)
+        can_create = can(w.user, PERSON_WRITE)
+    base = "/people?" + urlencode({"q": q})
+    return render(request, "people/search.html", {"result": result, "q": q, "base": base, "can_create": can_create})
+
+
+def _form_context(w: object, data: PersonInput, errors: list[object]) -> dict[str, object]:
+    units = [(u.id, "　" * u.depth + u.name) for u in unit_tree(w.session, w.user)]  # type: ignore[attr-defined]
+    docs = [(key, label[0]) for key, label in DOCUMENT_LABELS.items()]
+    return {"data": data, "errors": errors, "units": units, "documents": docs}
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_person_form(request: Request) -> HTMLResponse:
+    with work(request) as w:
+        require(w.user, PERSON_WRITE)
+        ctx = _form_context(w, PersonInput(unit_id=w.user.unit_id), [])
+    return render(request, "people/new.html", ctx)
+
+
+@router.post("/new", response_class=HTMLResponse)
+def create_person_page(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    data = PersonInput(
+        name=str(form.get("name", "")), id_number=str(form.get("id_number", "")),
+        doc_type=str(form.get("doc_type", "")), doc_number=str(form.get("doc_number", "")),
+        phone=str(form.get("phone", "")), current_address=str(form.get("current_address", "")),
+        household_address=str(form.get("household_address", "")),
+        unit_id=int(str(form["unit_id"])) if str(form.get("unit_id", "")).isdigit() else None,
+    )
+    try:
+        with work(request) as w:
+            person = service.create_person(w.session, w.user, data)
+            person_id = person.id
+    except ValidationFailed as exc:
+        with work(request) as w:
+            ctx = _form_context(w, data, list(exc.errors))
+        return render(request, "people/new.html", ctx, status=422)
+    return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+
+@router.get("/{person_id}", response_class=HTMLResponse)
+def person_page(request: Request, person_id: int) -> HTMLResponse:
+    with work(request) as w:
+        person = service.open_person(w.session, w.user, person_id)
+    return render(request, "people/person.html", {"person": person, "errors": []})
+
+
+@router.post("/{person_id}/reveal", response_class=HTMLResponse)
+def reveal_page(request: Request, person_id: int, form: Annotated[FormData, Depends(checked_form)]) -> HTMLResponse:
+    purpose = str(form.get("purpose", ""))
+    try:
+        with work(request) as w:
+            person = service.reveal_person(w.session, w.user, person_id, purpose)
+    except ValidationFailed as exc:
+        with work(request) as w:
+            person = service.open_person(w.session, w.user, person_id)
+        return render(request, "people/person.html", {"person": person, "errors": exc.errors, "purpose": purpose}, 422)
+    return render(request, "people/person.html", {"person": person, "errors": []})

@@ -1,0 +1,144 @@
+"""Every route, every role: who may use it, and what everyone else gets.
+
+The matrix must name every route the app serves; adding a route without deciding who may use it
+fails `test_every_route_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
+
+from tests.support import Personas, csrf
+
+ROLES = ("admin", "auditor", "command", "district", "station", "checkpoint", "health", "community")
+PUBLIC = "public"
+ANY_USER = frozenset(ROLES)
+PERSON_READERS = frozenset({"command", "district", "station", "health"})
+PERSON_WRITERS = frozenset({"command", "station"})
+ADMIN = frozenset({"admin"})
+AUDITOR = frozenset({"auditor"})
+
+# (method, path template) -> (concrete path, roles allowed or PUBLIC)
+MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
+    ("GET", "/healthz"): ("/healthz", PUBLIC),
+    ("GET", "/login"): ("/login", PUBLIC),
+    ("POST", "/login"): ("/login", PUBLIC),
+    ("POST", "/logout"): ("/logout", PUBLIC),
+    ("GET", "/"): ("/", ANY_USER),
+    ("GET", "/api/docs"): ("/api/docs", PUBLIC),
+    ("GET", "/api/openapi.json"): ("/api/openapi.json", PUBLIC),
+    ("POST", "/api/v1/auth/token"): ("/api/v1/auth/token", PUBLIC),
+    ("GET", "/api/v1/me"): ("/api/v1/me", ANY_USER),
+    ("GET", "/people"): ("/people", PERSON_READERS),
+    ("GET", "/people/new"): ("/people/new", PERSON_WRITERS),
+    ("POST", "/people/new"): ("/people/new", PERSON_WRITERS),
+    ("GET", "/people/{person_id}"): ("/people/{own_person}", PERSON_READERS),
+    ("POST", "/people/{person_id}/reveal"): ("/people/{own_person}/reveal", PERSON_READERS),
+    ("GET", "/api/v1/persons"): ("/api/v1/persons", PERSON_READERS),
+    ("POST", "/api/v1/persons"): ("/api/v1/persons", PERSON_WRITERS),
+    ("GET", "/api/v1/persons/{person_id}"): ("/api/v1/persons/{own_person}", PERSON_READERS),
+    ("POST", "/api/v1/persons/{person_id}/reveal"): ("/api/v1/persons/{own_person}/reveal", PERSON_READERS),
+    ("GET", "/admin/units"): ("/admin/units", ADMIN),
+    ("GET", "/admin/units/new"): ("/admin/units/new", ADMIN),
+    ("POST", "/admin/units/new"): ("/admin/units/new", ADMIN),
+    ("GET", "/admin/units/{unit_id}"): ("/admin/units/{station_unit}", ADMIN),
+    ("POST", "/admin/units/{unit_id}"): ("/admin/units/{station_unit}", ADMIN),
+    ("GET", "/admin/users"): ("/admin/users", ADMIN),
+    ("GET", "/admin/users/new"): ("/admin/users/new", ADMIN),
+    ("POST", "/admin/users/new"): ("/admin/users/new", ADMIN),
+    ("GET", "/admin/users/{user_id}"): ("/admin/users/{station_user}", ADMIN),
+    ("POST", "/admin/users/{user_id}"): ("/admin/users/{station_user}", ADMIN),
+    ("GET", "/api/v1/units"): ("/api/v1/units", ADMIN),
+    ("POST", "/api/v1/units"): ("/api/v1/units", ADMIN),
+    ("PUT", "/api/v1/units/{unit_id}"): ("/api/v1/units/{station_unit}", ADMIN),
+    ("GET", "/api/v1/users"): ("/api/v1/users", ADMIN),
+    ("POST", "/api/v1/users"): ("/api/v1/users", ADMIN),
+    ("PUT", "/api/v1/users/{user_id}"): ("/api/v1/users/{station_user}", ADMIN),
+    ("GET", "/audit"): ("/audit", AUDITOR),
+    ("GET", "/audit/verify"): ("/audit/verify", AUDITOR),
+    ("GET", "/api/v1/audit"): ("/api/v1/audit", AUDITOR),
+    ("GET", "/api/v1/audit/verify"): ("/api/v1/audit/verify", AUDITOR),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes) -> None:  # type: ignore[no-untyped-def]
+        for route in routes:
+            if isinstance(route, Mount):
+                continue  # static files
+            if hasattr(route, "original_router"):  # an included router (FastAPI ≥ 0.160)
+                walk(route.original_router.routes)
+                continue
+            assert isinstance(route, Route | APIRoute), route
+            found.update((m, route.path) for m in route.methods or () if m != "HEAD")
+
+    walk(app.routes)
+    return found
+
+
+def test_every_route_is_in_the_matrix(app) -> None:  # type: ignore[no-untyped-def]
+    routes = app_routes(app)
+    assert routes - MATRIX.keys() == set(), "routes without a decision on who may use them"
+    assert MATRIX.keys() - routes == set(), "matrix rows for routes that no longer exist"
+
+
+def _concrete(path: str, ids: dict[str, int]) -> str:
+    return path.format(**ids)
+
+
+@pytest.fixture
+def ids(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Objects inside the `station` persona's jurisdiction."""
+    from sqlalchemy import select
+
+    from fangkong.core.models import User
+    from fangkong.people.models import Person
+
+    with db.sessions() as s:
+        station = s.execute(select(User).where(User.username == "station")).scalar_one()
+        person = s.execute(select(Person.id).where(Person.unit_id == station.unit_id).limit(1)).scalar_one()
+        return {"own_person": person, "station_unit": station.unit_id, "station_user": station.id}
+
+
+def _call(client, method: str, path: str, api: bool, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    if api:
+        return client.request(method, path, headers=headers, json={} if method != "GET" else None,
+                              follow_redirects=False)
+    data = {"csrf_token": csrf(client)} if method != "GET" else None
+    return client.request(method, path, data=data, follow_redirects=False)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_gets_exactly_what_the_matrix_allows(role: str, app, personas: Personas, ids) -> None:  # type: ignore[no-untyped-def]
+    browser = personas.browser(role)
+    headers = personas.headers(role)
+    for (method, template), (path, allowed) in MATRIX.items():
+        if template in ("/logout", "/login", "/api/v1/auth/token"):
+            continue  # they change who is logged in; tested in test_shell
+        api = path.startswith("/api/")
+        r = _call(browser, method, _concrete(path, ids), api, headers)
+        where = f"{role} {method} {template}"
+        if allowed == PUBLIC or role in allowed:
+            assert r.status_code not in (401, 403, 404, 500), f"{where}: {r.status_code} {r.text[:200]}"
+        else:
+            assert r.status_code in (403, 404), f"{where}: {r.status_code}"
+
+
+def test_anonymous_is_sent_to_login_or_told_401(client, ids) -> None:  # type: ignore[no-untyped-def]
+    for (method, template), (path, allowed) in MATRIX.items():
+        if allowed == PUBLIC:
+            continue
+        api = path.startswith("/api/")
+        r = _call(client, method, _concrete(path, ids), api, {})
+        where = f"anonymous {method} {template}"
+        if api:
+            assert r.status_code == 401, where
+            assert r.headers["content-type"].startswith("application/problem+json"), where
+        elif method == "GET":
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), where
+        else:
+            assert r.status_code == 401, where
