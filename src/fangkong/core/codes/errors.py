@@ -24,5 +24,5 @@ def fold(raw: str, drop: str = "") -> str:
     return text
 
 
-def N_(message: str) -> str:  # noqa: N802 - conventional name of the extraction marker
+def N_(message: str) -> str:
     return message
