@@ -14,6 +14,8 @@ from fangkong.core.db import Database
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import admin, audit_pages, errors, middleware, shell
 from fangkong.core.web import api as core_api
+from fangkong.leads import api as leads_api
+from fangkong.leads import web as leads_web
 from fangkong.people import api as people_api
 from fangkong.people import web as people_web
 
@@ -23,11 +25,12 @@ STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 CAPABILITIES = [
     (shell.router, None, []),
     (people_web.router, people_api.router, people_web.NAV),
+    (leads_web.router, leads_api.router, leads_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
-TEMPLATE_DIRS = (Path(__file__).resolve().parent / "people" / "templates",)
+TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ("people", "leads"))
 
 
 def _docs_router(app: FastAPI) -> APIRouter:

@@ -6,4 +6,5 @@ from __future__ import annotations
 def load_all() -> None:
     import fangkong.core.audit
     import fangkong.core.models
+    import fangkong.leads.models
     import fangkong.people.models  # noqa: F401

@@ -21,14 +21,23 @@ PERSON_REVEAL = "person.reveal"
 UNIT_MANAGE = "unit.manage"
 USER_MANAGE = "user.manage"
 AUDIT_READ = "audit.read"
+LEAD_INTAKE = "lead.intake"  # import sheets, API batches, manual entry
+LEAD_READ = "lead.read"
+LEAD_VERIFY = "lead.verify"
+LEAD_DISPATCH = "lead.dispatch"  # assign from the manual queue, re-dispatch
+LEAD_FEEDBACK = "lead.feedback"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL}),
-    Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL}),
-    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL}),
+    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
+                             LEAD_DISPATCH, LEAD_FEEDBACK}),
+    Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH,
+                              LEAD_FEEDBACK}),
+    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, LEAD_READ, LEAD_VERIFY}),
     Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL}),
     Role.CHECKPOINT: frozenset(),
-    Role.COMMUNITY: frozenset(),  # sees the persons of its care teams (issue 5), not the files at large
+    # Community cadres verify the community leg of two-leg leads; the persons of their care teams
+    # arrive with issue 5, not the person files at large.
+    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY}),
     Role.AUDITOR: frozenset({AUDIT_READ}),
     Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE}),
 }

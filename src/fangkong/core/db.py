@@ -102,3 +102,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_returning_ids(
+    session: Session, model: type[Base], rows: list[dict[str, Any]], chunk: int = 500
+) -> list[int]:
+    """Insert rows in bulk and return their new ids in the rows' order (SQLite and PostgreSQL)."""
+    from sqlalchemy import insert
+
+    ids: list[int] = []
+    table_id = model.id  # type: ignore[attr-defined]
+    for start in range(0, len(rows), chunk):
+        result = session.execute(insert(model).returning(table_id, sort_by_parameter_order=True),
+                                 rows[start:start + chunk])
+        ids.extend(result.scalars().all())
+    return ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fangkong.core.db import Base, UTCDateTime, utcnow
@@ -31,6 +31,8 @@ class Person(Base):
     household_address: Mapped[str | None] = mapped_column(String(255))
     area_code: Mapped[str | None] = mapped_column(String(6))  # county-level code of the current address
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # jurisdiction
+    # Made from a lead or registration and not yet seen by an officer.
+    unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from fangkong.core.access import AUDIT_READ, require
 from fangkong.core.audit import AuditFilter, search_entries, verify_chain
+from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.web.templating import LOCAL_TZ, NavItem, render
+from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import work
 
 router = APIRouter(prefix="/audit", include_in_schema=False)

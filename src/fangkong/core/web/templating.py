@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from fangkong.core.access import ROLE_LABELS
+from fangkong.core.clock import local_time
+from fangkong.core.codes import mask_id_number, mask_phone
 from fangkong.core.context import current_locale
 from fangkong.core.i18n import gettext, ngettext
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SHELL_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -29,13 +29,13 @@ class NavItem:
     roles: frozenset[str]
 
 
-def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Return a timestamp in the city's local time (Asia/Shanghai), as staff read it."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(LOCAL_TZ).strftime(fmt)
-    return value.strftime("%Y-%m-%d")
+def countdown(due: datetime, now: datetime) -> str:
+    """Return the time left until `due` (or how long it is overdue), in words of the current locale."""
+    seconds = int((due - now).total_seconds())
+    minutes = abs(seconds) // 60
+    text = gettext("{h} h {m} min", h=minutes // 60, m=minutes % 60) if minutes >= 60 else gettext(
+        "{m} min", m=minutes)
+    return gettext("{t} left", t=text) if seconds >= 0 else gettext("overdue by {t}", t=text)
 
 
 def lang_url(request: Request, locale: str) -> str:
@@ -54,7 +54,8 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(_=gettext, ngettext=ngettext, role_labels=ROLE_LABELS, lang_url=lang_url)
+    env.globals.update(_=gettext, ngettext=ngettext, role_labels=ROLE_LABELS, lang_url=lang_url, countdown=countdown,
+                       mask_id=mask_id_number, mask_phone=mask_phone)
     env.filters["local_time"] = local_time
     return env
 

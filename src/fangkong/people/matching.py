@@ -1,0 +1,92 @@
+"""Record linkage for incoming records: link each to a person file, or open a new, unconfirmed one.
+
+The rule (issue 4): same normalised ID number; else same phone and name; else a new file marked
+unconfirmed. Precision before recall: no fuzzy merge happens here (that is the review queue's job).
+Works in bulk: one query per key kind, whatever the number of records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from fangkong.core.codes import parse_id_number
+from fangkong.core.db import insert_returning_ids
+from fangkong.people.models import Person
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    name: str | None
+    id_number: str | None  # normalised already
+    phone: str | None  # normalised already
+    address: str | None
+    unit_id: int  # jurisdiction for a new file
+
+
+@dataclass(frozen=True)
+class Link:
+    person_id: int
+    how: str  # id_number | phone_name | new
+
+
+def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
+    """Return a person file for each record, creating unconfirmed files where nothing matches."""
+    by_id = _existing_by_id(session, {r.id_number for r in records if r.id_number})
+    by_phone_name = _existing_by_phone_name(session, {(r.phone, r.name) for r in records
+                                                      if not r.id_number and r.phone and r.name})
+    links: list[Link | None] = []
+    to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
+    new_rows: list[dict[str, object]] = []
+    pending: list[tuple[int, tuple[str, ...]]] = []
+    for index, record in enumerate(records):
+        if record.id_number and record.id_number in by_id:
+            links.append(Link(by_id[record.id_number], "id_number"))
+        elif not record.id_number and (record.phone, record.name) in by_phone_name:
+            links.append(Link(by_phone_name[(record.phone, record.name)], "phone_name"))
+        else:
+            key = ("id", record.id_number) if record.id_number else ("pn", record.phone or "", record.name or "")
+            if key not in to_create:
+                to_create[key] = len(new_rows)
+                new_rows.append(_new_person(record))
+            links.append(None)
+            pending.append((index, key))
+    if new_rows:
+        ids = insert_returning_ids(session, Person, new_rows)
+        for index, key in pending:
+            links[index] = Link(ids[to_create[key]], "new")
+    return [link for link in links if link is not None]
+
+
+def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    values = sorted(numbers)
+    for start in range(0, len(values), 900):
+        chunk = values[start:start + 900]
+        found.update(session.execute(select(Person.id_number, Person.id).where(Person.id_number.in_(chunk))).all())
+    return found
+
+
+def _existing_by_phone_name(session: Session, pairs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    values = sorted(pairs)  # type: ignore[arg-type]
+    for start in range(0, len(values), 400):
+        chunk = values[start:start + 400]
+        rows = session.execute(select(Person.phone, Person.name, Person.id)
+                               .where(tuple_(Person.phone, Person.name).in_(chunk))).all()
+        for phone, name, person_id in rows:
+            found.setdefault((phone, name), person_id)
+    return found
+
+
+def _new_person(record: IncomingRecord) -> dict[str, object]:
+    birth: date | None = None
+    sex = None
+    if record.id_number:
+        rid = parse_id_number(record.id_number)
+        birth, sex = rid.birth_date, rid.sex
+    return {"name": record.name or "", "id_number": record.id_number, "phone": record.phone, "sex": sex,
+            "birth_date": birth, "current_address": record.address, "unit_id": record.unit_id, "unconfirmed": True}

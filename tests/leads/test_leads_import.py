@@ -1,0 +1,120 @@
+"""Sheet intake through the pages: upload, preview with row problems, confirm, re-import, feedback sheet."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from fangkong.leads.models import Lead
+from fangkong.leads.sheets import EXCEL_NUMBER, read_sheet
+from fangkong.people.models import Person
+from tests.support import csrf
+
+ADDRESS = "甘肃省兰州市城关区酒泉路街道庆阳路18号"
+
+
+def messy_sheet(person: Person) -> bytes:
+    book = Workbook()
+    ws = book.active
+    ws.append(["兰州市疫情防控指挥部推送线索（第3批）"])
+    ws.merge_cells("A1:G1")
+    ws.append([])
+    ws.append(["序号", "姓 名", "身份证号 码", "联系电话\n", "现居住地址", "推送时间", "备注"])
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in person.id_number.lower())
+    ws.append([1, person.name, wide, f"+86 {person.phone[:3]}-{person.phone[3:7]}-{person.phone[7:]}", ADDRESS,
+               datetime(2020, 2, 3, 14, 30), ""])
+    ws.append([2, "李 四", 620102194703131181, "13800001111", ADDRESS, "2020年2月3日 14:30", "数字身份证"])
+    ws.append([3, "王五", "110105194912310021", "13800002222", ADDRESS, 43864.5, "校验位错误"])
+    ws.append([4, person.name, person.id_number, person.phone, ADDRESS, datetime(2020, 2, 3, 14, 30), ""])
+    ws.append([None, "制表人：张三", None, None, None, None, None])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _person(db) -> Person:  # type: ignore[no-untyped-def]
+    with db.sessions() as s:
+        return s.execute(select(Person).limit(1)).unique().scalar_one()
+
+
+def test_reader_finds_the_header_below_title_rows_and_flags_bad_rows(db) -> None:
+    person = _person(db)
+    sheet = read_sheet(messy_sheet(person), "push.xlsx")
+    assert sheet.header_row == 3
+    assert set(sheet.mapping.values()) >= {"name", "id_number", "phone", "current_address", "pushed_at", "note"}
+    rows = {r.row: r for r in sheet.rows}
+    assert rows[4].ok and rows[4].values["id_number"] == person.id_number
+    assert rows[4].values["phone"] == person.phone
+    assert rows[4].values["pushed_at"].isoformat() == "2020-02-03T14:30:00+08:00"
+    assert [p.message for p in rows[5].problems] == [EXCEL_NUMBER]
+    assert rows[5].values["name"] == "李四"
+    assert rows[6].problems[0].field == "id_number"
+    assert 8 not in rows and 9 not in rows  # footer skipped
+
+
+def _upload(c, data: bytes, name: str = "第3批.xlsx"):  # type: ignore[no-untyped-def]
+    return c.post("/leads/import", data={"source": "省指挥部", "csrf_token": csrf(c)},
+                  files={"file": (name, data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+
+
+def _confirm(c, page: str):  # type: ignore[no-untyped-def]
+    fields = dict(re.findall(r'name="(sha256|file_name|source|mapping)" value="([^"]*)"', page))
+    import html
+
+    fields = {k: html.unescape(v) for k, v in fields.items()}
+    return c.post("/leads/import/confirm", data={**fields, "csrf_token": csrf(c)}, follow_redirects=False)
+
+
+def test_preview_saves_nothing_confirm_imports_and_reimport_adds_nothing(personas, db) -> None:
+    person = _person(db)
+    c = personas.browser("command")
+    with db.sessions() as s:
+        before = s.execute(select(func.count(Lead.id))).scalar_one()
+    preview = _upload(c, messy_sheet(person))
+    assert preview.status_code == 200
+    assert "身份证号码" in preview.text and "校验位" in preview.text
+    with db.sessions() as s:
+        assert s.execute(select(func.count(Lead.id))).scalar_one() == before
+    done = _confirm(c, preview.text)
+    assert done.status_code == 303, done.text
+    batch_url = done.headers["location"]
+    with db.sessions() as s:
+        assert s.execute(select(func.count(Lead.id))).scalar_one() == before + 1  # rows 4 and 7 are one lead
+    batch = c.get(batch_url)
+    assert batch.status_code == 200 and "数据有误" in batch.text
+    again = _confirm(c, _upload(c, messy_sheet(person)).text)
+    assert again.headers["location"] == batch_url
+    with db.sessions() as s:
+        assert s.execute(select(func.count(Lead.id))).scalar_one() == before + 1
+
+
+def test_feedback_sheet_keeps_the_source_layout_with_result_columns(personas, db) -> None:
+    person = _person(db)
+    c = personas.browser("command")
+    batch_url = _confirm(c, _upload(c, messy_sheet(person)).text).headers["location"]
+    r = c.get(batch_url + "/feedback")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws["A1"].value.startswith("兰州市疫情防控指挥部推送线索")
+    header = [cell.value for cell in ws[3]]
+    assert header[-5:] == ["核查结果", "核查时间", "核查单位", "核查人", "采取措施"]
+    results = {row[0].value: row[7].value for row in ws.iter_rows(min_row=4, max_row=7)}
+    assert results[1] == "核查中" and results[4] == "核查中"
+    assert results[2].startswith("数据有误") and "Excel" in results[2]
+
+
+def test_wrong_file_type_is_a_clear_error(personas) -> None:
+    c = personas.browser("command")
+    r = _upload(c, b"not a sheet", "x.pdf")
+    assert r.status_code == 422 and "xlsx" in r.text
+    r = _upload(c, b"garbage", "x.xlsx")
+    assert r.status_code == 422
+
+
+def test_station_cannot_import(personas) -> None:
+    c = personas.browser("station")
+    assert c.get("/leads/import").status_code == 403
