@@ -199,3 +199,27 @@ def test_normal_priority_is_due_by_local_midnight(personas, db) -> None:
     due = lead.due_at.astimezone(LOCAL_TZ)
     assert (due.hour, due.minute) == (0, 0)
     assert due.date() == (lead.received_at.astimezone(LOCAL_TZ) + timedelta(days=1)).date()
+
+
+def test_express_deadline_is_configurable_down_to_minutes(client, app, personas, db) -> None:
+    from fangkong.leads.deadlines import parse_rules
+
+    app.state.settings.lead_deadlines = "express=5/10,urgent=30/60,normal=midnight/midnight"
+    assert parse_rules(app.state.settings.lead_deadlines)["urgent"].verify == timedelta(minutes=30)
+    lead_id = _push(personas, [{"name": "陈三", "phone": "13012345670", "current_address": ADDRESS_JIUQUAN,
+                                "priority": "express"},
+                               {"name": "陈四", "phone": "13012345671", "current_address": ADDRESS_JIUQUAN,
+                                "priority": "urgent"}]).json()["lead_ids"]
+    with db.sessions() as s:
+        express, urgent = (s.get(Lead, i) for i in lead_id)
+    assert express.due_at - express.received_at == timedelta(minutes=5)
+    assert urgent.due_at - urgent.received_at == timedelta(minutes=30)
+
+
+def test_bad_deadline_setting_fails_fast() -> None:
+    import pytest
+
+    from fangkong.core.settings import load_settings
+
+    with pytest.raises(ValueError, match="FANGKONG_LEAD_DEADLINES"):
+        load_settings(lead_deadlines="urgent=soon", secret_key="k" * 40)

@@ -17,10 +17,10 @@ from tests.support import csrf
 ADDRESS = "甘肃省兰州市城关区酒泉路街道庆阳路18号"
 
 
-def messy_sheet(person: Person) -> bytes:
+def messy_sheet(person: Person, title: str = "第3批") -> bytes:
     book = Workbook()
     ws = book.active
-    ws.append(["兰州市疫情防控指挥部推送线索（第3批）"])
+    ws.append([f"兰州市疫情防控指挥部推送线索（{title}）"])
     ws.merge_cells("A1:G1")
     ws.append([])
     ws.append(["序号", "姓 名", "身份证号 码", "联系电话\n", "现居住地址", "推送时间", "备注"])
@@ -74,7 +74,8 @@ def test_preview_saves_nothing_confirm_imports_and_reimport_adds_nothing(persona
     c = personas.browser("command")
     with db.sessions() as s:
         before = s.execute(select(func.count(Lead.id))).scalar_one()
-    preview = _upload(c, messy_sheet(person))
+    sheet = messy_sheet(person)
+    preview = _upload(c, sheet)
     assert preview.status_code == 200
     assert "身份证号码" in preview.text and "校验位" in preview.text
     with db.sessions() as s:
@@ -86,8 +87,10 @@ def test_preview_saves_nothing_confirm_imports_and_reimport_adds_nothing(persona
         assert s.execute(select(func.count(Lead.id))).scalar_one() == before + 1  # rows 4 and 7 are one lead
     batch = c.get(batch_url)
     assert batch.status_code == 200 and "数据有误" in batch.text
-    again = _confirm(c, _upload(c, messy_sheet(person)).text)
+    again = _confirm(c, _upload(c, sheet).text)  # the very same file
     assert again.headers["location"] == batch_url
+    resent = _confirm(c, _upload(c, messy_sheet(person, title="第3批（重发）")).text)  # same rows, another file
+    assert resent.status_code == 303
     with db.sessions() as s:
         assert s.execute(select(func.count(Lead.id))).scalar_one() == before + 1
 

@@ -36,12 +36,24 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1, description="argon2 time cost.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
+    lead_deadlines: str = Field(
+        "express=5/10,urgent=120/120,normal=midnight/midnight",
+        description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",
+    )
 
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
         if value not in LOCALES:
             raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("lead_deadlines")
+    @classmethod
+    def _deadlines(cls, value: str) -> str:
+        from fangkong.leads.deadlines import parse_rules  # one parser for the rule text
+
+        parse_rules(value)
         return value
 
     def model_post_init(self, _context: object) -> None:

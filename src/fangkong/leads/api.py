@@ -12,6 +12,7 @@ from fangkong.core.codes import mask_id_number, mask_phone
 from fangkong.core.db import utcnow
 from fangkong.core.web.work import guard, work
 from fangkong.leads import feedback, workflow
+from fangkong.leads.deadlines import rules_for
 from fangkong.leads.intake import RawLead, submit_leads
 from fangkong.leads.models import Lead, LeadLeg
 
@@ -125,7 +126,8 @@ def push_batch(request: Request, body: BatchIn) -> BatchOut:
     """Take in a batch pushed by an upper-level platform: every lead valid, or nothing written (422)."""
     with work(request) as w:
         raws = [RawLead(**lead.model_dump()) for lead in body.leads]
-        batch, result = submit_leads(w.session, w.user, body.source, "api", raws, body.reference, body.two_legs)
+        batch, result = submit_leads(w.session, w.user, body.source, "api", raws, body.reference, body.two_legs,
+                                     rules=rules_for(request.app.state.settings))
         return BatchOut(batch_id=batch.id, new=result.new, repeated=result.repeated, lead_ids=result.lead_ids,
                         placements=result.placements)
 
@@ -134,7 +136,8 @@ def push_batch(request: Request, body: BatchIn) -> BatchOut:
 def add_lead(request: Request, body: LeadIn, source: str = "本地录入") -> LeadOut:
     """Raise one lead by hand (or from another system) through the same intake as the sheets."""
     with work(request) as w:
-        _batch, result = submit_leads(w.session, w.user, source, "manual", [RawLead(**body.model_dump())])
+        _batch, result = submit_leads(w.session, w.user, source, "manual", [RawLead(**body.model_dump())],
+                                      rules=rules_for(request.app.state.settings))
         lead = workflow.open_lead(w.session, w.user, result.lead_ids[0])
         return LeadOut.of(lead)
 
@@ -170,7 +173,8 @@ def verify(request: Request, lead_id: int, leg_id: int, body: VerifyIn) -> LeadO
 def assign(request: Request, lead_id: int, body: AssignIn) -> LeadOut:
     """Dispatch a lead from the manual queue to a unit."""
     with work(request) as w:
-        workflow.assign(w.session, w.user, lead_id, body.unit_id, body.note)
+        rules = rules_for(request.app.state.settings)
+        workflow.assign(w.session, w.user, lead_id, body.unit_id, body.note, rules=rules)
         return LeadOut.of(workflow.open_lead(w.session, w.user, lead_id))
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -20,11 +20,11 @@ from fangkong.core.access import LEAD_INTAKE, require
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.codes import CodeError, lookup_area, normalize_id_number, normalize_mobile
 from fangkong.core.context import current_actor
-from fangkong.core.db import insert_returning_ids, utcnow
+from fangkong.core.db import insert_returning_ids, insert_rows, utcnow
 from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
-from fangkong.leads.deadlines import PRIORITIES, verify_due
+from fangkong.leads.deadlines import DEADLINES, PRIORITIES, Clocks, verify_due
 from fangkong.leads.dispatch import Jurisdiction, Placement, load_jurisdiction
 from fangkong.leads.models import Lead, LeadBatch, LeadEvent, LeadLeg, LeadSource, LeadSourceRow, LeadStatus
 from fangkong.people.matching import IncomingRecord, link_persons
@@ -73,7 +73,8 @@ def dedupe_key(source_id: int, item: LeadInput) -> str:
 
 
 def take_in(session: Session, source: LeadSource, batch: LeadBatch, items: list[LeadInput],
-            rejected: list[tuple[int, str]] = (), default_priority: str = "normal") -> IntakeResult:  # type: ignore[assignment]
+            rejected: list[tuple[int, str]] = (), rules: dict[str, Clocks] = DEADLINES,  # type: ignore[assignment]
+            default_priority: str = "normal") -> IntakeResult:
     """Create the leads of a batch (skipping ones already known) and dispatch them."""
     now = utcnow()
     result = IntakeResult(batch.id, rejected=len(rejected))
@@ -88,7 +89,7 @@ def take_in(session: Session, source: LeadSource, batch: LeadBatch, items: list[
     j = load_jurisdiction(session)
     placements = [j.locate(items[i].current_address) for i in fresh]
     links = link_persons(session, [_record(items[i], p, j) for i, p in zip(fresh, placements, strict=True)])
-    rows = [_lead_row(source, batch, items[i], keys[i], p, link.person_id, link.how, j, now, default_priority)
+    rows = [_lead_row(source, batch, items[i], keys[i], p, link.person_id, link.how, j, now, default_priority, rules)
             for i, p, link in zip(fresh, placements, links, strict=True)]
     new_ids = insert_returning_ids(session, Lead, rows)
     for key, lead_id in zip((keys[i] for i in fresh), new_ids, strict=True):
@@ -132,14 +133,15 @@ def _hint(item: LeadInput) -> str | None:
 
 
 def _lead_row(source: LeadSource, batch: LeadBatch, item: LeadInput, key: str, placement: Placement,
-              person_id: int, how: str, j: Jurisdiction, now: datetime, default_priority: str) -> dict[str, object]:
+              person_id: int, how: str, j: Jurisdiction, now: datetime, default_priority: str,
+              rules: dict[str, Clocks]) -> dict[str, object]:
     priority = item.priority or default_priority
     if placement.kind in ("station", "district"):
-        status, unit_id, due = LeadStatus.DISPATCHED, placement.unit_id, verify_due(priority, now)
+        status, unit_id, due = LeadStatus.DISPATCHED, placement.unit_id, verify_due(priority, now, rules)
     elif placement.kind == "outside":
         status, unit_id, due = LeadStatus.OUTSIDE, j.city_unit_id, None
     else:
-        status, unit_id, due = LeadStatus.MANUAL, j.city_unit_id, verify_due(priority, now)
+        status, unit_id, due = LeadStatus.MANUAL, j.city_unit_id, verify_due(priority, now, rules)
     return {
         "dedupe_key": key, "source_id": source.id, "batch_id": batch.id, "kind": item.kind, "priority": priority,
         "name": item.name, "id_number": item.id_number, "phone": item.phone, "current_address": item.current_address,
@@ -169,9 +171,8 @@ def _legs_and_events(session: Session, source: LeadSource, rows: list[dict[str, 
                          "due_at": row["due_at"]})
         events.append({"lead_id": lead_id, "at": now, "username": username, "action": "dispatched",
                        "unit_id": row["unit_id"], "note": None})
-    for table, values in ((LeadLeg, legs), (LeadEvent, events)):
-        for start in range(0, len(values), 1000):
-            session.execute(insert(table), values[start:start + 1000])
+    insert_rows(session, LeadLeg, legs)
+    insert_rows(session, LeadEvent, events)
 
 
 def _source_rows(session: Session, batch: LeadBatch, items: list[LeadInput], lead_ids: list[int],
@@ -180,8 +181,7 @@ def _source_rows(session: Session, batch: LeadBatch, items: list[LeadInput], lea
               for item, lead_id in zip(items, lead_ids, strict=True) if item.row is not None]
     values += [{"batch_id": batch.id, "row": row, "lead_id": None, "problem": problem[:255]}
                for row, problem in rejected]
-    for start in range(0, len(values), 1000):
-        session.execute(insert(LeadSourceRow), values[start:start + 1000])
+    insert_rows(session, LeadSourceRow, values)
 
 
 def remember_mapping(source: LeadSource, headers: list[str], mapping: dict[int, str]) -> None:
@@ -233,7 +233,8 @@ def clean_lead(raw: RawLead, prefix: str = "") -> tuple[LeadInput, list[FieldErr
 
 
 def submit_leads(session: Session, user: User, source_name: str, channel: str, raws: list[RawLead],
-                 reference: str | None = None, two_legs: bool = False) -> tuple[LeadBatch, IntakeResult]:
+                 reference: str | None = None, two_legs: bool = False,
+                 rules: dict[str, Clocks] = DEADLINES) -> tuple[LeadBatch, IntakeResult]:
     """Take in leads from the API, a manual entry or another capability: all valid, or nothing written."""
     require(user, LEAD_INTAKE)
     items, errors = [], []
@@ -254,4 +255,4 @@ def submit_leads(session: Session, user: User, source_name: str, channel: str, r
                       unit_id=user.unit_id, received_by=current_actor.get().username)
     session.add(batch)
     session.flush()
-    return batch, take_in(session, source, batch, items)
+    return batch, take_in(session, source, batch, items, rules=rules)

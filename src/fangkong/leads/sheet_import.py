@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_, translations
 from fangkong.core.models import User
 from fangkong.core.settings import Settings
+from fangkong.leads.deadlines import parse_rules
 from fangkong.leads.intake import IntakeResult, LeadInput, dedupe_key, get_or_create_source, remember_mapping, take_in
 from fangkong.leads.models import Lead, LeadBatch, LeadSource
 from fangkong.leads.sheets import ParsedSheet, SheetError, SheetRow, read_sheet
@@ -73,11 +75,27 @@ def _store(settings: Settings, file_name: str, data: bytes) -> str:
     return sha
 
 
+_PARSED: OrderedDict[tuple[str, str], ParsedSheet] = OrderedDict()  # the last previews, by file and mapping
+_PARSED_KEEP = 4
+
+
 def _parse(data: bytes, file_name: str, mapping: dict[str, str]) -> ParsedSheet:
+    """Return the parsed sheet; confirming right after a preview reuses the preview's reading."""
+    key = (hashlib.sha256(data).hexdigest() + Path(file_name).suffix.lower(), json.dumps(mapping, sort_keys=True))
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
     try:
-        return read_sheet(data, file_name, mapping or None)
+        sheet = read_sheet(data, file_name, mapping or None)
     except SheetError as exc:
         raise ValidationFailed.one("file", exc.message, **exc.params) from None
+    _PARSED[key] = sheet
+    # Confirming sends back the mapping the preview showed: keep the reading under that key too.
+    shown = {sheet.headers[i]: f for i, f in sheet.mapping.items() if sheet.headers[i]}
+    _PARSED[(key[0], json.dumps(shown, sort_keys=True))] = sheet
+    while len(_PARSED) > _PARSED_KEEP:
+        _PARSED.popitem(last=False)
+    return sheet
 
 
 def _source(session: Session, name: str) -> LeadSource | None:
@@ -147,6 +165,6 @@ def import_sheet(session: Session, user: User, settings: Settings, source_name: 
     session.flush()
     items = [_input(row) for row in sheet.rows if row.ok]
     rejected = [(row.row, problem_text(row)) for row in sheet.rows if not row.ok]
-    result = take_in(session, source, batch, items, rejected)
+    result = take_in(session, source, batch, items, rejected, rules=parse_rules(settings.lead_deadlines))
     remember_mapping(source, sheet.headers, sheet.mapping)
     return batch, result

@@ -29,7 +29,7 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 from fangkong.leads import feedback, workflow
-from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS
+from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS, rules_for
 from fangkong.leads.intake import RawLead, submit_leads
 from fangkong.leads.models import LeadBatch
 from fangkong.leads.sheet_import import SUFFIXES, import_sheet, preview_sheet, uploads_dir
@@ -191,7 +191,8 @@ def create_lead_page(request: Request, form: Annotated[FormData, Depends(checked
                                                         "kind", "priority", "note")})
     try:
         with work(request) as w:
-            _batch, result = submit_leads(w.session, w.user, "本地录入", "manual", [raw])
+            rules = rules_for(request.app.state.settings)
+            _batch, result = submit_leads(w.session, w.user, "本地录入", "manual", [raw], rules=rules)
             lead_id = result.lead_ids[0]
     except ValidationFailed as exc:
         return render(request, "leads/new.html", {"data": raw, "errors": exc.errors, "priorities": _priorities()},
@@ -248,6 +249,7 @@ def verify_page(request: Request, lead_id: int, leg_id: int,
 def assign_page(request: Request, lead_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     unit = str(form.get("unit_id", ""))
     with work(request) as w:
-        workflow.assign(w.session, w.user, lead_id, int(unit) if unit.isdigit() else None, str(form.get("note", "")))
+        workflow.assign(w.session, w.user, lead_id, int(unit) if unit.isdigit() else None, str(form.get("note", "")),
+                        rules=rules_for(request.app.state.settings))
     back = "/leads/manual" if form.get("back") == "/leads/manual" else f"/leads/{lead_id}"
     return RedirectResponse(back, status_code=303)

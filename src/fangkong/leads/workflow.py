@@ -19,7 +19,7 @@ from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFaile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, UnitKind, User
 from fangkong.core.units import get_unit_in_scope
-from fangkong.leads.deadlines import verify_due
+from fangkong.leads.deadlines import DEADLINES, Clocks, verify_due
 from fangkong.leads.dispatch import load_jurisdiction
 from fangkong.leads.models import Lead, LeadEvent, LeadLeg, LeadStatus
 
@@ -102,7 +102,8 @@ def _event(session: Session, lead_id: int, action: str, unit_id: int | None = No
                           note=note))
 
 
-def assign(session: Session, user: User, lead_id: int, unit_id: int | None, note: str = "") -> Lead:
+def assign(session: Session, user: User, lead_id: int, unit_id: int | None, note: str = "",
+           rules: dict[str, Clocks] = DEADLINES) -> Lead:
     """Dispatch a lead from the manual queue to a unit chosen by the command centre or district."""
     require(user, LEAD_DISPATCH)
     lead = session.execute(leads_in_scope(user).where(Lead.id == lead_id)).unique().scalar_one_or_none()
@@ -113,7 +114,7 @@ def assign(session: Session, user: User, lead_id: int, unit_id: int | None, note
     changed = session.execute(
         update(Lead).where(Lead.id == lead.id, Lead.status == LeadStatus.MANUAL)
         .values(status=LeadStatus.DISPATCHED, unit_id=unit.id, dispatched_at=now,
-                due_at=verify_due(lead.priority, now))
+                due_at=verify_due(lead.priority, now, rules))
     ).rowcount
     if changed != 1:
         raise Conflict(NOT_IN_MANUAL_QUEUE)
