@@ -10,6 +10,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from fangkong.checkpoints import api as checkpoints_api
+from fangkong.checkpoints import web as checkpoints_web
 from fangkong.core.db import Database
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import admin, audit_pages, errors, middleware, shell
@@ -26,11 +28,13 @@ CAPABILITIES = [
     (shell.router, None, []),
     (people_web.router, people_api.router, people_web.NAV),
     (leads_web.router, leads_api.router, leads_web.NAV),
+    (checkpoints_web.router, checkpoints_api.router, checkpoints_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
-TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ("people", "leads"))
+ROOMS = ("people", "leads", "checkpoints")
+TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
 
 def _docs_router(app: FastAPI) -> APIRouter:

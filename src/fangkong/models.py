@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def load_all() -> None:
+    import fangkong.checkpoints.models
     import fangkong.core.audit
     import fangkong.core.models
     import fangkong.leads.models

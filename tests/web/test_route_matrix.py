@@ -22,6 +22,12 @@ LEAD_READERS = frozenset({"command", "district", "station", "community"})
 LEAD_INTAKE = frozenset({"command", "district"})
 LEAD_VERIFIERS = frozenset({"command", "district", "station"})  # on a police leg
 COMMAND = frozenset({"command"})  # objects held at the city level
+CP_LIST = frozenset({"checkpoint", "command", "district", "admin"})
+CP_READ = frozenset({"checkpoint", "command", "district"})
+CP_WRITE = frozenset({"checkpoint"})
+CP_MANAGE = frozenset({"admin", "command"})
+REFERRAL_READERS = frozenset({"health", "checkpoint", "command", "district"})
+HEALTH = frozenset({"health"})
 AUDITOR = frozenset({"auditor"})
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
@@ -88,6 +94,33 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
                                                                 LEAD_VERIFIERS),
     ("POST", "/api/v1/leads/{lead_id}/assign"): ("/api/v1/leads/{manual_lead}/assign", COMMAND),
     ("GET", "/api/v1/leads/batches/{batch_id}/results"): ("/api/v1/leads/batches/{batch}/results", COMMAND),
+    ("GET", "/checkpoints"): ("/checkpoints", CP_LIST),
+    ("GET", "/checkpoints/{checkpoint_id}"): ("/checkpoints/{checkpoint}", CP_READ),
+    ("POST", "/checkpoints/{checkpoint_id}/check"): ("/checkpoints/{checkpoint}/check", CP_WRITE),
+    ("POST", "/checkpoints/{checkpoint_id}/passages"): ("/checkpoints/{checkpoint}/passages", CP_WRITE),
+    ("GET", "/passages/{passage_id}"): ("/passages/{passage}", CP_WRITE),
+    ("POST", "/passages/{passage_id}"): ("/passages/{passage}", CP_WRITE),
+    ("GET", "/checkpoints-admin/new"): ("/checkpoints-admin/new", CP_MANAGE),
+    ("POST", "/checkpoints-admin/new"): ("/checkpoints-admin/new", CP_MANAGE),
+    ("GET", "/checkpoints-admin/{checkpoint_id}"): ("/checkpoints-admin/{checkpoint}", CP_MANAGE),
+    ("POST", "/checkpoints-admin/{checkpoint_id}"): ("/checkpoints-admin/{checkpoint}", CP_MANAGE),
+    ("GET", "/risk-areas"): ("/risk-areas", CP_MANAGE),
+    ("POST", "/risk-areas"): ("/risk-areas", CP_MANAGE),
+    ("POST", "/risk-areas/{area_id}/end"): ("/risk-areas/{risk_area}/end", CP_MANAGE),
+    ("GET", "/referrals"): ("/referrals", REFERRAL_READERS),
+    ("POST", "/referrals/{referral_id}/acknowledge"): ("/referrals/{referral}/acknowledge", HEALTH),
+    ("GET", "/api/v1/checkpoints"): ("/api/v1/checkpoints", CP_LIST),
+    ("POST", "/api/v1/checkpoints"): ("/api/v1/checkpoints", CP_MANAGE),
+    ("POST", "/api/v1/checkpoints/{checkpoint_id}/passages"): ("/api/v1/checkpoints/{checkpoint}/passages", CP_WRITE),
+    ("POST", "/api/v1/checkpoints/{checkpoint_id}/passages/check"): ("/api/v1/checkpoints/{checkpoint}/passages/check",
+                                                                     CP_WRITE),
+    ("PUT", "/api/v1/passages/{passage_id}"): ("/api/v1/passages/{passage}", CP_WRITE),
+    ("GET", "/api/v1/checkpoints/{checkpoint_id}/flows"): ("/api/v1/checkpoints/{checkpoint}/flows", CP_READ),
+    ("GET", "/api/v1/checkpoints/{checkpoint_id}/lanes"): ("/api/v1/checkpoints/{checkpoint}/lanes", CP_READ),
+    ("GET", "/api/v1/risk-areas"): ("/api/v1/risk-areas", ANY_USER),
+    ("POST", "/api/v1/risk-areas"): ("/api/v1/risk-areas", CP_MANAGE),
+    ("GET", "/api/v1/referrals"): ("/api/v1/referrals", REFERRAL_READERS),
+    ("POST", "/api/v1/referrals/{referral_id}/acknowledge"): ("/api/v1/referrals/{referral}/acknowledge", HEALTH),
     ("GET", "/audit"): ("/audit", AUDITOR),
     ("GET", "/audit/verify"): ("/audit/verify", AUDITOR),
     ("GET", "/api/v1/audit"): ("/api/v1/audit", AUDITOR),
@@ -141,7 +174,19 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
     lead = personas.browser("command").get(f"/api/v1/leads/{pushed['lead_ids'][0]}",
                                            headers=personas.headers("command")).json()
     police_leg = next(leg["id"] for leg in lead["legs"] if leg["kind"] == "police")
+    from fangkong.checkpoints.models import Checkpoint, RiskArea
+
+    with db.sessions() as s:
+        checkpoint = s.execute(select(Checkpoint.id).order_by(Checkpoint.id).limit(1)).scalar_one()
+        risk_area = s.execute(select(RiskArea.id).limit(1)).scalar_one()
+    passage = personas.browser("checkpoint").post(
+        f"/api/v1/checkpoints/{checkpoint}/passages", headers=personas.headers("checkpoint"),
+        json={"client_id": "matrix-1", "plate": "甘A12345", "people": [
+            {"name": "发热者", "id_number": "11010519491231002X", "temperature_c": 38.2, "disposition": "referred",
+             "role": "driver"}]}).json()
+    referral = personas.browser("health").get("/api/v1/referrals", headers=personas.headers("health")).json()[0]["id"]
     return {"own_person": person, "station_unit": station.unit_id, "station_user": station.id,
+            "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
             "batch": pushed["batch_id"]}
 

@@ -26,20 +26,25 @@ LEAD_READ = "lead.read"
 LEAD_VERIFY = "lead.verify"
 LEAD_DISPATCH = "lead.dispatch"  # assign from the manual queue, re-dispatch
 LEAD_FEEDBACK = "lead.feedback"
+CHECKPOINT_MANAGE = "checkpoint.manage"  # checkpoints, posts, risk areas
+CHECKPOINT_READ = "checkpoint.read"  # flows, recent passages, lane planning
+PASSAGE_WRITE = "passage.write"
+REFERRAL_READ = "referral.read"
+REFERRAL_ACK = "referral.ack"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
-                             LEAD_DISPATCH, LEAD_FEEDBACK}),
+                             LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH,
-                              LEAD_FEEDBACK}),
+                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
     Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, LEAD_READ, LEAD_VERIFY}),
-    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL}),
-    Role.CHECKPOINT: frozenset(),
+    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, REFERRAL_READ, REFERRAL_ACK}),
+    Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads; the persons of their care teams
     # arrive with issue 5, not the person files at large.
     Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY}),
     Role.AUDITOR: frozenset({AUDIT_READ}),
-    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE}),
+    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE}),
 }
 
 M = TypeVar("M")

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1, description="argon2 time cost.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
+    referral_overdue_minutes: int = Field(
+        30, ge=1, description="A referral not acknowledged by health after this long is overdue.")
     lead_deadlines: str = Field(
         "express=5/10,urgent=120/120,normal=midnight/midnight",
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",

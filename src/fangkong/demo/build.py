@@ -55,6 +55,7 @@ def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2
         stations = _units(session, result)
         result.logins = _users(session, settings, stations)
         result.persons = _persons(session, rng, stations, size)
+        _checkpoints(session, stations)
         audit.record(session, "demo_build", None, None, size=size, seed=seed, units=result.units,
                      persons=result.persons)
     result.seconds = time.perf_counter() - started
@@ -169,3 +170,21 @@ def _person(rng: random.Random, station: Station, surname: str, address: str, us
         "birth_date": birth, "current_address": address, "household_address": address,
         "area_code": station.district_code, "unit_id": station.unit.id,
     }
+
+
+def _checkpoints(session: Session, stations: list[Station]) -> None:
+    """Two city-entry checkpoints with the demo checkpoint officer posted, and a risk area to flag."""
+    from datetime import UTC, datetime
+
+    from fangkong.checkpoints.models import Checkpoint, CheckpointPost, RiskArea
+
+    officer = session.execute(select(User).where(User.username == "checkpoint")).scalar_one()
+    chengguan = stations[0].unit.parent_id
+    for name, kind, location, lanes in (("柳沟河检查站", "ring_station", "G30连霍高速柳沟河", 4),
+                                        ("兰州东收费站", "toll_gate", "G30连霍高速兰州东出口", 6)):
+        checkpoint = Checkpoint(name=name, kind=kind, location=location, unit_id=chengguan, lanes=lanes,
+                                seconds_per_vehicle=90)
+        session.add(checkpoint)
+        session.flush()
+        session.add(CheckpointPost(checkpoint_id=checkpoint.id, user_id=officer.id))
+    session.add(RiskArea(area_code="420106", name=None, level="high", valid_from=datetime(2020, 1, 23, tzinfo=UTC)))

@@ -25,17 +25,21 @@ class IncomingRecord:
     phone: str | None  # normalised already
     address: str | None
     unit_id: int  # jurisdiction for a new file
+    doc_type: str | None = None  # non-residents: passport, permits …
+    doc_number: str | None = None
 
 
 @dataclass(frozen=True)
 class Link:
     person_id: int
-    how: str  # id_number | phone_name | new
+    how: str  # id_number | document | phone_name | new
 
 
 def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
     """Return a person file for each record, creating unconfirmed files where nothing matches."""
     by_id = _existing_by_id(session, {r.id_number for r in records if r.id_number})
+    by_doc = _existing_by_doc(session, {(r.doc_type, r.doc_number) for r in records
+                                        if not r.id_number and r.doc_type and r.doc_number})
     by_phone_name = _existing_by_phone_name(session, {(r.phone, r.name) for r in records
                                                       if not r.id_number and r.phone and r.name})
     links: list[Link | None] = []
@@ -45,10 +49,12 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
     for index, record in enumerate(records):
         if record.id_number and record.id_number in by_id:
             links.append(Link(by_id[record.id_number], "id_number"))
+        elif not record.id_number and (record.doc_type, record.doc_number) in by_doc:
+            links.append(Link(by_doc[(record.doc_type, record.doc_number)], "document"))
         elif not record.id_number and (record.phone, record.name) in by_phone_name:
             links.append(Link(by_phone_name[(record.phone, record.name)], "phone_name"))
         else:
-            key = ("id", record.id_number) if record.id_number else ("pn", record.phone or "", record.name or "")
+            key = _identity(record)
             if key not in to_create:
                 to_create[key] = len(new_rows)
                 new_rows.append(_new_person(record))
@@ -67,6 +73,25 @@ def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
     for start in range(0, len(values), 900):
         chunk = values[start:start + 900]
         found.update(session.execute(select(Person.id_number, Person.id).where(Person.id_number.in_(chunk))).all())
+    return found
+
+
+def _identity(record: IncomingRecord) -> tuple[str, ...]:
+    if record.id_number:
+        return ("id", record.id_number)
+    if record.doc_type and record.doc_number:
+        return ("doc", record.doc_type, record.doc_number)
+    return ("pn", record.phone or "", record.name or "")
+
+
+def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    values = sorted(docs)  # type: ignore[arg-type]
+    for start in range(0, len(values), 400):
+        chunk = values[start:start + 400]
+        rows = session.execute(select(Person.doc_type, Person.doc_number, Person.id)
+                               .where(tuple_(Person.doc_type, Person.doc_number).in_(chunk))).all()
+        found.update({(t, n): pid for t, n, pid in rows})
     return found
 
 
@@ -89,4 +114,6 @@ def _new_person(record: IncomingRecord) -> dict[str, object]:
         rid = parse_id_number(record.id_number)
         birth, sex = rid.birth_date, rid.sex
     return {"name": record.name or "", "id_number": record.id_number, "phone": record.phone, "sex": sex,
+            "doc_type": None if record.id_number else record.doc_type,
+            "doc_number": None if record.id_number else record.doc_number,
             "birth_date": birth, "current_address": record.address, "unit_id": record.unit_id, "unconfirmed": True}

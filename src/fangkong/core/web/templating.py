@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from fangkong.core.access import ROLE_LABELS
 from fangkong.core.clock import local_time
-from fangkong.core.codes import mask_id_number, mask_phone
+from fangkong.core.codes import area_name, mask_id_number, mask_phone
 from fangkong.core.context import current_locale
 from fangkong.core.i18n import gettext, ngettext
 
@@ -55,7 +56,7 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(_=gettext, ngettext=ngettext, role_labels=ROLE_LABELS, lang_url=lang_url, countdown=countdown,
-                       mask_id=mask_id_number, mask_phone=mask_phone)
+                       mask_id=mask_id_number, mask_phone=mask_phone, area_name=area_name, inf=math.inf)
     env.filters["local_time"] = local_time
     return env
 

@@ -1,0 +1,266 @@
+"""Checkpoint API (JSON): for tablets and other systems. Passages are idempotent on `client_id`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from fangkong.checkpoints import service
+from fangkong.checkpoints.models import Passage
+from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK
+from fangkong.core.codes import mask_id_number
+from fangkong.core.web.work import guard, work
+
+router = APIRouter(prefix="/api/v1", tags=["checkpoints"], dependencies=[guard()])
+
+
+class PersonIn(BaseModel):
+    name: str = Field("", max_length=100)
+    id_number: str = Field("", max_length=40, description="Resident ID; or give doc_type and doc_number")
+    doc_type: str = Field("resident_id", max_length=40)
+    doc_number: str = Field("", max_length=40)
+    temperature_c: float | None = Field(None, description="34–43 °C; fever is ≥ 37.3")
+    disposition: str = Field("passed", description="passed, turned_back, referred or quarantined")
+    role: str = Field("passenger", description="driver, passenger or walker")
+
+
+class PassageIn(BaseModel):
+    client_id: str = Field(max_length=64, description="Unique per passage from the device: a retry returns the first")
+    plate: str = Field("", max_length=20)
+    origin: str = Field("", max_length=100)
+    destination: str = Field("", max_length=100)
+    reason: str = Field("", max_length=100)
+    lane: int | None = Field(None, ge=1, le=30)
+    at: datetime | None = None
+    people: list[PersonIn] = Field(max_length=60)
+
+    def to_input(self) -> service.PassageInput:
+        data = self.model_dump(exclude={"people"})
+        return service.PassageInput(**data, people=[service.PersonInput(**p.model_dump()) for p in self.people])
+
+
+class PersonOut(BaseModel):
+    person_id: int
+    name: str
+    id_number: str | None = Field(description="Masked")
+    doc_type: str | None
+    role: str
+    temperature_c: float
+    disposition: str
+    flags: list[str]
+
+
+class PassageOut(BaseModel):
+    id: int
+    client_id: str
+    checkpoint_id: int
+    at: datetime
+    plate: str | None
+    plate_region: str | None
+    origin: str | None
+    destination: str | None
+    flags: list[str]
+    people: list[PersonOut]
+
+    @classmethod
+    def of(cls, p: Passage) -> PassageOut:
+        return cls(id=p.id, client_id=p.client_id, checkpoint_id=p.checkpoint_id, at=p.at, plate=p.plate,
+                   plate_region=p.plate_region, origin=p.origin, destination=p.destination,
+                   flags=[f for f in p.flags.split(",") if f],
+                   people=[PersonOut(person_id=x.person_id, name=x.name,
+                                     id_number=mask_id_number(x.id_number) if x.id_number else None,
+                                     doc_type=x.doc_type, role=x.role, temperature_c=x.temperature_c,
+                                     disposition=x.disposition, flags=[f for f in x.flags.split(",") if f])
+                           for x in p.people])
+
+
+class CheckedPersonOut(BaseModel):
+    name: str
+    birth_date: date | None
+    sex: str | None
+    origin_area: str | None
+    flags: list[str]
+
+
+class CheckOut(BaseModel):
+    plate: str | None
+    plate_region: str | None
+    plate_risk: str | None
+    origin_risk: str | None
+    people: list[CheckedPersonOut]
+    errors: list[dict[str, str]]
+
+
+class CheckpointIn(BaseModel):
+    name: str = Field(max_length=100)
+    kind: str = Field(description="ring_station, toll_gate, temporary_post or community_gate")
+    location: str = Field("", max_length=255)
+    unit_id: int
+    lanes: int = 2
+    seconds_per_vehicle: int = 90
+    officers: list[int] = Field(default_factory=list, description="Checkpoint officers posted here")
+
+
+class CheckpointOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    location: str
+    unit_id: int
+    lanes: int
+    seconds_per_vehicle: int
+
+
+class FlowOut(BaseModel):
+    hour: datetime
+    vehicles: int
+    persons: int
+    flagged: int
+    referred: int
+    turned_back: int
+
+
+class LanesOut(BaseModel):
+    arrivals_per_hour: float
+    seconds_per_vehicle: float
+    target_wait_seconds: float
+    recommended: int | None
+    waits: list[tuple[int, float | None]]
+
+
+class RiskAreaIn(BaseModel):
+    area_code: str = Field(max_length=6)
+    name: str = Field("", max_length=100, description="A compound or village inside the area, if not all of it")
+    level: str = Field(description="high, medium or low")
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class RiskAreaOut(BaseModel):
+    id: int
+    area_code: str
+    name: str | None
+    level: str
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+class ReferralOut(BaseModel):
+    id: int
+    checkpoint: str
+    person_id: int
+    name: str
+    temperature_c: float
+    at: datetime
+    reason: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    overdue: bool
+
+
+class AckIn(BaseModel):
+    note: str = Field("", max_length=500)
+
+
+def _checkpoint_out(c: object) -> CheckpointOut:
+    return CheckpointOut.model_validate(c, from_attributes=True)
+
+
+@router.get("/checkpoints", response_model=list[CheckpointOut])
+def list_checkpoints(request: Request) -> list[CheckpointOut]:
+    with work(request) as w:
+        return [_checkpoint_out(c) for c in service.list_checkpoints(w.session, w.user)]
+
+
+@router.post("/checkpoints", response_model=CheckpointOut, status_code=201, dependencies=[guard(CHECKPOINT_MANAGE)])
+def add_checkpoint(request: Request, body: CheckpointIn) -> CheckpointOut:
+    with work(request) as w:
+        return _checkpoint_out(service.save_checkpoint(w.session, w.user, service.CheckpointInput(**body.model_dump())))
+
+
+@router.post("/checkpoints/{checkpoint_id}/passages", response_model=PassageOut, status_code=201,
+             dependencies=[guard(PASSAGE_WRITE)])
+def register(request: Request, response: Response, checkpoint_id: int, body: PassageIn) -> PassageOut:
+    """Register a passage; the same `client_id` again returns the stored passage with status 200."""
+    with work(request) as w:
+        passage, created = service.register_passage(w.session, w.user, checkpoint_id, body.to_input())
+        if not created:
+            response.status_code = 200
+        return PassageOut.of(passage)
+
+
+@router.post("/checkpoints/{checkpoint_id}/passages/check", response_model=CheckOut,
+             dependencies=[guard(PASSAGE_WRITE)])
+def check(request: Request, checkpoint_id: int, body: PassageIn) -> CheckOut:
+    """Return the flags and what the codes say, without saving."""
+    with work(request) as w:
+        service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
+        result = service.check_passage(w.session, body.to_input())
+    return CheckOut(plate=result.plate, plate_region=result.plate_region, plate_risk=result.plate_level,
+                    origin_risk=result.origin_level,
+                    people=[CheckedPersonOut(name=p.name, birth_date=p.birth_date, sex=p.sex,
+                                             origin_area=p.origin_area, flags=p.flags) for p in result.people],
+                    errors=[{"field": e.field, "message": e.message} for e in result.errors])
+
+
+@router.put("/passages/{passage_id}", response_model=PassageOut, dependencies=[guard(PASSAGE_WRITE)])
+def correct(request: Request, passage_id: int, body: PassageIn) -> PassageOut:
+    """Correct a passage (audited)."""
+    with work(request) as w:
+        return PassageOut.of(service.correct_passage(w.session, w.user, passage_id, body.to_input()))
+
+
+@router.get("/checkpoints/{checkpoint_id}/flows", response_model=list[FlowOut])
+def flows(request: Request, checkpoint_id: int, hours: int = 24) -> list[FlowOut]:
+    with work(request) as w:
+        service.get_checkpoint(w.session, w.user, checkpoint_id, CHECKPOINT_READ)
+        rows = service.hourly_flows(w.session, w.user, [checkpoint_id], max(1, min(hours, 24 * 14)))
+    return [FlowOut(**r.__dict__) for r in rows]
+
+
+@router.get("/checkpoints/{checkpoint_id}/lanes", response_model=LanesOut)
+def lanes(request: Request, checkpoint_id: int, target_wait_minutes: float = 5.0) -> LanesOut:
+    """Recommend inspection lanes (Erlang C) from the last hour's arrivals."""
+    with work(request) as w:
+        plan = service.lane_plan(w.session, w.user, checkpoint_id, max(0.5, target_wait_minutes))
+    return LanesOut(arrivals_per_hour=plan.arrivals_per_hour, seconds_per_vehicle=plan.seconds_per_vehicle,
+                    target_wait_seconds=plan.target_wait_seconds, recommended=plan.recommended,
+                    waits=[(c, None if w == float("inf") else round(w, 1)) for c, w in plan.waits])
+
+
+@router.get("/risk-areas", response_model=list[RiskAreaOut])
+def risk_areas(request: Request) -> list[RiskAreaOut]:
+    with work(request) as w:
+        return [RiskAreaOut.model_validate(a, from_attributes=True) for a in service.current_risk_areas(w.session)]
+
+
+@router.post("/risk-areas", response_model=RiskAreaOut, status_code=201, dependencies=[guard(CHECKPOINT_MANAGE)])
+def add_risk_area(request: Request, body: RiskAreaIn) -> RiskAreaOut:
+    with work(request) as w:
+        area = service.add_risk_area(w.session, w.user, service.RiskAreaInput(**body.model_dump()))
+        return RiskAreaOut.model_validate(area, from_attributes=True)
+
+
+@router.get("/referrals", response_model=list[ReferralOut])
+def list_referrals(request: Request, open_only: bool = True) -> list[ReferralOut]:
+    with work(request) as w:
+        rows = service.referrals(w.session, w.user, open_only, request.app.state.settings.referral_overdue_minutes)
+    return [ReferralOut(id=r.referral.id, checkpoint=r.checkpoint_name, person_id=r.referral.person_id, name=r.name,
+                        temperature_c=r.temperature_c, at=r.referral.at, reason=r.referral.reason,
+                        acknowledged_at=r.referral.acknowledged_at, acknowledged_by=r.referral.acknowledged_by,
+                        overdue=r.overdue) for r in rows]
+
+
+@router.post("/referrals/{referral_id}/acknowledge", response_model=ReferralOut, dependencies=[guard(REFERRAL_ACK)])
+def acknowledge(request: Request, referral_id: int, body: AckIn) -> ReferralOut:
+    """Health confirms it has received the person."""
+    with work(request) as w:
+        service.acknowledge_referral(w.session, w.user, referral_id, body.note)
+        rows = service.referrals(w.session, w.user, False, request.app.state.settings.referral_overdue_minutes)
+    row = next(r for r in rows if r.referral.id == referral_id)
+    return ReferralOut(id=row.referral.id, checkpoint=row.checkpoint_name, person_id=row.referral.person_id,
+                       name=row.name, temperature_c=row.temperature_c, at=row.referral.at, reason=row.referral.reason,
+                       acknowledged_at=row.referral.acknowledged_at, acknowledged_by=row.referral.acknowledged_by,
+                       overdue=False)

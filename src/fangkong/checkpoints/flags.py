@@ -1,0 +1,123 @@
+"""What the checkpoint form flags before saving: fever, coming from or through a risk area (by plate,
+by ID area, by declared origin), and the watch list (an open lead on the person)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from fangkong.checkpoints.models import RiskArea
+from fangkong.core.codes import Area, fold, lookup_area, provinces
+from fangkong.core.codes.areas import children
+from fangkong.core.i18n import N_
+from fangkong.leads.models import Lead, LeadStatus
+from fangkong.people.models import Person
+
+FEVER_C = 37.3
+FLAG_LABELS = {
+    "fever": N_("Fever"), "risk_plate": N_("Vehicle from a city with a risk area"),
+    "risk_id": N_("ID issued in a risk area"), "risk_origin": N_("Coming from a risk area"),
+    "watch": N_("On the watch list (open lead)"),
+}
+
+
+@dataclass
+class RiskIndex:
+    """Active risk areas, indexed for the three ways a passage can touch one."""
+
+    areas: list[tuple[str, str | None, str]] = field(default_factory=list)  # (code, compound name, level)
+
+    def level_for_code(self, code: str) -> str | None:
+        """Return the highest level of a risk area that is this area, inside it, or contains it."""
+        found = [lvl for c, _n, lvl in self.areas if _related(c, code)]
+        return _highest(found)
+
+    def level_for_text(self, text: str) -> str | None:
+        words = fold(text or "", drop=" ")
+        if not words:
+            return None
+        found = []
+        for code, name, level in self.areas:
+            if name and name in words:
+                found.append(level)
+                continue
+            area = lookup_area(code)
+            if area and any(n and n in words for n in _names(area)):
+                found.append(level)
+        return _highest(found)
+
+
+def _names(area: Area) -> tuple[str, ...]:
+    short = area.name[:-1] if len(area.name) > 2 and area.name[-1] in "市区县" else None
+    prefecture = area.prefecture if area.prefecture not in (None, "直辖") else None
+    return tuple(n for n in (area.name, short, prefecture, prefecture[:-1] if prefecture else None) if n)
+
+
+def _level_prefix(code: str) -> str:
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def _related(risk_code: str, code: str) -> bool:
+    a, b = _level_prefix(risk_code), _level_prefix(code)
+    return a.startswith(b) or b.startswith(a)
+
+
+def _highest(levels: list[str]) -> str | None:
+    for level in ("high", "medium", "low"):
+        if level in levels:
+            return level
+    return None
+
+
+def load_risk_index(session: Session, now: datetime) -> RiskIndex:
+    rows = session.execute(select(RiskArea.area_code, RiskArea.name, RiskArea.level).where(
+        RiskArea.valid_from <= now, or_(RiskArea.valid_until.is_(None), RiskArea.valid_until > now))).all()
+    return RiskIndex([(c, n, lvl) for c, n, lvl in rows if lvl in ("high", "medium")])
+
+
+@functools.cache
+def _prefecture_codes() -> dict[str, str]:
+    """Return full prefecture (or municipality) names → area code, to read a plate's region."""
+    out = {}
+    for province in provinces():
+        out[province.full_name] = province.code
+        for area in children(province.code):
+            out[area.full_name] = area.code
+    return out
+
+
+def region_code(region: str | None) -> str | None:
+    return _prefecture_codes().get(region or "")
+
+
+def watched(session: Session, id_numbers: set[str]) -> set[str]:
+    """Return the ID numbers among these that have an open lead (dispatched or waiting for a unit)."""
+    if not id_numbers:
+        return set()
+    rows = session.execute(select(Person.id_number).join(Lead, Lead.person_id == Person.id).where(
+        Person.id_number.in_(id_numbers), Lead.status.in_((LeadStatus.DISPATCHED, LeadStatus.MANUAL)))).scalars()
+    return set(rows)
+
+
+def person_flags(temperature_c: float | None, id_number: str | None, risk: RiskIndex, on_watch: set[str],
+                 origin_level: str | None, plate_level: str | None) -> list[str]:
+    flags = []
+    if temperature_c is not None and temperature_c >= FEVER_C:
+        flags.append("fever")
+    if plate_level:
+        flags.append("risk_plate")
+    if id_number and risk.level_for_code(id_number[:6]):
+        flags.append("risk_id")
+    if origin_level:
+        flags.append("risk_origin")
+    if id_number and id_number in on_watch:
+        flags.append("watch")
+    return flags
