@@ -114,3 +114,5 @@ class Referral(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
+
+    passage_person: Mapped[PassagePerson] = relationship()

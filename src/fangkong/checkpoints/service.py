@@ -313,8 +313,8 @@ def register_passage(session: Session, user: User, checkpoint_id: int, data: Pas
     passage = Passage(client_id=client_id, checkpoint_id=checkpoint.id, at=data.at or now, lane=data.lane,
                       recorded_by=current_actor.get().username)
     _fill(passage, data, checked)
-    session.add(passage)
     _people(session, checkpoint, passage, checked)
+    session.add(passage)
     session.flush()
     return passage, True
 
@@ -332,6 +332,7 @@ def _people(session: Session, checkpoint: Checkpoint, passage: Passage, checked:
     links = link_persons(session, [IncomingRecord(name=p.name, id_number=p.id_number, phone=None, address=None,
                                                   unit_id=checkpoint.unit_id, doc_type=p.doc_type,
                                                   doc_number=p.doc_number) for p in checked.people])
+    referred = []
     for person, link in zip(checked.people, links, strict=True):
         row = PassagePerson(person_id=link.person_id, role=person.role, name=person.name, id_number=person.id_number,
                             doc_type=person.doc_type, doc_number=person.doc_number,
@@ -339,10 +340,10 @@ def _people(session: Session, checkpoint: Checkpoint, passage: Passage, checked:
                             flags=",".join(person.flags))
         passage.people.append(row)
         if person.disposition == "referred":
-            session.flush()
-            reasons = ",".join(person.flags) or "referred"
-            session.add(Referral(passage_person_id=row.id, person_id=link.person_id, checkpoint_id=checkpoint.id,
-                                 at=passage.at, reason=reasons))
+            referred.append(row)
+    for row in referred:
+        session.add(Referral(passage_person=row, person_id=row.person_id, checkpoint_id=checkpoint.id,
+                             at=passage.at, reason=row.flags or "referred"))
 
 
 def correct_passage(session: Session, user: User, passage_id: int, data: PassageInput) -> Passage:

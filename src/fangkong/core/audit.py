@@ -47,8 +47,12 @@ class AuditEntry(Base):
 
 def record(session: Session, action: str, object_type: str | None = None, object_id: object = None,
            **detail: Any) -> None:
-    """Append one audit row in the session's transaction (reads, reveals, logins, exports)."""
-    _append(session.connection(), [_entry(action, object_type, object_id, detail)])
+    """Add one audit row to the session's transaction (reads, reveals, logins, exports); written at commit."""
+    _pending(session).append(_entry(action, object_type, object_id, detail))
+
+
+def _pending(session: Session) -> list[dict[str, Any]]:
+    return session.info.setdefault("audit_pending", [])  # type: ignore[no-any-return]
 
 
 def _entry(action: str, object_type: str | None, object_id: object, detail: dict[str, Any]) -> dict[str, Any]:
@@ -139,15 +143,30 @@ def _changes(session: Session) -> list[dict[str, Any]]:
 
 
 def _after_flush(session: Session, _flush_context: object) -> None:
-    _append(session.connection(), _changes(session))
+    _pending(session).extend(_changes(session))
+
+
+def _before_commit(session: Session) -> None:
+    """Chain and write the transaction's audit rows in one statement, as late as possible: the chain's
+    lock is then held only for the commit itself, not for the whole request."""
+    session.flush()
+    entries = session.info.pop("audit_pending", [])
+    if entries:
+        _append(session.connection(), entries)
+
+
+def _discard(session: Session, *_args: object) -> None:
+    session.info.pop("audit_pending", None)
 
 
 def install(factory: Any) -> None:
-    """Write audit rows for every flush of sessions made by `factory` (a sessionmaker)."""
+    """Write audit rows for every change and recorded read of sessions made by `factory` (a sessionmaker)."""
     from sqlalchemy import event
 
-    if not event.contains(factory, "after_flush", _after_flush):
-        event.listen(factory, "after_flush", _after_flush)
+    for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
+                           ("after_rollback", _discard)):
+        if not event.contains(factory, name, listener):
+            event.listen(factory, name, listener)
 
 
 # --- verification ------------------------------------------------------------------------------
