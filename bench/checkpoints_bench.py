@@ -43,15 +43,17 @@ def _free_port() -> int:
 
 
 def _id(rng: random.Random) -> str:
-    body = f"{rng.choice(AREAS)}19{rng.randint(50, 99)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}{rng.randint(100, 999)}"
+    born = f"19{rng.randint(50, 99)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}"
+    body = f"{rng.choice(AREAS)}{born}{rng.randint(100, 999)}"
     return body + check_character(body)
 
 
 def _body(rng: random.Random, n: int) -> dict:
     return {"client_id": f"bench-{uuid.uuid4().hex}", "plate": f"{rng.choice('甘鄂京川')}A{n % 100000:05d}",
             "origin": rng.choice(["兰州", "武汉", "西安", "天水"]), "destination": "兰州市城关区", "reason": "返兰",
-            "people": [{"name": f"人员{n}-{k}", "id_number": _id(rng), "temperature_c": round(rng.uniform(36.0, 37.6), 1),
-                        "disposition": "passed", "role": "driver" if k == 0 else "passenger"} for k in range(3)]}
+            "people": [{"name": f"人员{n}-{k}", "id_number": _id(rng),
+                        "temperature_c": round(rng.uniform(36.0, 37.6), 1), "disposition": "passed",
+                        "role": "driver" if k == 0 else "passenger"} for k in range(3)]}
 
 
 async def _drive(base: str, token: str, checkpoint: int) -> tuple[float, list[float], int]:

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from starlette.datastructures import FormData
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
-from fangkong.checkpoints import service
+from fangkong.checkpoints import service, sheet_import
 from fangkong.checkpoints.flags import FLAG_LABELS
 from fangkong.checkpoints.models import Passage
 from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK, can, require
@@ -270,3 +271,41 @@ def acknowledge_page(request: Request, referral_id: int, form: Annotated[FormDat
     with work(request) as w:
         service.acknowledge_referral(w.session, w.user, referral_id, str(form.get("note", "")))
     return RedirectResponse("/referrals", status_code=303)
+
+
+@router.get("/checkpoints/{checkpoint_id}/import", response_class=HTMLResponse)
+def import_form(request: Request, checkpoint_id: int) -> HTMLResponse:
+    with work(request) as w:
+        cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
+    return render(request, "checkpoints/import.html", {"cp": cp, "errors": [], "preview": None})
+
+
+@router.post("/checkpoints/{checkpoint_id}/import", response_class=HTMLResponse)
+async def import_preview(request: Request, checkpoint_id: int,
+                         form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    upload = form.get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    name = (upload.filename or "") if isinstance(upload, UploadFile) else ""
+    return await run_in_threadpool(_import_preview, request, checkpoint_id, name, data)
+
+
+def _import_preview(request: Request, checkpoint_id: int, name: str, data: bytes) -> Response:
+    var_dir = request.app.state.settings.var_dir
+    try:
+        with work(request) as w:
+            cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
+            preview = sheet_import.preview_passages(w.session, w.user, var_dir, checkpoint_id, name, data)
+    except ValidationFailed as exc:
+        with work(request) as w:
+            cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
+        return render(request, "checkpoints/import.html", {"cp": cp, "errors": exc.errors, "preview": None}, 422)
+    return render(request, "checkpoints/import.html", {**labels(), "cp": cp, "errors": [], "preview": preview},
+                  422 if preview.errors else 200)
+
+
+@router.post("/checkpoints/{checkpoint_id}/import/confirm")
+def import_confirm(request: Request, checkpoint_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    with work(request) as w:
+        sheet_import.import_passages(w.session, w.user, request.app.state.settings.var_dir, checkpoint_id,
+                                     str(form.get("sha256", "")), str(form.get("file_name", "")))
+    return RedirectResponse(f"/checkpoints/{checkpoint_id}", status_code=303)

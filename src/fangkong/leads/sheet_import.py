@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, sheets
 from fangkong.core.access import LEAD_INTAKE, require
 from fangkong.core.context import current_actor
 from fangkong.core.errors import ValidationFailed
@@ -28,12 +28,7 @@ from fangkong.leads.intake import IntakeResult, LeadInput, dedupe_key, get_or_cr
 from fangkong.leads.models import Lead, LeadBatch, LeadSource
 from fangkong.leads.sheets import ParsedSheet, SheetError, SheetRow, read_sheet
 
-MAX_BYTES = 20 * 1024 * 1024
-SUFFIXES = (".xlsx", ".csv")
-WRONG_TYPE = N_("Upload an Excel (.xlsx) or CSV file.")
-TOO_BIG = N_("The file is larger than {mb} MB.")
 NAME_SOURCE = N_("Name the source (who pushed this sheet).")
-GONE = N_("The uploaded file is no longer available; upload it again.")
 
 
 @dataclass
@@ -56,23 +51,14 @@ class Preview:
 
 
 def uploads_dir(settings: Settings) -> Path:
-    return settings.var_dir / "uploads"
+    return sheets.uploads_dir(settings.var_dir)
 
 
 def _store(settings: Settings, file_name: str, data: bytes) -> str:
-    suffix = Path(file_name).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValidationFailed.one("file", WRONG_TYPE)
-    if len(data) > MAX_BYTES:
-        raise ValidationFailed.one("file", TOO_BIG, mb=MAX_BYTES // 1024 // 1024)
-    sha = hashlib.sha256(data).hexdigest()
-    folder = uploads_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{sha}{suffix}"
-    if not path.exists():
-        path.write_bytes(data)
-        path.chmod(0o600)
-    return sha
+    try:
+        return sheets.keep_upload(settings.var_dir, file_name, data)
+    except SheetError as exc:
+        raise ValidationFailed.one("file", exc.message, **exc.params) from None
 
 
 _PARSED: OrderedDict[tuple[str, str], ParsedSheet] = OrderedDict()  # the last previews, by file and mapping
@@ -146,10 +132,10 @@ def import_sheet(session: Session, user: User, settings: Settings, source_name: 
                  mapping: dict[str, str], two_legs: bool = False) -> tuple[LeadBatch, IntakeResult | None]:
     """Create the leads of a previewed sheet; the same sheet again returns its batch and creates nothing."""
     require(user, LEAD_INTAKE)
-    suffix = Path(file_name).suffix.lower()
-    path = uploads_dir(settings) / f"{sha256}{suffix}"
-    if suffix not in SUFFIXES or not all(c in "0123456789abcdef" for c in sha256) or not path.exists():
-        raise ValidationFailed.one("file", GONE)
+    try:
+        data = sheets.kept_upload(settings.var_dir, sha256, file_name)
+    except SheetError as exc:
+        raise ValidationFailed.one("file", exc.message, **exc.params) from None
     source = get_or_create_source(session, " ".join(source_name.split()))
     if two_legs and not source.two_legs:
         source.two_legs = True
@@ -157,7 +143,7 @@ def import_sheet(session: Session, user: User, settings: Settings, source_name: 
                                                        LeadBatch.file_sha256 == sha256)).scalar_one_or_none()
     if existing is not None:
         return existing, None
-    sheet = _parse(path.read_bytes(), file_name, mapping)
+    sheet = _parse(data, file_name, mapping)
     batch = LeadBatch(source_id=source.id, channel="sheet", reference=Path(file_name).name[:100],
                       file_sha256=sha256, file_name=Path(file_name).name[:255], sheet_name=sheet.sheet_name,
                       header_row=sheet.header_row, unit_id=user.unit_id, received_by=current_actor.get().username)

@@ -6,17 +6,14 @@ Pure: bytes in, normalised rows with row-level problems out. Nothing here touche
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any
 
-from fangkong.core.clock import LOCAL_TZ
+from fangkong.core import sheets
 from fangkong.core.codes import CodeError, fold, normalize_id_number, normalize_mobile
 from fangkong.core.i18n import N_
+from fangkong.core.sheets import SheetError
 
 FIELDS = ("name", "id_number", "phone", "current_address", "origin", "pushed_at", "kind", "priority", "note")
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -34,20 +31,10 @@ PRIORITY_WORDS = {"urgent": ("紧急", "加急", "特急", "急"), "express": ("
                   "normal": ("一般", "普通", "常规")}
 FOOTER_WORDS = ("合计", "制表", "审核", "填表", "总计")
 
-NOT_A_SHEET = N_("This file is not a readable Excel (.xlsx) or CSV sheet.")
-NO_HEADER = N_("No header row found: name the columns (姓名, 身份证号码, 联系电话, 现住址 …).")
 NO_IDENTITY = N_("The sheet needs an ID number column, or both a name and a phone column.")
 EXCEL_NUMBER = N_("Excel stored this ID number as a number and lost its last digits; re-export the column as text.")
-BAD_DATE = N_("Not a date: {value}")
 UNKNOWN_PERSON = N_("No valid ID number, nor a name and a phone: the person cannot be identified.")
 
-HEADER_SCAN = 15
-
-
-class SheetError(ValueError):
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.message, self.params = message, params
 
 
 @dataclass(frozen=True)
@@ -80,94 +67,30 @@ class ParsedSheet:
     rows: list[SheetRow]
 
 
-def _clean_header(value: Any) -> str:
-    return re.sub(r"\s+", "", fold(str(value or ""))).strip("：:*").lower()
-
-
-_ALIAS_INDEX = {_clean_header(alias): fld for fld, aliases in ALIASES.items() for alias in aliases}
-
-
 def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[int, str]:
     """Return column index -> field, by the source's remembered mapping first, then by the aliases."""
-    mapping: dict[int, str] = {}
-    taken: set[str] = set()
-    remembered = {_clean_header(k): v for k, v in (remembered or {}).items() if v in FIELDS}
-    for index, header in enumerate(headers):
-        key = _clean_header(header)
-        fld = remembered.get(key) or _ALIAS_INDEX.get(key)
-        if fld and fld not in taken:
-            mapping[index] = fld
-            taken.add(fld)
-    return mapping
+    return sheets.guess_mapping(headers, ALIASES, remembered)
 
 
 def read_sheet(data: bytes, filename: str, remembered: dict[str, str] | None = None) -> ParsedSheet:
     """Return the sheet's header, mapping and normalised rows; raise SheetError if it cannot be read."""
-    if filename.lower().endswith(".csv"):
-        grid, sheet_name = _csv_grid(data), None
-    else:
-        grid, sheet_name = _xlsx_grid(data)
-    header_index = _find_header(grid, remembered)
-    headers = [str(v).strip() if v is not None else "" for v in grid[header_index]]
+    def score(row: list[Any]) -> int:
+        return len(guess_mapping(sheets.texts(row), remembered))
+
+    grid, sheet_name = sheets.read_grid(data, filename, score)
+    header_index = sheets.find_header(grid, score)
+    headers = sheets.texts(grid[header_index])
     mapping = guess_mapping(headers, remembered)
     fields = set(mapping.values())
     if "id_number" not in fields and not {"name", "phone"} <= fields:
         raise SheetError(NO_IDENTITY)
     rows = []
     for offset, raw in enumerate(grid[header_index + 1:], start=header_index + 2):
-        if _blank(raw) or _footer(raw, mapping):
+        if sheets.is_blank(raw) or _footer(raw, mapping):
             continue
         rows.append(_row(offset, raw, mapping))
     unmapped = [h for i, h in enumerate(headers) if i not in mapping and h]
     return ParsedSheet(filename, sheet_name, header_index + 1, headers, mapping, unmapped, rows)
-
-
-def _xlsx_grid(data: bytes) -> tuple[list[list[Any]], str | None]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetError(NOT_A_SHEET) from exc
-    best: tuple[int, list[list[Any]], str] | None = None
-    for sheet in book.worksheets:
-        grid = [list(r) for r in sheet.iter_rows(values_only=True)]
-        score = max((_score(r, None) for r in grid[:HEADER_SCAN]), default=0)
-        if best is None or score > best[0]:
-            best = (score, grid, sheet.title)
-    if best is None:
-        raise SheetError(NOT_A_SHEET)
-    return best[1], best[2]
-
-
-def _csv_grid(data: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SheetError(NOT_A_SHEET)
-    try:
-        return [list(r) for r in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        raise SheetError(NOT_A_SHEET) from exc
-
-
-def _score(row: list[Any], remembered: dict[str, str] | None) -> int:
-    return len(guess_mapping([str(v) if v is not None else "" for v in row], remembered))
-
-
-def _find_header(grid: list[list[Any]], remembered: dict[str, str] | None) -> int:
-    scores = [(_score(row, remembered), -i) for i, row in enumerate(grid[:HEADER_SCAN])]
-    if not scores or max(scores)[0] < 2:
-        raise SheetError(NO_HEADER)
-    return -max(scores)[1]
-
-
-def _blank(raw: list[Any]) -> bool:
-    return all(v is None or str(v).strip() == "" for v in raw)
 
 
 def _footer(raw: list[Any], mapping: dict[int, str]) -> bool:
@@ -223,30 +146,6 @@ def _phone(cell: Any) -> str:
     return normalize_mobile(str(cell))
 
 
-EXCEL_EPOCH = datetime(1899, 12, 30)
-_DATE_TEXT = re.compile(
-    r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?(?:\s*[T ]?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})"
-    r"(?:\s*[:：分]\s*(\d{1,2}))?\s*秒?)?$")
-
-
-def _datetime(cell: Any) -> datetime:
-    if isinstance(cell, datetime):
-        return cell.replace(tzinfo=LOCAL_TZ) if cell.tzinfo is None else cell
-    if isinstance(cell, date):
-        return datetime(cell.year, cell.month, cell.day, tzinfo=LOCAL_TZ)
-    if isinstance(cell, int | float) and 20000 < float(cell) < 80000:  # an Excel serial day number
-        return (EXCEL_EPOCH + timedelta(days=float(cell))).replace(tzinfo=LOCAL_TZ)
-    text = fold(str(cell)).strip()
-    match = _DATE_TEXT.match(text)
-    if match:
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
-        try:
-            return datetime(y, mo, d, h, mi, s, tzinfo=LOCAL_TZ)
-        except ValueError:
-            pass
-    raise CodeError(BAD_DATE, value=str(cell)[:40])
-
-
 def _priority(cell: Any) -> str | None:
     text = _text(cell)
     for level in ("express", "urgent", "normal"):
@@ -257,5 +156,5 @@ def _priority(cell: Any) -> str | None:
 
 NORMALISERS: dict[str, Any] = {
     "name": _name, "id_number": _id_number, "phone": _phone, "current_address": _text, "origin": _text,
-    "pushed_at": _datetime, "kind": _text, "priority": _priority, "note": _text,
+    "pushed_at": sheets.parse_datetime, "kind": _text, "priority": _priority, "note": _text,
 }

@@ -22,9 +22,10 @@ from fangkong.core.access import (
     restrict,
 )
 from fangkong.core.db import utcnow
-from fangkong.core.errors import ValidationFailed
+from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Role, Unit, UnitKind
+from fangkong.core.sheets import SheetError, kept_upload
 from fangkong.core.units import unit_tree
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
@@ -32,7 +33,7 @@ from fangkong.leads import feedback, workflow
 from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS, rules_for
 from fangkong.leads.intake import RawLead, submit_leads
 from fangkong.leads.models import LeadBatch
-from fangkong.leads.sheet_import import SUFFIXES, import_sheet, preview_sheet, uploads_dir
+from fangkong.leads.sheet_import import import_sheet, preview_sheet, uploads_dir
 from fangkong.leads.sheets import FIELDS
 
 router = APIRouter(prefix="/leads", include_in_schema=False)
@@ -107,14 +108,12 @@ def import_remap(request: Request, form: Annotated[FormData, Depends(checked_for
     with work(request) as w:
         require(w.user, LEAD_INTAKE)
     sha, file_name = str(form.get("sha256", "")), str(form.get("file_name", ""))
-    path = uploads_dir(request.app.state.settings) / f"{sha}{_suffix(file_name)}"
-    if _suffix(file_name) not in SUFFIXES or not sha.isalnum() or not path.exists():
-        return render(request, "leads/import.html", {"errors": [], "source": ""}, 422)
-    return _preview(request, str(form.get("source", "")), file_name, path.read_bytes(), _mapping_from(form))
-
-
-def _suffix(name: str) -> str:
-    return "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    try:
+        data = kept_upload(request.app.state.settings.var_dir, sha, file_name)
+    except SheetError as exc:
+        errors = [FieldError("file", exc.message, exc.params)]
+        return render(request, "leads/import.html", {"errors": errors, "source": ""}, 422)
+    return _preview(request, str(form.get("source", "")), file_name, data, _mapping_from(form))
 
 
 @router.post("/import/confirm")

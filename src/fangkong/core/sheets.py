@@ -1,0 +1,169 @@
+"""Reading sheets people type up and pass around: .xlsx or .csv (UTF-8 or GB18030), with title rows
+above the header and varied column names. Capabilities give their fields' aliases; this finds the
+sheet, the header row and the column of each field. Pure: bytes in, a grid and a mapping out."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fangkong.core.clock import LOCAL_TZ
+from fangkong.core.codes import CodeError, fold
+from fangkong.core.i18n import N_
+
+NOT_A_SHEET = N_("This file is not a readable Excel (.xlsx) or CSV sheet.")
+NO_HEADER = N_("No header row found: name the columns (姓名, 身份证号码, 联系电话, 现住址 …).")
+HEADER_SCAN = 15
+
+
+class SheetError(ValueError):
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message, self.params = message, params
+
+
+def clean_header(value: Any) -> str:
+    return re.sub(r"\s+", "", fold(str(value or ""))).strip("：:*").lower()
+
+
+def guess_mapping(headers: list[str], aliases: dict[str, tuple[str, ...]],
+                  remembered: dict[str, str] | None = None) -> dict[int, str]:
+    """Return column index -> field, by a remembered mapping first, then by the aliases."""
+    index = {clean_header(alias): fld for fld, names in aliases.items() for alias in names}
+    remembered = {clean_header(k): v for k, v in (remembered or {}).items() if v in aliases}
+    mapping: dict[int, str] = {}
+    for col, header in enumerate(headers):
+        key = clean_header(header)
+        fld = remembered.get(key) or index.get(key)
+        if fld and fld not in mapping.values():
+            mapping[col] = fld
+    return mapping
+
+
+Score = Callable[[list[Any]], int]
+
+
+def read_grid(data: bytes, filename: str, score: Score) -> tuple[list[list[Any]], str | None]:
+    """Return the rows of the sheet that best looks like ours (xlsx: any worksheet), and its name."""
+    if filename.lower().endswith(".csv"):
+        return _csv_grid(data), None
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise SheetError(NOT_A_SHEET) from exc
+    best: tuple[int, list[list[Any]], str] | None = None
+    for sheet in book.worksheets:
+        grid = [list(r) for r in sheet.iter_rows(values_only=True)]
+        points = max((score(r) for r in grid[:HEADER_SCAN]), default=0)
+        if best is None or points > best[0]:
+            best = (points, grid, sheet.title)
+    if best is None:
+        raise SheetError(NOT_A_SHEET)
+    return best[1], best[2]
+
+
+def _csv_grid(data: bytes) -> list[list[Any]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SheetError(NOT_A_SHEET)
+    try:
+        return [list(r) for r in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise SheetError(NOT_A_SHEET) from exc
+
+
+def find_header(grid: list[list[Any]], score: Score) -> int:
+    """Return the index of the header row: the row of the first 15 matching most fields (at least 2)."""
+    scores = [(score(row), -i) for i, row in enumerate(grid[:HEADER_SCAN])]
+    if not scores or max(scores)[0] < 2:
+        raise SheetError(NO_HEADER)
+    return -max(scores)[1]
+
+
+def texts(row: list[Any]) -> list[str]:
+    return [str(v).strip() if v is not None else "" for v in row]
+
+
+def is_blank(row: list[Any]) -> bool:
+    return all(v is None or str(v).strip() == "" for v in row)
+
+
+MAX_BYTES = 20 * 1024 * 1024
+SUFFIXES = (".xlsx", ".csv")
+WRONG_TYPE = N_("Upload an Excel (.xlsx) or CSV file.")
+TOO_BIG = N_("The file is larger than {mb} MB.")
+GONE = N_("The uploaded file is no longer available; upload it again.")
+
+
+def uploads_dir(var_dir: Path) -> Path:
+    return var_dir / "uploads"
+
+
+def keep_upload(var_dir: Path, file_name: str, data: bytes) -> str:
+    """Keep an uploaded sheet under var/uploads by its SHA-256 (previews and confirmations read it back)."""
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise SheetError(WRONG_TYPE)
+    if len(data) > MAX_BYTES:
+        raise SheetError(TOO_BIG, mb=MAX_BYTES // 1024 // 1024)
+    sha = hashlib.sha256(data).hexdigest()
+    folder = uploads_dir(var_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+        path.chmod(0o600)
+    return sha
+
+
+def kept_upload(var_dir: Path, sha256: str, file_name: str) -> bytes:
+    """Return a kept upload's bytes, or raise SheetError if it is gone (or the name is not ours)."""
+    suffix = Path(file_name).suffix.lower()
+    path = uploads_dir(var_dir) / f"{sha256}{suffix}"
+    if suffix not in SUFFIXES or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256) \
+            or not path.exists():
+        raise SheetError(GONE)
+    return path.read_bytes()
+
+
+BAD_DATE = N_("Not a date: {value}")
+EXCEL_EPOCH = datetime(1899, 12, 30)
+_DATE_TEXT = re.compile(
+    r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?(?:\s*[T ]?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})"
+    r"(?:\s*[:：分]\s*(\d{1,2}))?\s*秒?)?$")
+
+
+def parse_datetime(cell: Any) -> datetime:
+    """Return a local timestamp from an Excel date, an Excel serial day number or text such as
+    2020年2月3日 14:30, 2020/2/3 or 2020-02-03 14:30:00."""
+    if isinstance(cell, datetime):
+        return cell.replace(tzinfo=LOCAL_TZ) if cell.tzinfo is None else cell
+    if isinstance(cell, date):
+        return datetime(cell.year, cell.month, cell.day, tzinfo=LOCAL_TZ)
+    if isinstance(cell, int | float) and 20000 < float(cell) < 80000:  # an Excel serial day number
+        return (EXCEL_EPOCH + timedelta(days=float(cell))).replace(tzinfo=LOCAL_TZ)
+    text = fold(str(cell)).strip()
+    match = _DATE_TEXT.match(text)
+    if match:
+        y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
+        try:
+            return datetime(y, mo, d, h, mi, s, tzinfo=LOCAL_TZ)
+        except ValueError:
+            pass
+    raise CodeError(BAD_DATE, value=str(cell)[:40])
+
+
