@@ -15,13 +15,13 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from bench.backends import on_each_backend
 
 from fangkong.core.codes import check_character
 from fangkong.core.db import Database
@@ -32,7 +32,6 @@ from fangkong.demo.build import DEMO_PASSWORD, build_demo
 REQUESTS = int(os.environ.get("BENCH_PASSAGES", "3000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-PG = os.environ.get("FANGKONG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AREAS = ["620102", "620103", "420106", "110105", "440106", "510107"]
 
 
@@ -118,23 +117,7 @@ def bench(url: str, label: str, var: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        bench(f"sqlite:///{tmp}/bench.db", "SQLite", Path(tmp))
-        admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
-        name = f"fk_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except sa.exc.OperationalError as exc:
-            print(f"PostgreSQL not reachable, skipped: {exc.__class__.__name__}")
-            return
-        try:
-            bench(PG.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", Path(tmp))
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-
+    on_each_backend(bench)
 
 if __name__ == "__main__":
     main()

@@ -9,12 +9,10 @@ from __future__ import annotations
 import io
 import os
 import random
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+from bench.backends import on_each_backend
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -31,7 +29,6 @@ from fangkong.people.models import Person
 
 ROWS = int(os.environ.get("BENCH_LEAD_ROWS", "10000"))
 PERSONS = int(os.environ.get("BENCH_LEAD_PERSONS", "20000"))
-PG = os.environ.get("FANGKONG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def make_sheet(persons: list[Person], rows: int, seed: int = 1, title: str = "第12批") -> bytes:
@@ -91,23 +88,7 @@ def bench(url: str, label: str, var: Path) -> None:
 
 def main() -> None:
     print(f"sheet of {ROWS} rows; city of {PERSONS} person files (preview + import + match + dispatch, timed together)")
-    with tempfile.TemporaryDirectory() as tmp:
-        bench(f"sqlite:///{tmp}/bench.db", "SQLite", Path(tmp))
-        admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
-        name = f"fk_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except sa.exc.OperationalError as exc:
-            print(f"PostgreSQL not reachable, skipped: {exc.__class__.__name__}")
-            return
-        try:
-            bench(PG.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", Path(tmp))
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-
+    on_each_backend(bench)
 
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fangkong.core.context import current_actor
 from fangkong.core.db import Base, UTCDateTime, utcnow
+from fangkong.core.paging import Page, paginate
 
 GENESIS = "0" * 64
 _PG_CHAIN_LOCK = 0x66616E67  # "fang": one advisory lock key for the chain
@@ -212,23 +213,9 @@ class AuditFilter:
     until: datetime | None = None
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    rows: list[AuditEntry]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1, page_size: int = 50) -> AuditPage:
+def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1, page_size: int = 50) -> Page[Any]:
     """Return audit rows matching the filter, newest first (auditors only; the search is itself recorded)."""
-    from sqlalchemy import func
-
-    from fangkong.core.access import AUDIT_READ, require
+    from fangkong.core.access import AUDIT_READ, require  # access imports models, which import this module
 
     require(user, AUDIT_READ)
     stmt = select(AuditEntry)
@@ -244,9 +231,6 @@ def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1,
         stmt = stmt.where(AuditEntry.at >= flt.since)
     if flt.until:
         stmt = stmt.where(AuditEntry.at < flt.until)
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = max(1, page)
-    rows = list(session.execute(stmt.order_by(AuditEntry.id.desc()).offset((page - 1) * page_size)
-                                .limit(page_size)).scalars())
+    result = paginate(session, stmt.order_by(AuditEntry.id.desc()), page, page_size)
     record(session, "audit_search", "audit_log", None, filter={k: v for k, v in flt.__dict__.items() if v})
-    return AuditPage(rows, total, page, page_size)
+    return result

@@ -62,8 +62,9 @@ def search(request: Request, q: str = "", page: int = 1) -> PersonPage:
     """Search person files in your jurisdiction by name, ID number or phone (numbers masked)."""
     with work(request) as w:
         result = service.search_persons(w.session, w.user, q, page, request.app.state.settings.page_size)
-    return PersonPage(items=[PersonOut.of(p) for p in result.rows], total=result.total, page=result.page,
-                      pages=result.pages)
+    found = result.found
+    return PersonPage(items=[PersonOut.of(p) for p in found.rows], total=found.total, page=found.page,
+                      pages=found.pages)
 
 
 @router.post("", response_model=PersonOut, status_code=201, dependencies=[guard(PERSON_WRITE)])

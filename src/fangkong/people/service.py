@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -24,6 +24,7 @@ from fangkong.core.codes import (
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Unit, User
+from fangkong.core.paging import Page, paginate
 from fangkong.core.units import get_unit_in_scope
 from fangkong.people.models import Person
 
@@ -73,14 +74,7 @@ def _mask_document(number: str) -> str:
 @dataclass(frozen=True)
 class SearchPage:
     query: str
-    rows: list[PersonView]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+    found: Page[PersonView]
 
 
 def search_persons(session: Session, user: User, query: str, page: int = 1, page_size: int = 50) -> SearchPage:
@@ -90,13 +84,9 @@ def search_persons(session: Session, user: User, query: str, page: int = 1, page
     stmt = restrict(select(Person), user, Person.unit_id)
     if text:
         stmt = stmt.where(_match(text))
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = max(1, page)
-    rows = session.execute(
-        stmt.order_by(Person.name, Person.id).offset((page - 1) * page_size).limit(page_size)
-    ).unique().scalars().all()
-    audit.record(session, "search", "persons", None, query=_masked_query(text), results=total)
-    return SearchPage(query, [PersonView.of(p) for p in rows], total, page, page_size)
+    found = paginate(session, stmt.order_by(Person.name, Person.id), page, page_size)
+    audit.record(session, "search", "persons", None, query=_masked_query(text), results=found.total)
+    return SearchPage(query, Page([PersonView.of(p) for p in found.rows], found.total, found.page, found.page_size))
 
 
 def _match(text: str) -> Any:
