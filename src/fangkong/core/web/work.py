@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -74,15 +74,26 @@ def request_user(request: Request, session: Session) -> User | None:
 
 @contextmanager
 def work(request: Request) -> Iterator[Work]:
-    """Yield the session and the logged-in user; commit at the end, roll back on any error."""
-    db = request.app.state.db
-    with db.unit_of_work() as session:
-        known = getattr(request.state, "user_id", None)
-        if known is not None:  # already authenticated by the route's guard
-            user = session.get(User, known)
-        else:
-            with acting_as(actor_for(request, None)):
-                user = request_user(request, session)
+    """Yield the session and the logged-in user; commit at the end, roll back on any error.
+
+    On routes with a `guard`, authentication already opened the request's session: the work goes on
+    in it, so a request costs one transaction, not two.
+    """
+    opened: Session | None = getattr(request.state, "session", None)
+    if opened is not None:
+        user = request.state.auth_user
+        request.state.user = Viewer.of(user)
+        with acting_as(actor_for(request, user)):
+            try:
+                yield Work(opened, user)
+                opened.commit()
+            except BaseException:
+                opened.rollback()
+                raise
+        return
+    with request.app.state.db.unit_of_work() as session:
+        with acting_as(actor_for(request, None)):
+            user = request_user(request, session)
         if user is None:
             raise Unauthenticated()
         request.state.user = Viewer.of(user)
@@ -97,18 +108,32 @@ def public_work(request: Request) -> Iterator[Session]:
         yield session
 
 
+def authenticated(request: Request) -> Iterator[User]:
+    """Route dependency (once per request): open the request's session and find its user, or 401.
+
+    `work()` continues in this session and commits it; whatever is left is closed (rolled back) here.
+    """
+    session = request.app.state.db.sessions()
+    try:
+        session.begin()
+        with acting_as(actor_for(request, None)):
+            user = request_user(request, session)
+        if user is None:
+            raise Unauthenticated()
+        request.state.session, request.state.auth_user = session, user
+        yield user
+    finally:
+        request.state.session = None
+        session.close()
+
+
 def guard(*actions: str) -> Any:
     """Route dependency: 401 without valid credentials and 403 when the role lacks an action, both
     before the request body is validated (so callers learn nothing from field errors first)."""
 
-    def dependency(request: Request) -> None:
-        with request.app.state.db.unit_of_work() as session, acting_as(actor_for(request, None)):
-            user = request_user(request, session)
-            if user is None:
-                raise Unauthenticated()
-            for action in actions:
-                require(user, action)
-            request.state.user_id = user.id
+    def dependency(user: Annotated[User, Depends(authenticated)]) -> None:
+        for action in actions:
+            require(user, action)
 
     return Depends(dependency)
 
