@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from fangkong.checkpoints import service
 from fangkong.checkpoints.models import Passage
 from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK
 from fangkong.core.codes import mask_id_number
+from fangkong.core.web.params import BodyId, Id
 from fangkong.core.web.work import guard, work
 
 router = APIRouter(prefix="/api/v1", tags=["checkpoints"], dependencies=[guard()])
@@ -97,10 +99,10 @@ class CheckpointIn(BaseModel):
     name: str = Field(max_length=100)
     kind: str = Field(description="ring_station, toll_gate, temporary_post or community_gate")
     location: str = Field("", max_length=255)
-    unit_id: int
+    unit_id: BodyId
     lanes: int = 2
     seconds_per_vehicle: int = 90
-    officers: list[int] = Field(default_factory=list, description="Checkpoint officers posted here")
+    officers: list[BodyId] = Field(default_factory=list, description="Checkpoint officers posted here")
 
 
 class CheckpointOut(BaseModel):
@@ -182,7 +184,7 @@ def add_checkpoint(request: Request, body: CheckpointIn) -> CheckpointOut:
 
 @router.post("/checkpoints/{checkpoint_id}/passages", response_model=PassageOut, status_code=201,
              dependencies=[guard(PASSAGE_WRITE)])
-def register(request: Request, response: Response, checkpoint_id: int, body: PassageIn) -> PassageOut:
+def register(request: Request, response: Response, checkpoint_id: Id, body: PassageIn) -> PassageOut:
     """Register a passage; the same `client_id` again returns the stored passage with status 200."""
     with work(request) as w:
         passage, created = service.register_passage(w.session, w.user, checkpoint_id, body.to_input())
@@ -193,7 +195,7 @@ def register(request: Request, response: Response, checkpoint_id: int, body: Pas
 
 @router.post("/checkpoints/{checkpoint_id}/passages/check", response_model=CheckOut,
              dependencies=[guard(PASSAGE_WRITE)])
-def check(request: Request, checkpoint_id: int, body: PassageIn) -> CheckOut:
+def check(request: Request, checkpoint_id: Id, body: PassageIn) -> CheckOut:
     """Return the flags and what the codes say, without saving."""
     with work(request) as w:
         service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
@@ -206,14 +208,14 @@ def check(request: Request, checkpoint_id: int, body: PassageIn) -> CheckOut:
 
 
 @router.put("/passages/{passage_id}", response_model=PassageOut, dependencies=[guard(PASSAGE_WRITE)])
-def correct(request: Request, passage_id: int, body: PassageIn) -> PassageOut:
+def correct(request: Request, passage_id: Id, body: PassageIn) -> PassageOut:
     """Correct a passage (audited)."""
     with work(request) as w:
         return PassageOut.of(service.correct_passage(w.session, w.user, passage_id, body.to_input()))
 
 
 @router.get("/checkpoints/{checkpoint_id}/flows", response_model=list[FlowOut])
-def flows(request: Request, checkpoint_id: int, hours: int = 24) -> list[FlowOut]:
+def flows(request: Request, checkpoint_id: Id, hours: Annotated[int, Query(ge=1, le=24 * 14)] = 24) -> list[FlowOut]:
     with work(request) as w:
         service.get_checkpoint(w.session, w.user, checkpoint_id, CHECKPOINT_READ)
         rows = service.hourly_flows(w.session, w.user, [checkpoint_id], max(1, min(hours, 24 * 14)))
@@ -221,7 +223,8 @@ def flows(request: Request, checkpoint_id: int, hours: int = 24) -> list[FlowOut
 
 
 @router.get("/checkpoints/{checkpoint_id}/lanes", response_model=LanesOut)
-def lanes(request: Request, checkpoint_id: int, target_wait_minutes: float = 5.0) -> LanesOut:
+def lanes(request: Request, checkpoint_id: Id,
+          target_wait_minutes: Annotated[float, Query(gt=0, le=240)] = 5.0) -> LanesOut:
     """Recommend inspection lanes (Erlang C) from the last hour's arrivals."""
     with work(request) as w:
         plan = service.lane_plan(w.session, w.user, checkpoint_id, max(0.5, target_wait_minutes))
@@ -254,7 +257,7 @@ def list_referrals(request: Request, open_only: bool = True) -> list[ReferralOut
 
 
 @router.post("/referrals/{referral_id}/acknowledge", response_model=ReferralOut, dependencies=[guard(REFERRAL_ACK)])
-def acknowledge(request: Request, referral_id: int, body: AckIn) -> ReferralOut:
+def acknowledge(request: Request, referral_id: Id, body: AckIn) -> ReferralOut:
     """Health confirms it has received the person."""
     with work(request) as w:
         service.acknowledge_referral(w.session, w.user, referral_id, body.note)

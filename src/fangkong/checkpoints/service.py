@@ -255,6 +255,8 @@ def check_passage(session: Session, data: PassageInput, now: datetime | None = N
     result.origin_level = risk.level_for_text(data.origin)
     if not data.people:
         result.errors.append(FieldError("people", NO_PEOPLE))
+    if data.lane is not None and not 1 <= data.lane <= 30:
+        result.errors.append(FieldError("lane", N_("Between {low} and {high}."), {"low": 1, "high": 30}))
     checked = [_check_person(index, p, result.errors) for index, p in enumerate(data.people)]
     on_watch = watched(session, {p.id_number for p in checked if p.id_number})
     for person in checked:

@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Role, UnitKind, User
 from fangkong.core.units import unit_tree
+from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 
@@ -60,7 +61,7 @@ def passage_input(form: FormData) -> service.PassageInput:
     lane = str(form.get("lane", "")).strip()
     return service.PassageInput(client_id=str(form.get("client_id", "")), plate=str(form.get("plate", "")),
                                 origin=str(form.get("origin", "")), destination=str(form.get("destination", "")),
-                                reason=str(form.get("reason", "")), lane=int(lane) if lane.isdigit() else None,
+                                reason=str(form.get("reason", "")), lane=form_id(lane),
                                 people=people)
 
 
@@ -98,7 +99,7 @@ def _chart(flows: list[service.HourFlow]) -> str:
     }, ensure_ascii=False)
 
 
-def _station_context(w: Work, checkpoint_id: int, data: service.PassageInput | None, errors: list[Any],
+def _station_context(w: Work, checkpoint_id: Id, data: service.PassageInput | None, errors: list[Any],
                      saved: Passage | None = None, editing: Passage | None = None) -> dict[str, Any]:
     checkpoint = service.get_checkpoint(w.session, w.user, checkpoint_id, CHECKPOINT_READ)
     flows = service.hourly_flows(w.session, w.user, [checkpoint.id], 24)
@@ -112,7 +113,8 @@ def _station_context(w: Work, checkpoint_id: int, data: service.PassageInput | N
 
 
 @router.get("/checkpoints/{checkpoint_id}", response_class=HTMLResponse)
-def station_page(request: Request, checkpoint_id: int, saved: int | None = None) -> HTMLResponse:
+def station_page(request: Request, checkpoint_id: Id,
+                 saved: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     with work(request) as w:
         last = w.session.get(Passage, saved) if saved else None
         ctx = _station_context(w, checkpoint_id, None, [],
@@ -121,7 +123,7 @@ def station_page(request: Request, checkpoint_id: int, saved: int | None = None)
 
 
 @router.post("/checkpoints/{checkpoint_id}/check", response_class=HTMLResponse)
-def check_fragment(request: Request, checkpoint_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def check_fragment(request: Request, checkpoint_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     """HTMX: what the plate and the ID numbers say, and the flags, before saving."""
     with work(request) as w:
         service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
@@ -130,7 +132,7 @@ def check_fragment(request: Request, checkpoint_id: int, form: Annotated[FormDat
 
 
 @router.post("/checkpoints/{checkpoint_id}/passages", response_class=HTMLResponse)
-def register_page(request: Request, checkpoint_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def register_page(request: Request, checkpoint_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = passage_input(form)
     try:
         with work(request) as w:
@@ -145,7 +147,7 @@ def register_page(request: Request, checkpoint_id: int, form: Annotated[FormData
 
 
 @router.get("/passages/{passage_id}", response_class=HTMLResponse)
-def edit_passage_page(request: Request, passage_id: int) -> HTMLResponse:
+def edit_passage_page(request: Request, passage_id: Id) -> HTMLResponse:
     with work(request) as w:
         passage = w.session.get(Passage, passage_id)
         if passage is None:
@@ -162,7 +164,7 @@ def edit_passage_page(request: Request, passage_id: int) -> HTMLResponse:
 
 
 @router.post("/passages/{passage_id}", response_class=HTMLResponse)
-def correct_page(request: Request, passage_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def correct_page(request: Request, passage_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = passage_input(form)
     try:
         with work(request) as w:
@@ -187,12 +189,13 @@ def _manage_context(w: Work, data: service.CheckpointInput, errors: list[Any], c
 def _checkpoint_input(form: FormData) -> service.CheckpointInput:
     def number(key: str, default: int) -> int:
         text = str(form.get(key, "")).strip()
-        return int(text) if text.isdigit() else default
+        value = form_id(text)
+        return value if value is not None else default
 
     return service.CheckpointInput(name=str(form.get("name", "")), kind=str(form.get("kind", "")),
                                    location=str(form.get("location", "")), unit_id=number("unit_id", 0) or None,
                                    lanes=number("lanes", 0), seconds_per_vehicle=number("seconds_per_vehicle", 0),
-                                   officers=[int(v) for v in form.getlist("officers") if str(v).isdigit()])
+                                   officers=[i for i in map(form_id, form.getlist("officers")) if i is not None])
 
 
 @router.get("/checkpoints-admin/new", response_class=HTMLResponse)
@@ -204,7 +207,7 @@ def new_checkpoint_form(request: Request) -> HTMLResponse:
 
 
 @router.get("/checkpoints-admin/{checkpoint_id}", response_class=HTMLResponse)
-def edit_checkpoint_form(request: Request, checkpoint_id: int) -> HTMLResponse:
+def edit_checkpoint_form(request: Request, checkpoint_id: Id) -> HTMLResponse:
     with work(request) as w:
         cp = service.get_checkpoint(w.session, w.user, checkpoint_id, CHECKPOINT_MANAGE)
         data = service.CheckpointInput(name=cp.name, kind=cp.kind, location=cp.location, unit_id=cp.unit_id,
@@ -252,7 +255,7 @@ def add_risk_area_page(request: Request, form: Annotated[FormData, Depends(check
 
 
 @router.post("/risk-areas/{area_id}/end")
-def end_risk_area_page(request: Request, area_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def end_risk_area_page(request: Request, area_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     with work(request) as w:
         service.end_risk_area(w.session, w.user, area_id)
     return RedirectResponse("/risk-areas", status_code=303)
@@ -267,21 +270,21 @@ def referrals_page(request: Request, state: str = "open") -> HTMLResponse:
 
 
 @router.post("/referrals/{referral_id}/acknowledge")
-def acknowledge_page(request: Request, referral_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def acknowledge_page(request: Request, referral_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     with work(request) as w:
         service.acknowledge_referral(w.session, w.user, referral_id, str(form.get("note", "")))
     return RedirectResponse("/referrals", status_code=303)
 
 
 @router.get("/checkpoints/{checkpoint_id}/import", response_class=HTMLResponse)
-def import_form(request: Request, checkpoint_id: int) -> HTMLResponse:
+def import_form(request: Request, checkpoint_id: Id) -> HTMLResponse:
     with work(request) as w:
         cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
     return render(request, "checkpoints/import.html", {"cp": cp, "errors": [], "preview": None})
 
 
 @router.post("/checkpoints/{checkpoint_id}/import", response_class=HTMLResponse)
-async def import_preview(request: Request, checkpoint_id: int,
+async def import_preview(request: Request, checkpoint_id: Id,
                          form: Annotated[FormData, Depends(checked_form)]) -> Response:
     upload = form.get("file")
     data = await upload.read() if isinstance(upload, UploadFile) else b""
@@ -289,7 +292,7 @@ async def import_preview(request: Request, checkpoint_id: int,
     return await run_in_threadpool(_import_preview, request, checkpoint_id, name, data)
 
 
-def _import_preview(request: Request, checkpoint_id: int, name: str, data: bytes) -> Response:
+def _import_preview(request: Request, checkpoint_id: Id, name: str, data: bytes) -> Response:
     var_dir = request.app.state.settings.var_dir
     try:
         with work(request) as w:
@@ -304,7 +307,7 @@ def _import_preview(request: Request, checkpoint_id: int, name: str, data: bytes
 
 
 @router.post("/checkpoints/{checkpoint_id}/import/confirm")
-def import_confirm(request: Request, checkpoint_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def import_confirm(request: Request, checkpoint_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     with work(request) as w:
         sheet_import.import_passages(w.session, w.user, request.app.state.settings.var_dir, checkpoint_id,
                                      str(form.get("sha256", "")), str(form.get("file_name", "")))

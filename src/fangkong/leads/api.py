@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from fangkong.core.access import LEAD_DISPATCH, LEAD_FEEDBACK, LEAD_INTAKE, LEAD_VERIFY
 from fangkong.core.codes import mask_id_number, mask_phone
 from fangkong.core.db import utcnow
+from fangkong.core.web.params import BodyId, Id
 from fangkong.core.web.work import guard, work
 from fangkong.leads import feedback, workflow
 from fangkong.leads.deadlines import rules_for
@@ -102,11 +103,11 @@ class VerifyIn(BaseModel):
     measure: str = Field("none", description="none, home_observation, centralised_quarantine or referral")
     note: str = Field("", max_length=500)
     new_address: str = Field("", max_length=255, description="For outcome elsewhere")
-    new_unit_id: int | None = Field(None, description="For outcome elsewhere")
+    new_unit_id: BodyId | None = Field(None, description="For outcome elsewhere")
 
 
 class AssignIn(BaseModel):
-    unit_id: int
+    unit_id: BodyId
     note: str = Field("", max_length=500)
 
 
@@ -155,13 +156,13 @@ def list_queue(request: Request, state: str = "open") -> list[LeadOut]:
 
 
 @router.get("/{lead_id}", response_model=LeadOut)
-def read_lead(request: Request, lead_id: int) -> LeadOut:
+def read_lead(request: Request, lead_id: Id) -> LeadOut:
     with work(request) as w:
         return LeadOut.of(workflow.open_lead(w.session, w.user, lead_id))
 
 
 @router.post("/{lead_id}/legs/{leg_id}/verify", response_model=LeadOut, dependencies=[guard(LEAD_VERIFY)])
-def verify(request: Request, lead_id: int, leg_id: int, body: VerifyIn) -> LeadOut:
+def verify(request: Request, lead_id: Id, leg_id: Id, body: VerifyIn) -> LeadOut:
     """Record the verification on the ground (409 if someone else verified the leg first)."""
     with work(request) as w:
         # The lead itself is returned: after a re-dispatch it may have left the officer's jurisdiction.
@@ -170,7 +171,7 @@ def verify(request: Request, lead_id: int, leg_id: int, body: VerifyIn) -> LeadO
 
 
 @router.post("/{lead_id}/assign", response_model=LeadOut, dependencies=[guard(LEAD_DISPATCH)])
-def assign(request: Request, lead_id: int, body: AssignIn) -> LeadOut:
+def assign(request: Request, lead_id: Id, body: AssignIn) -> LeadOut:
     """Dispatch a lead from the manual queue to a unit."""
     with work(request) as w:
         rules = rules_for(request.app.state.settings)
@@ -179,7 +180,7 @@ def assign(request: Request, lead_id: int, body: AssignIn) -> LeadOut:
 
 
 @router.get("/batches/{batch_id}/results", response_model=list[ResultOut], dependencies=[guard(LEAD_FEEDBACK)])
-def results(request: Request, batch_id: int) -> list[ResultOut]:
+def results(request: Request, batch_id: Id) -> list[ResultOut]:
     """Feed the batch's results back (marks closed leads as fed back)."""
     with work(request) as w:
         rows = feedback.batch_results(w.session, w.user, batch_id)

@@ -27,6 +27,7 @@ from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Role, Unit, UnitKind
 from fangkong.core.sheets import SheetError, kept_upload
 from fangkong.core.units import unit_tree
+from fangkong.core.web.params import Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 from fangkong.leads import feedback, workflow
@@ -138,7 +139,7 @@ def batches_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(request: Request, batch_id: int) -> HTMLResponse:
+def batch_page(request: Request, batch_id: Id) -> HTMLResponse:
     with work(request) as w:
         rows = feedback.current_results(w.session, w.user, batch_id)
         batch = w.session.get(LeadBatch, batch_id)
@@ -147,7 +148,7 @@ def batch_page(request: Request, batch_id: int) -> HTMLResponse:
 
 
 @router.get("/batches/{batch_id}/feedback")
-def batch_feedback(request: Request, batch_id: int) -> Response:
+def batch_feedback(request: Request, batch_id: Id) -> Response:
     with work(request) as w:
         name, data = feedback.export_sheet(w.session, w.user, batch_id, uploads_dir(request.app.state.settings))
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if name.endswith(".xlsx")
@@ -200,12 +201,12 @@ def create_lead_page(request: Request, form: Annotated[FormData, Depends(checked
 
 
 @router.get("/{lead_id}", response_class=HTMLResponse)
-def lead_page(request: Request, lead_id: int) -> HTMLResponse:
+def lead_page(request: Request, lead_id: Id) -> HTMLResponse:
     with work(request) as w:
         return render(request, "leads/lead.html", _lead_context(w, lead_id, []))
 
 
-def _lead_context(w: Work, lead_id: int, errors: list[Any], form: dict[str, str] | None = None) -> dict[str, Any]:
+def _lead_context(w: Work, lead_id: Id, errors: list[Any], form: dict[str, str] | None = None) -> dict[str, Any]:
     lead = workflow.open_lead(w.session, w.user, lead_id)
     scope = {u.id for u in unit_tree(w.session, w.user)}
     verifiable = {leg.id for leg in lead.legs if leg.status == "open" and leg.unit_id in scope
@@ -222,7 +223,7 @@ def _lead_context(w: Work, lead_id: int, errors: list[Any], form: dict[str, str]
 
 
 @router.post("/{lead_id}/legs/{leg_id}/verify", response_class=HTMLResponse)
-def verify_page(request: Request, lead_id: int, leg_id: int,
+def verify_page(request: Request, lead_id: Id, leg_id: Id,
                 form: Annotated[FormData, Depends(checked_form)]) -> Response:
     values = {k: str(form.get(k, "")).strip() for k in ("outcome", "temperature_c", "symptoms", "measure", "note",
                                                          "new_address", "new_unit_id")}
@@ -233,7 +234,7 @@ def verify_page(request: Request, lead_id: int, leg_id: int,
     v = workflow.Verification(outcome=values["outcome"], temperature_c=temperature, symptoms=values["symptoms"],
                               measure=values["measure"] or "none", note=values["note"],
                               new_address=values["new_address"],
-                              new_unit_id=int(values["new_unit_id"]) if values["new_unit_id"].isdigit() else None)
+                              new_unit_id=form_id(values["new_unit_id"]))
     try:
         with work(request) as w:
             lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, v)
@@ -245,10 +246,10 @@ def verify_page(request: Request, lead_id: int, leg_id: int,
 
 
 @router.post("/{lead_id}/assign", response_class=HTMLResponse)
-def assign_page(request: Request, lead_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def assign_page(request: Request, lead_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     unit = str(form.get("unit_id", ""))
     with work(request) as w:
-        workflow.assign(w.session, w.user, lead_id, int(unit) if unit.isdigit() else None, str(form.get("note", "")),
+        workflow.assign(w.session, w.user, lead_id, form_id(unit), str(form.get("note", "")),
                         rules=rules_for(request.app.state.settings))
     back = "/leads/manual" if form.get("back") == "/leads/manual" else f"/leads/{lead_id}"
     return RedirectResponse(back, status_code=303)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import PERSON_REVEAL, PERSON_WRITE
+from fangkong.core.web.params import BodyId, Id, PageNo
 from fangkong.core.web.work import guard, work
 from fangkong.people import service
 from fangkong.people.service import PersonInput, PersonView
@@ -50,7 +51,7 @@ class PersonIn(BaseModel):
     phone: str = Field("", max_length=40)
     current_address: str = Field("", max_length=400)
     household_address: str = Field("", max_length=400)
-    unit_id: int | None = Field(None, description="Jurisdiction unit; default: your own unit")
+    unit_id: BodyId | None = Field(None, description="Jurisdiction unit; default: your own unit")
 
 
 class RevealIn(BaseModel):
@@ -58,7 +59,7 @@ class RevealIn(BaseModel):
 
 
 @router.get("", response_model=PersonPage)
-def search(request: Request, q: str = "", page: int = 1) -> PersonPage:
+def search(request: Request, q: str = "", page: PageNo = 1) -> PersonPage:
     """Search person files in your jurisdiction by name, ID number or phone (numbers masked)."""
     with work(request) as w:
         result = service.search_persons(w.session, w.user, q, page, request.app.state.settings.page_size)
@@ -77,14 +78,14 @@ def create(request: Request, body: PersonIn) -> PersonOut:
 
 
 @router.get("/{person_id}", response_model=PersonOut)
-def read(request: Request, person_id: int) -> PersonOut:
+def read(request: Request, person_id: Id) -> PersonOut:
     """Open a person file (masked). The read is recorded in the audit log."""
     with work(request) as w:
         return PersonOut.of(service.open_person(w.session, w.user, person_id))
 
 
 @router.post("/{person_id}/reveal", response_model=PersonOut, dependencies=[guard(PERSON_REVEAL)])
-def reveal(request: Request, person_id: int, body: RevealIn) -> PersonOut:
+def reveal(request: Request, person_id: Id, body: RevealIn) -> PersonOut:
     """Return the full ID number and phone; the reveal and its purpose are recorded."""
     with work(request) as w:
         return PersonOut.of(service.reveal_person(w.session, w.user, person_id, body.purpose))

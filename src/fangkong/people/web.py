@@ -14,6 +14,7 @@ from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.units import unit_tree
+from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import checked_form, work
 from fangkong.people import service
@@ -24,7 +25,7 @@ NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", 
 
 
 @router.get("", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "", page: int = 1) -> HTMLResponse:
+def search_page(request: Request, q: str = "", page: PageNo = 1) -> HTMLResponse:
     with work(request) as w:
         require(w.user, PERSON_READ)
         result = service.search_persons(w.session, w.user, q, page, request.app.state.settings.page_size)
@@ -54,7 +55,7 @@ def create_person_page(request: Request, form: Annotated[FormData, Depends(check
         doc_type=str(form.get("doc_type", "")), doc_number=str(form.get("doc_number", "")),
         phone=str(form.get("phone", "")), current_address=str(form.get("current_address", "")),
         household_address=str(form.get("household_address", "")),
-        unit_id=int(str(form["unit_id"])) if str(form.get("unit_id", "")).isdigit() else None,
+        unit_id=form_id(form.get("unit_id")),
     )
     try:
         with work(request) as w:
@@ -68,14 +69,14 @@ def create_person_page(request: Request, form: Annotated[FormData, Depends(check
 
 
 @router.get("/{person_id}", response_class=HTMLResponse)
-def person_page(request: Request, person_id: int) -> HTMLResponse:
+def person_page(request: Request, person_id: Id) -> HTMLResponse:
     with work(request) as w:
         person = service.open_person(w.session, w.user, person_id)
     return render(request, "people/person.html", {"person": person, "errors": []})
 
 
 @router.post("/{person_id}/reveal", response_class=HTMLResponse)
-def reveal_page(request: Request, person_id: int, form: Annotated[FormData, Depends(checked_form)]) -> HTMLResponse:
+def reveal_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> HTMLResponse:
     purpose = str(form.get("purpose", ""))
     try:
         with work(request) as w:

@@ -23,6 +23,7 @@ from fangkong.core.units import (
     update_unit,
     update_user,
 )
+from fangkong.core.web.params import Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 
@@ -31,11 +32,6 @@ NAV = [NavItem(N_("Units"), "/admin/units", frozenset({"admin"})),
        NavItem(N_("Users"), "/admin/users", frozenset({"admin"}))]
 UNIT_KINDS = {UnitKind.CITY: N_("City bureau"), UnitKind.DISTRICT: N_("Sub-bureau"),
               UnitKind.STATION: N_("Police station"), UnitKind.AGENCY: N_("Agency (health, community…)")}
-
-
-def _int(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
 
 
 @router.get("/units", response_class=HTMLResponse)
@@ -55,7 +51,7 @@ def _unit_form(w: Work, data: UnitInput, errors: list[Any], unit_id: int | None)
 
 def _unit_input(form: FormData) -> UnitInput:
     return UnitInput(name=str(form.get("name", "")), code=str(form.get("code", "")), kind=str(form.get("kind", "")),
-                     parent_id=_int(form.get("parent_id")), area_code=str(form.get("area_code", "")),
+                     parent_id=form_id(form.get("parent_id")), area_code=str(form.get("area_code", "")),
                      areas=str(form.get("areas", "")).splitlines())
 
 
@@ -80,7 +76,7 @@ def create_unit_page(request: Request, form: Annotated[FormData, Depends(checked
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def edit_unit_form(request: Request, unit_id: int) -> HTMLResponse:
+def edit_unit_form(request: Request, unit_id: Id) -> HTMLResponse:
     with work(request) as w:
         require(w.user, UNIT_MANAGE)
         unit = get_unit_in_scope(w.session, w.user, unit_id)
@@ -91,7 +87,7 @@ def edit_unit_form(request: Request, unit_id: int) -> HTMLResponse:
 
 
 @router.post("/units/{unit_id}", response_class=HTMLResponse)
-def update_unit_page(request: Request, unit_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def update_unit_page(request: Request, unit_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _unit_input(form)
     try:
         with work(request) as w:
@@ -117,7 +113,7 @@ def _user_form(w: Work, data: UserInput, errors: list[Any], target: User | None)
 
 def _user_input(form: FormData) -> UserInput:
     return UserInput(username=str(form.get("username", "")), display_name=str(form.get("display_name", "")),
-                     role=str(form.get("role", "")), unit_id=_int(form.get("unit_id")),
+                     role=str(form.get("role", "")), unit_id=form_id(form.get("unit_id")),
                      password=str(form.get("password", "")), active=form.get("active") == "on")
 
 
@@ -142,7 +138,7 @@ def create_user_page(request: Request, form: Annotated[FormData, Depends(checked
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-def edit_user_form(request: Request, user_id: int) -> HTMLResponse:
+def edit_user_form(request: Request, user_id: Id) -> HTMLResponse:
     with work(request) as w:
         target = next((u for u in list_users(w.session, w.user) if u.id == user_id), None)
         if target is None:
@@ -154,7 +150,7 @@ def edit_user_form(request: Request, user_id: int) -> HTMLResponse:
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
-def update_user_page(request: Request, user_id: int, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+def update_user_page(request: Request, user_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _user_input(form)
     try:
         with work(request) as w:

@@ -23,6 +23,7 @@ from fangkong.core.units import (
     update_unit,
     update_user,
 )
+from fangkong.core.web.params import BodyId, Id, PageNo
 from fangkong.core.web.work import actor_for, guard, public_work, work
 
 router = APIRouter(prefix="/api/v1")
@@ -58,7 +59,7 @@ class UnitIn(BaseModel):
     name: str = Field(max_length=100)
     code: str = Field(max_length=32)
     kind: str = Field(description="city, district, station or agency")
-    parent_id: int | None = None
+    parent_id: BodyId | None = None
     area_code: str = Field("", max_length=6, description="GB/T 2260 code")
     areas: list[str] = Field(default_factory=list, description="Named streets, towns, communities owned")
 
@@ -85,7 +86,7 @@ class UserIn(BaseModel):
     username: str = Field(max_length=64)
     display_name: str = Field(max_length=100)
     role: str
-    unit_id: int
+    unit_id: BodyId
     password: str = Field("", max_length=256, description="At least 10 characters; empty keeps the old one")
     active: bool = True
     unlock: bool = False
@@ -157,7 +158,7 @@ def add_unit(request: Request, body: UnitIn) -> UnitOut:
 
 
 @router.put("/units/{unit_id}", response_model=UnitOut, tags=["admin"], dependencies=[guard(UNIT_MANAGE)])
-def change_unit(request: Request, unit_id: int, body: UnitIn) -> UnitOut:
+def change_unit(request: Request, unit_id: Id, body: UnitIn) -> UnitOut:
     with work(request) as w:
         return UnitOut.of(update_unit(w.session, w.user, unit_id, UnitInput(**body.model_dump())))
 
@@ -176,7 +177,7 @@ def add_user(request: Request, body: UserIn) -> UserOut:
 
 
 @router.put("/users/{user_id}", response_model=UserOut, tags=["admin"], dependencies=[guard(USER_MANAGE)])
-def change_user(request: Request, user_id: int, body: UserIn) -> UserOut:
+def change_user(request: Request, user_id: Id, body: UserIn) -> UserOut:
     with work(request) as w:
         data = UserInput(**body.model_dump(exclude={"unlock"}))
         return UserOut.of(update_user(w.session, request.app.state.settings, w.user, user_id, data, body.unlock))
@@ -184,7 +185,7 @@ def change_user(request: Request, user_id: int, body: UserIn) -> UserOut:
 
 @router.get("/audit", response_model=AuditPageOut, tags=["audit"])
 def audit_log(request: Request, username: str = "", action: str = "", object_type: str = "", object_id: str = "",
-              since: datetime | None = None, until: datetime | None = None, page: int = 1) -> AuditPageOut:
+              since: datetime | None = None, until: datetime | None = None, page: PageNo = 1) -> AuditPageOut:
     """Filter the audit log, newest first (auditors only)."""
     flt = AuditFilter(username, action, object_type, object_id, since, until)
     with work(request) as w:

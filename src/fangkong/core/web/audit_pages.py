@@ -13,6 +13,7 @@ from fangkong.core.audit import AuditFilter, search_entries, verify_chain
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
+from fangkong.core.web.params import PageNo
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import work
 
@@ -35,7 +36,7 @@ def parse_day(name: str, value: str, end: bool = False) -> datetime | None:
 
 @router.get("", response_class=HTMLResponse)
 def audit_page(request: Request, username: str = "", action: str = "", object_type: str = "", object_id: str = "",
-               since: str = "", until: str = "", page: int = 1) -> HTMLResponse:
+               since: str = "", until: str = "", page: PageNo = 1) -> HTMLResponse:
     flt = AuditFilter(username, action, object_type, object_id,
                       parse_day("since", since), parse_day("until", until, end=True))
     with work(request) as w:
