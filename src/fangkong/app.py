@@ -12,12 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from fangkong.checkpoints import api as checkpoints_api
 from fangkong.checkpoints import web as checkpoints_web
+from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.db import Database
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import admin, audit_pages, errors, middleware, shell
 from fangkong.core.web import api as core_api
 from fangkong.leads import api as leads_api
 from fangkong.leads import web as leads_web
+from fangkong.leads.timeline import lead_entries
 from fangkong.people import api as people_api
 from fangkong.people import web as people_web
 
@@ -33,6 +35,8 @@ CAPABILITIES = [
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
+# What each capability contributes to a person's timeline (people imports none of them).
+TIMELINE_SOURCES = [lead_entries, passage_entries]
 ROOMS = ("people", "leads", "checkpoints")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)
     app.state.template_dirs = TEMPLATE_DIRS
+    app.state.timeline_sources = TIMELINE_SOURCES
     app.state.nav = [item for _, _, nav in CAPABILITIES for item in nav]
     vendor = STATIC / "vendor"
     app.state.vendor_assets = {name: (vendor / f"{name}.min.js").exists() for name in ("htmx", "echarts")}

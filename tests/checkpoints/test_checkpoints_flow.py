@@ -157,3 +157,20 @@ def test_the_tablet_form_saves_a_passage_and_corrections_are_audited(personas, d
         assert s.execute(select(AuditEntry).where(AuditEntry.action == "correct")).first() is not None
     bad = c.post(f"/checkpoints/{cp}/passages", data={**form, "client_id": "form-2", "people.0.temperature_c": "50"})
     assert bad.status_code == 422 and "体温" in bad.text
+
+
+def test_the_person_file_shows_passages_leads_and_household(personas, db) -> None:
+    cp = _checkpoint(db)
+    with db.sessions() as s:
+        known = s.execute(select(Person).where(Person.household_address.is_not(None)).limit(1)).unique().scalar_one()
+        others = s.query(Person).filter(Person.household_address == known.household_address,
+                                        Person.id != known.id).count()
+    _post(personas, cp, {"client_id": "tl-1", "plate": "甘A22222", "people": [
+        _person(known.name, known.id_number, 36.7, role="driver")]})
+    personas.browser("command").post("/api/v1/leads/batches", headers=personas.headers("command"), json={
+        "source": "省指挥部", "leads": [{"name": known.name, "id_number": known.id_number, "kind": "密接",
+                                        "current_address": "兰州市城关区酒泉路街道庆阳路1号"}]})
+    page = personas.browser("command").get(f"/people/{known.id}").text
+    assert "卡口登记" in page and "柳沟河检查站" in page and "甘A22222" in page
+    assert "接收线索" in page and "省指挥部" in page
+    assert page.count('href="/people/') >= others

@@ -371,8 +371,10 @@ def correct_passage(session: Session, user: User, passage_id: int, data: Passage
 
 def recent_passages(session: Session, user: User, checkpoint_id: int, limit: int = 15) -> list[Passage]:
     checkpoint = get_checkpoint(session, user, checkpoint_id, CHECKPOINT_READ)
-    return list(session.execute(select(Passage).where(Passage.checkpoint_id == checkpoint.id)
-                                .order_by(Passage.at.desc(), Passage.id.desc()).limit(limit)).scalars())
+    passages = list(session.execute(select(Passage).where(Passage.checkpoint_id == checkpoint.id)
+                                    .order_by(Passage.at.desc(), Passage.id.desc()).limit(limit)).scalars())
+    audit.record(session, "list", "passages", None, checkpoint=checkpoint.id, results=len(passages))
+    return passages
 
 
 # --- referrals -------------------------------------------------------------------------------------
@@ -397,6 +399,7 @@ def referrals(session: Session, user: User, open_only: bool, overdue_minutes: in
     if open_only:
         stmt = stmt.where(Referral.acknowledged_at.is_(None))
     rows = session.execute(stmt.order_by(Referral.at.desc()).limit(500)).all()
+    audit.record(session, "list", "referrals", None, open_only=open_only, results=len(rows))
     limit = utcnow() - timedelta(minutes=overdue_minutes)
     return [ReferralRow(r, cp, name, temp, r.acknowledged_at is None and r.at < limit) for r, cp, name, temp in rows]
 

@@ -88,13 +88,16 @@ def queue(session: Session, user: User, state: str = "open", limit: int = 200) -
             stmt = stmt.where(LeadLeg.due_at < now)
         stmt = stmt.order_by(LeadLeg.due_at, LeadLeg.id)
     rows = session.execute(stmt.limit(limit)).unique().all()
+    audit.record(session, "list", "leads", None, state=state, results=len(rows))
     return [QueueRow(leg, lead, unit_name, leg.status == "open" and leg.due_at < now) for leg, lead, unit_name in rows]
 
 
 def manual_queue(session: Session, user: User) -> list[Lead]:
     require(user, LEAD_DISPATCH)
     stmt = leads_in_scope(user).where(Lead.status == LeadStatus.MANUAL).order_by(Lead.due_at, Lead.id)
-    return list(session.execute(stmt).unique().scalars())
+    leads = list(session.execute(stmt).unique().scalars())
+    audit.record(session, "list", "leads", None, state="manual", results=len(leads))
+    return leads
 
 
 def _event(session: Session, lead_id: int, action: str, unit_id: int | None = None, note: str | None = None) -> None:

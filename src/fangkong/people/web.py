@@ -19,6 +19,7 @@ from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import checked_form, work
 from fangkong.people import service
 from fangkong.people.service import PersonInput
+from fangkong.people.timeline import person_timeline
 
 router = APIRouter(prefix="/people", include_in_schema=False)
 NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", "station", "health"}))]
@@ -72,7 +73,9 @@ def create_person_page(request: Request, form: Annotated[FormData, Depends(check
 def person_page(request: Request, person_id: Id) -> HTMLResponse:
     with work(request) as w:
         person = service.open_person(w.session, w.user, person_id)
-    return render(request, "people/person.html", {"person": person, "errors": []})
+        timeline, household = person_timeline(w.session, w.user, person_id, request.app.state.timeline_sources)
+    return render(request, "people/person.html", {"person": person, "errors": [], "timeline": timeline,
+                                                  "household": household})
 
 
 @router.post("/{person_id}/reveal", response_class=HTMLResponse)
