@@ -16,12 +16,13 @@ from fangkong.core.codes.areas import children
 from fangkong.core.i18n import N_
 from fangkong.leads.models import Lead, LeadStatus
 from fangkong.people.models import Person
+from fangkong.people.status import active_risk
 
 FEVER_C = 37.3
 FLAG_LABELS = {
     "fever": N_("Fever"), "risk_plate": N_("Vehicle from a city with a risk area"),
     "risk_id": N_("ID issued in a risk area"), "risk_origin": N_("Coming from a risk area"),
-    "watch": N_("On the watch list (open lead)"),
+    "watch": N_("On the watch list (open lead or risk status)"),
 }
 
 
@@ -99,12 +100,13 @@ def region_code(region: str | None) -> str | None:
 
 
 def watched(session: Session, id_numbers: set[str]) -> set[str]:
-    """Return the ID numbers among these that have an open lead (dispatched or waiting for a unit)."""
+    """Return the ID numbers among these on the watch list: an open lead, or a risk status in the files."""
     if not id_numbers:
         return set()
-    rows = session.execute(select(Person.id_number).join(Lead, Lead.person_id == Person.id).where(
-        Person.id_number.in_(id_numbers), Lead.status.in_((LeadStatus.DISPATCHED, LeadStatus.MANUAL)))).scalars()
-    return set(rows)
+    people = dict(session.execute(select(Person.id, Person.id_number).where(Person.id_number.in_(id_numbers))).all())
+    leads = set(session.execute(select(Lead.person_id).where(
+        Lead.person_id.in_(people), Lead.status.in_((LeadStatus.DISPATCHED, LeadStatus.MANUAL)))).scalars())
+    return {people[pid] for pid in leads | active_risk(session, set(people))}
 
 
 def person_flags(temperature_c: float | None, id_number: str | None, risk: RiskIndex, on_watch: set[str],

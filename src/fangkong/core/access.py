@@ -18,6 +18,7 @@ from fangkong.core.models import Role, Unit, UnitKind, User
 PERSON_READ = "person.read"
 PERSON_WRITE = "person.write"
 PERSON_REVEAL = "person.reveal"
+PERSON_STATUS = "person.status"  # risk status; which statuses a role may set is people.status's rule
 UNIT_MANAGE = "unit.manage"
 USER_MANAGE = "user.manage"
 AUDIT_READ = "audit.read"
@@ -33,12 +34,14 @@ REFERRAL_READ = "referral.read"
 REFERRAL_ACK = "referral.ack"
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
+    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ,
+                             LEAD_VERIFY,
                              LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ}),
-    Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH,
+    Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
+                              LEAD_DISPATCH,
                               LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
-    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, LEAD_READ, LEAD_VERIFY}),
-    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, REFERRAL_READ, REFERRAL_ACK}),
+    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY}),
+    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads; the persons of their care teams
     # arrive with issue 5, not the person files at large.

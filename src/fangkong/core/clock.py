@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from fangkong.core.errors import ValidationFailed
+from fangkong.core.i18n import N_
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -15,3 +18,18 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
     if isinstance(value, datetime):
         return value.astimezone(LOCAL_TZ).strftime(fmt)
     return value.strftime("%Y-%m-%d")
+
+
+BAD_DATE = N_("Use the form YYYY-MM-DD.")
+
+
+def parse_day(name: str, value: str, end: bool = False) -> datetime | None:
+    """Return the start (or the end) of a local calendar day given as YYYY-MM-DD."""
+    if not value.strip():
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationFailed.one(name, BAD_DATE) from None
+    start = datetime.combine(day, time.min, LOCAL_TZ)
+    return start + timedelta(days=1) if end else start

@@ -37,3 +37,39 @@ class Person(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class RiskStatus(Base):
+    """One period of a person's risk status; the current one has no `ended_at`. History is never rewritten."""
+
+    __tablename__ = "risk_statuses"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    set_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(500))
+    evidence: Mapped[str | None] = mapped_column(String(500))
+
+
+class Observation(Base):
+    """Quarantine or health monitoring that follows from a risk status, with its period from the profile."""
+
+    __tablename__ = "observations"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    risk_status_id: Mapped[int] = mapped_column(ForeignKey("risk_statuses.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    place: Mapped[str | None] = mapped_column(String(255))
+    start: Mapped[datetime] = mapped_column(UTCDateTime())  # the last exposure
+    planned_end: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    home_monitoring_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    test_days: Mapped[str] = mapped_column(String(64), default="")
+    profile: Mapped[str] = mapped_column(String(24))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(100))

@@ -9,15 +9,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from fangkong.core.access import PERSON_READ, PERSON_WRITE, can, require
+from fangkong.core.access import PERSON_READ, PERSON_STATUS, PERSON_WRITE, can, require
+from fangkong.core.clock import parse_day
 from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import ValidationFailed
-from fangkong.core.i18n import N_
+from fangkong.core.i18n import N_, gettext
+from fangkong.core.models import Role
 from fangkong.core.units import unit_tree
 from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import checked_form, work
-from fangkong.people import service
+from fangkong.core.web.work import Work, checked_form, work
+from fangkong.people import service, status
 from fangkong.people.service import PersonInput
 from fangkong.people.timeline import person_timeline
 
@@ -73,9 +75,38 @@ def create_person_page(request: Request, form: Annotated[FormData, Depends(check
 def person_page(request: Request, person_id: Id) -> HTMLResponse:
     with work(request) as w:
         person = service.open_person(w.session, w.user, person_id)
-        timeline, household = person_timeline(w.session, w.user, person_id, request.app.state.timeline_sources)
-    return render(request, "people/person.html", {"person": person, "errors": [], "timeline": timeline,
-                                                  "household": household})
+        ctx = _person_context(request, w, person_id)
+    return render(request, "people/person.html", {"person": person, "errors": [], **ctx})
+
+
+def _person_context(request: Request, w: Work, person_id: int) -> dict[str, object]:
+    timeline, household = person_timeline(w.session, w.user, person_id, request.app.state.timeline_sources)
+    options = [(k, gettext(v)) for k, v in status.STATUSES.items()
+               if w.user.role == Role.HEALTH or k not in status.HEALTH_ONLY]
+    return {"timeline": timeline, "household": household, "risk": status.status_of(w.session, w.user, person_id),
+            "status_labels": status.STATUSES, "observation_kinds": status.OBSERVATION_KINDS,
+            "status_options": options, "can_status": can(w.user, PERSON_STATUS),
+            "is_health": w.user.role == Role.HEALTH}
+
+
+@router.post("/{person_id}/status", response_class=HTMLResponse)
+def status_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    day = str(form.get("last_exposure", "")).strip()
+    try:
+        with work(request) as w:
+            exposure = parse_day("last_exposure", day) if day else None
+            if str(form.get("action", "")) == "release":
+                status.release(w.session, w.user, person_id, str(form.get("reason", "")))
+            else:
+                status.change_status(w.session, w.user, person_id, str(form.get("status", "")),
+                                     str(form.get("reason", "")), str(form.get("evidence", "")), exposure,
+                                     str(form.get("place", "")), request.app.state.settings.protocol_profile)
+    except ValidationFailed as exc:
+        with work(request) as w:
+            person = service.open_person(w.session, w.user, person_id)
+            ctx = _person_context(request, w, person_id)
+        return render(request, "people/person.html", {"person": person, "errors": exc.errors, **ctx}, 422)
+    return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
 @router.post("/{person_id}/reveal", response_class=HTMLResponse)

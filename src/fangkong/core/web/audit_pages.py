@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -10,8 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from fangkong.core.access import AUDIT_READ, require
 from fangkong.core.audit import AuditFilter, search_entries, verify_chain
-from fangkong.core.clock import LOCAL_TZ
-from fangkong.core.errors import ValidationFailed
+from fangkong.core.clock import parse_day
 from fangkong.core.i18n import N_
 from fangkong.core.web.params import PageNo
 from fangkong.core.web.templating import NavItem, render
@@ -19,19 +17,6 @@ from fangkong.core.web.work import work
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
 NAV = [NavItem(N_("Audit log"), "/audit", frozenset({"auditor"}))]
-BAD_DATE = N_("Use the form YYYY-MM-DD.")
-
-
-def parse_day(name: str, value: str, end: bool = False) -> datetime | None:
-    """Return the start (or the end) of a local calendar day given as YYYY-MM-DD."""
-    if not value.strip():
-        return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValidationFailed.one(name, BAD_DATE) from None
-    start = datetime.combine(day, time.min, LOCAL_TZ)
-    return start + timedelta(days=1) if end else start
 
 
 @router.get("", response_class=HTMLResponse)

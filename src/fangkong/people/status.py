@@ -1,0 +1,135 @@
+"""Risk status as a state machine, and the observation that follows from it (PROTOCOL.md profiles).
+
+Who may change what: only health confirms, suspects or clears a case and releases; police units
+(command, district, station) mark contacts, arrivals and fever referrals; a case is never turned back
+into a contact. Every change keeps who, when, why and the evidence; the old period is closed, not
+rewritten. Release happens only when the observation period has ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fangkong.core.access import PERSON_READ, PERSON_STATUS, get_visible
+from fangkong.core.clock import local_time
+from fangkong.core.db import utcnow
+from fangkong.core.errors import Conflict, Forbidden, ValidationFailed
+from fangkong.core.i18n import N_
+from fangkong.core.models import Role, User
+from fangkong.core.protocol import get_profile
+from fangkong.people.models import Observation, Person, RiskStatus
+
+STATUSES = {
+    "confirmed": N_("Confirmed case"), "asymptomatic": N_("Asymptomatic infection"), "suspected": N_("Suspected case"),
+    "close_contact": N_("Close contact"), "secondary_contact": N_("Secondary contact"),
+    "arrival_high": N_("Arrival from a high-risk area"), "arrival_medium": N_("Arrival from a medium-risk area"),
+    "fever_referral": N_("Fever referral"), "released": N_("Released"),
+}
+CASES = {"confirmed", "asymptomatic"}
+HEALTH_ONLY = {"confirmed", "asymptomatic", "suspected", "released"}
+OBSERVATION_KINDS = {"centralised_quarantine": N_("Centralised quarantine"), "home_quarantine": N_("Home quarantine"),
+                     "health_monitoring": N_("Health monitoring")}
+
+ONLY_HEALTH = N_("Only health may set this status.")
+NO_DOWNGRADE = N_("A case cannot be turned back into a contact or an arrival.")
+SAME_STATUS = N_("The person already has this status.")
+GIVE_REASON = N_("Say why (at least {n} characters).")
+NOT_DUE = N_("The observation period ends on {date}: release is not due yet.")
+NOTHING_TO_RELEASE = N_("This person is not under observation.")
+FUTURE_EXPOSURE = N_("The last exposure cannot lie in the future.")
+
+
+@dataclass(frozen=True)
+class StatusView:
+    current: RiskStatus | None
+    history: list[RiskStatus]
+    observation: Observation | None
+
+    @property
+    def release_due(self) -> bool:
+        obs = self.observation
+        return obs is not None and obs.released_at is None and obs.planned_end <= utcnow()
+
+
+def status_of(session: Session, user: User, person_id: int) -> StatusView:
+    person = get_visible(session, user, Person, person_id, PERSON_READ)
+    history = list(session.execute(select(RiskStatus).where(RiskStatus.person_id == person.id)
+                                   .order_by(RiskStatus.since.desc(), RiskStatus.id.desc())).scalars())
+    current = next((s for s in history if s.ended_at is None), None)
+    observation = session.execute(select(Observation).where(Observation.person_id == person.id,
+                                                            Observation.released_at.is_(None))
+                                  .order_by(Observation.id.desc()).limit(1)).scalar_one_or_none()
+    return StatusView(current, history, observation)
+
+
+def change_status(session: Session, user: User, person_id: int, status: str, reason: str, evidence: str = "",
+                  last_exposure: datetime | None = None, place: str = "",
+                  profile_name: str = "edition-9") -> StatusView:
+    """Set a person's risk status; an observation per the profile opens from the last exposure."""
+    person = get_visible(session, user, Person, person_id, PERSON_STATUS)
+    view = status_of(session, user, person.id)
+    _check(user, view.current.status if view.current else None, status, reason, last_exposure)
+    now = utcnow()
+    if view.current is not None:
+        changed = session.execute(update(RiskStatus).where(RiskStatus.id == view.current.id,
+                                                           RiskStatus.ended_at.is_(None)).values(ended_at=now)).rowcount
+        if changed != 1:
+            raise Conflict(N_("The status was changed meanwhile; reload and try again."))
+    if view.observation is not None:
+        view.observation.released_at, view.observation.released_by = now, f"{user.display_name} ({status})"
+    entry = RiskStatus(person_id=person.id, status=status, since=now, set_by=user.display_name,
+                       reason=reason.strip()[:500], evidence=evidence.strip()[:500] or None)
+    session.add(entry)
+    session.flush()
+    rule = get_profile(profile_name).observation.get(status)
+    if rule is not None:
+        start = last_exposure or now
+        end = start + timedelta(days=rule.days)
+        session.add(Observation(person_id=person.id, risk_status_id=entry.id, kind=rule.kind,
+                                place=place.strip() or None, start=start, planned_end=end,
+                                home_monitoring_until=end + timedelta(days=rule.then_home_monitoring_days)
+                                if rule.then_home_monitoring_days else None,
+                                test_days=",".join(map(str, rule.test_days)), profile=profile_name))
+    session.flush()
+    return status_of(session, user, person.id)
+
+
+def _check(user: User, old: str | None, new: str, reason: str, last_exposure: datetime | None) -> None:
+    if new not in STATUSES:
+        raise ValidationFailed.one("status", N_("Choose one of the options."))
+    if new in HEALTH_ONLY and user.role != Role.HEALTH:
+        raise Forbidden(ONLY_HEALTH)
+    if old == new:
+        raise ValidationFailed.one("status", SAME_STATUS)
+    if old in CASES and new not in CASES | {"released"}:
+        raise ValidationFailed.one("status", NO_DOWNGRADE)
+    if len(reason.strip()) < 4:
+        raise ValidationFailed.one("reason", GIVE_REASON, n=4)
+    if last_exposure is not None and last_exposure > utcnow():
+        raise ValidationFailed.one("last_exposure", FUTURE_EXPOSURE)
+
+
+def release(session: Session, user: User, person_id: int, reason: str = "") -> StatusView:
+    """Release a person whose observation period has ended (health only)."""
+    if user.role != Role.HEALTH:
+        raise Forbidden(ONLY_HEALTH)
+    view = status_of(session, user, person_id)
+    obs = view.observation
+    if obs is None or view.current is None:
+        raise ValidationFailed.one("status", NOTHING_TO_RELEASE)
+    if obs.planned_end > utcnow():
+        raise ValidationFailed.one("status", NOT_DUE, date=local_time(obs.planned_end, "%Y-%m-%d %H:%M"))
+    return change_status(session, user, person_id, "released", reason or "观察期满，无症状")
+
+
+def active_risk(session: Session, person_ids: set[int]) -> set[int]:
+    """Return the persons among these with a current risk status other than released (a watch list)."""
+    if not person_ids:
+        return set()
+    return set(session.execute(select(RiskStatus.person_id).where(
+        RiskStatus.person_id.in_(person_ids), RiskStatus.ended_at.is_(None),
+        RiskStatus.status != "released")).scalars())
