@@ -89,3 +89,20 @@ def test_status_form_on_the_person_page(personas, db) -> None:
     bad = c.post(f"/people/{person.id}/status", data={"csrf_token": csrf(c), "status": "close_contact",
                                                      "reason": "", "last_exposure": "2099-01-01"})
     assert bad.status_code == 422
+
+
+def test_release_list_counts_and_one_action_release(personas, db) -> None:
+    from tests.support import csrf
+
+    person = _person(db)
+    _set(personas, "station", person.id, status="close_contact", reason="流调判定密接")
+    overview = personas.browser("command").get("/people/status").text
+    assert "城关分局" in overview and "密切接触者" in overview
+    with db.sessions() as s, s.begin():
+        s.execute(update(Observation).values(planned_end=datetime.now(UTC) - timedelta(minutes=5)))
+    c = personas.browser("health")
+    assert person.name in c.get("/people/status").text
+    r = c.post("/people/status/release", data={"csrf_token": csrf(c), "reason": "观察期满无症状"}, follow_redirects=False)
+    assert r.status_code == 303
+    current = c.get(f"/api/v1/persons/{person.id}/status", headers=personas.headers("health")).json()["current"]
+    assert current["status"] == "released"

@@ -52,6 +52,8 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/people/{person_id}"): ("/people/{own_person}", PERSON_READERS),
     ("POST", "/people/{person_id}/reveal"): ("/people/{own_person}/reveal", PERSON_READERS),
     ("POST", "/people/{person_id}/status"): ("/people/{own_person}/status", PERSON_READERS),
+    ("GET", "/people/status"): ("/people/status", PERSON_READERS),
+    ("POST", "/people/status/release"): ("/people/status/release", HEALTH),
     ("GET", "/api/v1/persons/{person_id}/status"): ("/api/v1/persons/{own_person}/status", PERSON_READERS),
     ("POST", "/api/v1/persons/{person_id}/status"): ("/api/v1/persons/{own_person}/status", PERSON_READERS),
     ("POST", "/api/v1/persons/{person_id}/release"): ("/api/v1/persons/{own_person}/release", HEALTH),

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.core.access import PERSON_READ, PERSON_STATUS, get_visible
+from fangkong.core.access import PERSON_READ, PERSON_STATUS, get_visible, require, restrict
 from fangkong.core.clock import local_time
 from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, Forbidden, ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.models import Role, User
+from fangkong.core.models import Role, Unit, User
 from fangkong.core.protocol import get_profile
 from fangkong.people.models import Observation, Person, RiskStatus
 
@@ -133,3 +133,46 @@ def active_risk(session: Session, person_ids: set[int]) -> set[int]:
     return set(session.execute(select(RiskStatus.person_id).where(
         RiskStatus.person_id.in_(person_ids), RiskStatus.ended_at.is_(None),
         RiskStatus.status != "released")).scalars())
+
+
+@dataclass(frozen=True)
+class DueRelease:
+    person_id: int
+    name: str
+    status: str
+    planned_end: datetime
+    unit_name: str
+
+
+def release_list(session: Session, user: User) -> list[DueRelease]:
+    """Return persons in the jurisdiction whose observation period has ended (health's release list)."""
+    stmt = restrict(select(Person.id, Person.name, RiskStatus.status, Observation.planned_end, Unit.name)
+                    .join(Observation, Observation.person_id == Person.id)
+                    .join(RiskStatus, RiskStatus.id == Observation.risk_status_id)
+                    .join(Unit, Unit.id == Person.unit_id)
+                    .where(Observation.released_at.is_(None), RiskStatus.ended_at.is_(None),
+                           Observation.planned_end <= utcnow()), user, Person.unit_id)
+    return [DueRelease(*row) for row in session.execute(stmt.order_by(Observation.planned_end)).all()]
+
+
+def release_all_due(session: Session, user: User, reason: str) -> int:
+    """Release everyone on the release list in one action (each release audited as its own change)."""
+    if user.role != Role.HEALTH:
+        raise Forbidden(ONLY_HEALTH)
+    due = release_list(session, user)
+    for row in due:
+        release(session, user, row.person_id, reason)
+    return len(due)
+
+
+def status_counts(session: Session, user: User) -> list[tuple[str, str, int]]:
+    """Return (district, status, persons) for current risk statuses in the jurisdiction."""
+    require(user, PERSON_READ)
+    district = select(Unit.id, Unit.name, Unit.path).where(Unit.kind == "district").subquery()
+    stmt = restrict(select(district.c.name, RiskStatus.status, func.count(RiskStatus.person_id))
+                    .join(Person, Person.id == RiskStatus.person_id)
+                    .join(Unit, Unit.id == Person.unit_id)
+                    .join(district, Unit.path.startswith(district.c.path))
+                    .where(RiskStatus.ended_at.is_(None))
+                    .group_by(district.c.name, RiskStatus.status), user, Person.unit_id)
+    return [(d, s, n) for d, s, n in session.execute(stmt.order_by(district.c.name)).all()]

@@ -24,7 +24,8 @@ from fangkong.people.service import PersonInput
 from fangkong.people.timeline import person_timeline
 
 router = APIRouter(prefix="/people", include_in_schema=False)
-NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", "station", "health"}))]
+NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", "station", "health"})),
+       NavItem(N_("Risk status"), "/people/status", frozenset({"command", "district", "station", "health"}))]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -41,6 +42,26 @@ def _form_context(w: object, data: PersonInput, errors: list[object]) -> dict[st
     units = [(u.id, "　" * u.depth + u.name) for u in unit_tree(w.session, w.user)]  # type: ignore[attr-defined]
     docs = [(key, label[0]) for key, label in DOCUMENT_LABELS.items()]
     return {"data": data, "errors": errors, "units": units, "documents": docs}
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_overview(request: Request) -> HTMLResponse:
+    """Counts by district and status, and the release list (health releases the whole list at once)."""
+    with work(request) as w:
+        counts = status.status_counts(w.session, w.user)
+        due = status.release_list(w.session, w.user) if can(w.user, PERSON_STATUS) else []
+        is_health = w.user.role == Role.HEALTH
+    districts = sorted({d for d, _s, _n in counts})
+    table = {(d, s): n for d, s, n in counts}
+    return render(request, "people/status.html", {"districts": districts, "table": table, "due": due,
+                                                  "status_labels": status.STATUSES, "is_health": is_health})
+
+
+@router.post("/status/release", response_class=HTMLResponse)
+def release_due(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    with work(request) as w:
+        status.release_all_due(w.session, w.user, str(form.get("reason", "")) or "观察期满，无症状")
+    return RedirectResponse("/people/status", status_code=303)
 
 
 @router.get("/new", response_class=HTMLResponse)
