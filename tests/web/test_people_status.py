@@ -102,7 +102,8 @@ def test_release_list_counts_and_one_action_release(personas, db) -> None:
         s.execute(update(Observation).values(planned_end=datetime.now(UTC) - timedelta(minutes=5)))
     c = personas.browser("health")
     assert person.name in c.get("/people/status").text
-    r = c.post("/people/status/release", data={"csrf_token": csrf(c), "reason": "观察期满无症状"}, follow_redirects=False)
+    r = c.post("/people/status/release", data={"csrf_token": csrf(c), "reason": "观察期满无症状"},
+               follow_redirects=False)
     assert r.status_code == 303
     current = c.get(f"/api/v1/persons/{person.id}/status", headers=personas.headers("health")).json()["current"]
     assert current["status"] == "released"

@@ -8,7 +8,7 @@ import csv
 import hashlib
 import io
 import re
-import zipfile
+import warnings
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,31 +48,80 @@ def guess_mapping(headers: list[str], aliases: dict[str, tuple[str, ...]],
 
 
 Score = Callable[[list[Any]], int]
+Grid = list[list[Any]]
+OLD_EXCEL = N_("This is an old Excel (.xls) file: open it in Excel or WPS, save it as .xlsx and upload that.")
+PROTECTED = N_("This workbook is password-protected: remove the password, save it and upload it again.")
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def read_grid(data: bytes, filename: str, score: Score) -> tuple[list[list[Any]], str | None]:
-    """Return the rows of the sheet that best looks like ours (xlsx: any worksheet), and its name."""
-    if filename.lower().endswith(".csv"):
-        return _csv_grid(data), None
-    from openpyxl import load_workbook
+def read_grids(data: bytes, filename: str) -> list[tuple[str | None, Grid]]:
+    """Return (sheet name, rows) for every worksheet (one for CSV); cells merged down a column are filled."""
+    if data.startswith(b"PK"):
+        return _xlsx_grids(data)
+    if data.startswith(_OLE):  # a compound file: an old .xls, or an encrypted (password-protected) .xlsx
+        raise SheetError(PROTECTED if "EncryptionInfo".encode("utf-16-le") in data[:1 << 20] else OLD_EXCEL)
+    if filename.lower().endswith((".csv", ".txt")):
+        return [(None, _csv_grid(data))]
+    raise SheetError(NOT_A_SHEET)
 
-    try:
-        book = load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SheetError(NOT_A_SHEET) from exc
-    best: tuple[int, list[list[Any]], str] | None = None
-    for sheet in book.worksheets:
-        grid = [list(r) for r in sheet.iter_rows(values_only=True)]
+
+def read_grid(data: bytes, filename: str, score: Score) -> tuple[Grid, str | None]:
+    """Return the rows of the worksheet that best looks like ours, and its name."""
+    best: tuple[int, Grid, str | None] | None = None
+    for name, grid in read_grids(data, filename):
         points = max((score(r) for r in grid[:HEADER_SCAN]), default=0)
         if best is None or points > best[0]:
-            best = (points, grid, sheet.title)
+            best = (points, grid, name)
     if best is None:
         raise SheetError(NOT_A_SHEET)
     return best[1], best[2]
 
 
-def _csv_grid(data: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
+def _xlsx_grids(data: bytes) -> list[tuple[str | None, Grid]]:
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(io.BytesIO(data), data_only=True)  # not read_only: merged ranges are needed
+    except Exception as exc:  # a corrupt package fails in zipfile, XML parsing or openpyxl itself
+        raise SheetError(NOT_A_SHEET) from exc
+    # Only the cells that hold a value: styled empty rows down to row 1,048,576 cost nothing.
+    return [(ws.title, _grid({pos: c.value for pos, c in ws._cells.items() if c.value is not None},
+                             [(r.min_row, r.min_col, r.max_row) for r in ws.merged_cells.ranges]))
+            for ws in book.worksheets]
+
+
+def _grid(cells: dict[tuple[int, int], Any], merged: list[tuple[int, int, int]]) -> Grid:
+    """Return the rows 1..last as lists of values from {(row, column): value} (both 1-based); a cell merged
+    down a column (first row, column, last row) holds for every row it spans."""
+    if not cells:
+        return []
+    last = max(r for r, _ in cells)
+    for min_row, col, max_row in merged:
+        value = cells.get((min_row, col))
+        if value is not None and max_row > min_row:
+            for r in range(min_row + 1, min(max_row, last) + 1):
+                cells[(r, col)] = value
+    rows: dict[int, dict[int, Any]] = {}
+    for (r, c), value in cells.items():
+        rows.setdefault(r, {})[c] = value
+    grid: Grid = []
+    for r in range(1, last + 1):
+        row = rows.get(r)
+        line: list[Any] = [None] * max(row) if row else []
+        for c, value in (row or {}).items():
+            line[c - 1] = value
+        grid.append(line)
+    return grid
+
+
+def _csv_grid(data: bytes) -> Grid:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
             break
@@ -80,8 +129,10 @@ def _csv_grid(data: bytes) -> list[list[Any]]:
             continue
     else:
         raise SheetError(NOT_A_SHEET)
+    head = text[:4096]
+    delimiter = "\t" if head.count("\t") > head.count(",") else ","
     try:
-        return [list(r) for r in csv.reader(io.StringIO(text))]
+        return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as exc:
         raise SheetError(NOT_A_SHEET) from exc
 
