@@ -14,6 +14,7 @@ from rich.table import Table
 
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.settings import Settings, load_settings
+from fangkong.leads.cli import leads_app
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -22,6 +23,7 @@ audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(leads_app, name="leads")
 console = Console()
 ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
 
@@ -159,16 +161,7 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
-def _register_capabilities() -> None:
-    try:
-        from fangkong.tracing.cli import register
-    except ImportError:  # tracing arrives with its own module; the core CLI works without it
-        return
-    register(app)
-
-
 def main() -> None:
-    _register_capabilities()
     app(prog_name="fangkong")
 
 

@@ -5,7 +5,7 @@ the same leg cannot both win."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, update
@@ -257,6 +257,8 @@ class UnitRate:
     on_time: int
     late: int
     overdue: int
+    open: int = 0
+    due_soon: int = 0  # open and due within the hour
 
     @property
     def rate(self) -> float | None:
@@ -264,18 +266,20 @@ class UnitRate:
 
 
 def on_time_rates(session: Session, user: User) -> list[UnitRate]:
-    """Return per unit: legs due so far, verified on time, verified late, and still open past due."""
+    """Return the per-unit board: legs due so far, on time, late, overdue, open, and due within the hour."""
     require(user, LEAD_READ)
     now = utcnow()
     due_now = LeadLeg.due_at <= now
     on_time = and_(LeadLeg.status == "verified", LeadLeg.verified_at <= LeadLeg.due_at)
     late = and_(LeadLeg.status == "verified", LeadLeg.verified_at > LeadLeg.due_at)
     overdue = and_(LeadLeg.status == "open", due_now)
+    soon = and_(LeadLeg.status == "open", LeadLeg.due_at > now, LeadLeg.due_at <= now + timedelta(hours=1))
     stmt = restrict(select(
         Unit.id, Unit.name,
         func.sum(case((on_time, 1), (late, 1), (overdue, 1), else_=0)),
         func.sum(case((on_time, 1), else_=0)), func.sum(case((late, 1), else_=0)),
-        func.sum(case((overdue, 1), else_=0)),
+        func.sum(case((overdue, 1), else_=0)), func.sum(case((LeadLeg.status == "open", 1), else_=0)),
+        func.sum(case((soon, 1), else_=0)),
     ).join(LeadLeg, LeadLeg.unit_id == Unit.id).group_by(Unit.id, Unit.name).order_by(Unit.name), user, Unit.id)
     return [UnitRate(*[int(x or 0) if i != 1 else x for i, x in enumerate(row)]) for row in session.execute(stmt)]
 
