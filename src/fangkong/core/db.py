@@ -138,3 +138,18 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]],
     table = model.__table__  # type: ignore[attr-defined]
     for start in range(0, len(rows), chunk):
         session.execute(insert(table), rows[start:start + chunk])
+
+
+def one_of(session: Session, column: Any, values: list[Any]) -> Any:
+    """Return `column IN values`; on PostgreSQL as `= ANY(array)`, one parameter however many values."""
+    import sqlalchemy as sa
+
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=sa.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def in_chunks(session: Session, values: list[Any]) -> list[list[Any]]:
+    """Split values for IN lists: SQLite caps bound parameters; PostgreSQL takes them as one array."""
+    size = (len(values) or 1) if session.get_bind().dialect.name == "postgresql" else 900
+    return [values[start:start + size] for start in range(0, len(values), size)]

@@ -20,7 +20,7 @@ from fangkong.core.access import LEAD_INTAKE, require
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.codes import CodeError, lookup_area, normalize_id_number, normalize_mobile
 from fangkong.core.context import current_actor
-from fangkong.core.db import insert_returning_ids, insert_rows, utcnow
+from fangkong.core.db import in_chunks, insert_returning_ids, insert_rows, one_of, utcnow
 from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
@@ -112,10 +112,9 @@ def take_in(session: Session, source: LeadSource, batch: LeadBatch, items: list[
 
 def _known(session: Session, keys: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    values = sorted(keys)
-    for start in range(0, len(values), 900):
-        chunk = values[start:start + 900]
-        found.update(session.execute(select(Lead.dedupe_key, Lead.id).where(Lead.dedupe_key.in_(chunk))).all())
+    for chunk in in_chunks(session, sorted(keys)):
+        found.update(session.execute(select(Lead.dedupe_key, Lead.id).where(
+            one_of(session, Lead.dedupe_key, chunk))).all())
     return found
 
 

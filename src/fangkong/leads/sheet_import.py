@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit, sheets
 from fangkong.core.access import LEAD_INTAKE, require
 from fangkong.core.context import current_actor
+from fangkong.core.db import in_chunks, one_of
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_, translations
 from fangkong.core.models import User
@@ -102,7 +103,8 @@ def preview_sheet(session: Session, user: User, settings: Settings, source_name:
     keys = [_key(source.id if source else 0, row) for row in sheet.rows if row.ok]
     known = 0
     if source is not None and keys:
-        known = sum(1 for _ in session.execute(select(Lead.id).where(Lead.dedupe_key.in_(set(keys[:5000])))))
+        known = sum(len(session.execute(select(Lead.id).where(one_of(session, Lead.dedupe_key, chunk))).all())
+                    for chunk in in_chunks(session, sorted(set(keys))))
     existing = None
     if source is not None:
         existing = session.execute(select(LeadBatch.id).where(LeadBatch.source_id == source.id,

@@ -14,7 +14,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.core.codes import parse_id_number
-from fangkong.core.db import insert_returning_ids
+from fangkong.core.db import in_chunks, insert_returning_ids, one_of
 from fangkong.people.models import Person
 
 
@@ -69,10 +69,9 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
 
 def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    values = sorted(numbers)
-    for start in range(0, len(values), 900):
-        chunk = values[start:start + 900]
-        found.update(session.execute(select(Person.id_number, Person.id).where(Person.id_number.in_(chunk))).all())
+    for chunk in in_chunks(session, sorted(numbers)):
+        found.update(session.execute(select(Person.id_number, Person.id).where(
+            one_of(session, Person.id_number, chunk))).all())
     return found
 
 
