@@ -24,6 +24,7 @@ bench: deps-dev ## Benchmarks: printed figures and ratios against baselines run 
 	$(UV) run python bench/run.py
 
 i18n: deps-dev ## Extract new strings into the catalogues (then translate the empty msgstr entries)
+	mkdir -p var
 	$(UV) run pybabel extract -F babel.cfg -k N_ -o var/messages.pot src
 	$(UV) run python tools/update_catalogue.py
 

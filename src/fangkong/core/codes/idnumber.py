@@ -1,16 +1,30 @@
-"""Resident ID numbers (GB 11643-1999): normalisation, 15→18 conversion, validation, parsing, masking."""
+"""Resident ID numbers (GB 11643-1999): normalisation, 15→18 conversion, validation, parsing, masking.
+
+An 18-character number is a 6-digit area code (GB/T 2260), an 8-digit birth date, a 3-digit sequence
+(odd for men) and an ISO 7064 MOD 11-2 check character (0–9 or X). The 15-digit numbers issued before
+1999 have a 2-digit year (19xx) and no check character.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from fangkong.core.codes.areas import Area, lookup_area
-from fangkong.core.codes.errors import N_, CodeError, fold
+from fangkong.core.codes.errors import N_, SEPARATORS, CodeError, fold
 
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK = "10X98765432"  # ISO 7064 MOD 11-2: index = weighted sum mod 11
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # 2^(17-i) mod 11
+CHECK = "10X98765432"  # ISO 7064 MOD 11-2: the check character for each weighted sum mod 11
 EARLIEST_BIRTH = date(1880, 1, 1)
+FIRST_ISSUE_YEAR = 1984  # the first resident ID cards; older people got their number with a later code
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+_BODY = re.compile(r"[0-9]{17}")  # ASCII only: str.isdigit() would also accept e.g. ² or Arabic-Indic digits
+_EIGHTEEN = re.compile(r"[0-9]{17}[0-9X]")
+_FIFTEEN = re.compile(r"[0-9]{15}")
 
 WRONG_LENGTH = N_("An ID number has 18 characters (or 15 for old numbers).")
 BAD_CHARACTERS = N_("An ID number has only digits, and X as its last character.")
@@ -19,67 +33,84 @@ UNKNOWN_AREA = N_("The ID number starts with an unknown area code {code}.")
 BAD_CHECK = N_("The last character of the ID number is wrong: it should be {expected}.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResidentId:
-    number: str
+    """What a valid resident ID number says about its holder."""
+
+    number: str  # 18 characters, uppercase X
     area_code: str
     birth_date: date
     sex: str  # "M" | "F"
-    origin: Area | None  # where the number was issued: a hint, not a residence
+    origin: Area | None  # the area that issued the number: a hint, not a residence
 
 
 def check_character(first17: str) -> str:
-    """Return the check character for the first 17 digits."""
+    """Return the MOD 11-2 check character (0–9 or X) for the first 17 digits of a number."""
+    if not _BODY.fullmatch(first17):
+        raise ValueError(f"check_character needs 17 ASCII digits, not {first17!r}")
     return CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
-def _birth(digits: str) -> date:
+def _today() -> date:
+    """Return today's date in China, whatever the server's time zone."""
+    return datetime.now(LOCAL_TZ).date()
+
+
+def birth_date_of(digits: str) -> date:
+    """Return the date in 8 digits YYYYMMDD if it can be a living holder's birth date, else raise CodeError."""
     try:
         born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         raise CodeError(BAD_BIRTH_DATE) from None
-    if not EARLIEST_BIRTH <= born <= date.today():
+    if not EARLIEST_BIRTH <= born <= _today():
         raise CodeError(BAD_BIRTH_DATE)
     return born
 
 
-def normalize_id_number(raw: str) -> str:
-    """Return the 18-character form of an ID number, or raise CodeError saying what is wrong."""
-    text = fold(raw, drop=" -\t").upper()
-    if len(text) == 15:
-        if not text.isdigit():
+def known_area(code: str) -> bool:
+    """Return whether `code` was a GB/T 2260 code at any time in the table (1981–2024)."""
+    return lookup_area(code) is not None
+
+
+def checked_number(raw: str, area_ok: Callable[[str], bool] = known_area, legacy: bool = True) -> str:
+    """Return the 18-character form of an ID-like number, or raise CodeError naming the first fault.
+
+    Checks in the order a person fixes them: length, characters, birth date, area code, check
+    character. `legacy` accepts 15-digit numbers; `area_ok` judges the first six digits (residence
+    permits of Hong Kong, Macao and Taiwan residents use codes that are not in GB/T 2260).
+    """
+    text = fold(raw, drop=SEPARATORS).upper()
+    if legacy and len(text) == 15:
+        if not _FIFTEEN.fullmatch(text):
             raise CodeError(BAD_CHARACTERS)
         body = f"{text[:6]}19{text[6:]}"
-        _birth(body[6:14])
-        _area(body[:6])
-        return body + check_character(body)
-    if len(text) != 18:
+        text = body + check_character(body)
+        given = None  # a legacy number has no check character to be wrong
+    elif len(text) == 18:
+        if not _EIGHTEEN.fullmatch(text):
+            raise CodeError(BAD_CHARACTERS)
+        given = text[17]
+    else:
         raise CodeError(WRONG_LENGTH)
-    if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
-        raise CodeError(BAD_CHARACTERS)
-    _birth(text[6:14])
-    _area(text[:6])
+    birth_date_of(text[6:14])
+    if not area_ok(text[:6]):
+        raise CodeError(UNKNOWN_AREA, code=text[:6])
     expected = check_character(text[:17])
-    if text[17] != expected:
+    if given is not None and given != expected:
         raise CodeError(BAD_CHECK, expected=expected)
     return text
 
 
-def _area(code: str) -> None:
-    if lookup_area(code) is None:
-        raise CodeError(UNKNOWN_AREA, code=code)
+def normalize_id_number(raw: str) -> str:
+    """Return the 18-character form of a resident ID number, or raise CodeError saying what is wrong.
 
-
-def parse_id_number(raw: str) -> ResidentId:
-    """Return the parts of a valid ID number: area, birth date, sex and the issuing area."""
-    number = normalize_id_number(raw)
-    born = _birth(number[6:14])
-    origin = lookup_area(number[:6], born.year) or lookup_area(number[:6])
-    return ResidentId(number=number, area_code=number[:6], birth_date=born,
-                      sex="M" if int(number[16]) % 2 else "F", origin=origin)
+    Accepts full-width characters, spaces, dashes, a lowercase x and the 15-digit legacy form.
+    """
+    return checked_number(raw)
 
 
 def is_valid_id_number(raw: str) -> bool:
+    """Return whether `raw` normalises to a valid resident ID number."""
     try:
         normalize_id_number(raw)
     except CodeError:
@@ -87,8 +118,26 @@ def is_valid_id_number(raw: str) -> bool:
     return True
 
 
+def origin_of(number: str, born: date) -> Area | None:
+    """Return the area that issued a number: its code as valid when issued, else any period of it.
+
+    The issue year is unknown, so take the birth year, but no earlier than the first ID cards: a number
+    for someone born in 1949 carries a code in use in the 1980s or later.
+    """
+    code = number[:6]
+    return lookup_area(code, max(born.year, FIRST_ISSUE_YEAR)) or lookup_area(code)
+
+
+def parse_id_number(raw: str) -> ResidentId:
+    """Return the parts of a valid resident ID number: area code, birth date, sex and issuing area."""
+    number = normalize_id_number(raw)
+    born = birth_date_of(number[6:14])
+    return ResidentId(number=number, area_code=number[:6], birth_date=born,
+                      sex="M" if int(number[16]) % 2 else "F", origin=origin_of(number, born))
+
+
 def mask_id_number(number: str) -> str:
-    """Return e.g. 6201**********123X: the first and last four characters only."""
+    """Return the number with all but its first and last four characters hidden, e.g. 6201**********123X."""
     if len(number) <= 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
