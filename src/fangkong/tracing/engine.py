@@ -1,0 +1,264 @@
+"""The embedded tracing engine: trajectory, close and secondary contacts over a PresenceIndex (issue 7).
+
+Every step is vectorised across all stays of all index cases at once, so one case and a batch of a
+thousand run the same code: find the stays in the window, bound each stay's candidates at its place
+with two binary searches (see index.py), expand the candidates, keep the pairs that meet the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fangkong.tracing.index import MASK32, MAX_TIME, PresenceIndex
+from fangkong.tracing.model import (
+    NO_ISOLATION,
+    ContactRules,
+    Exposure,
+    IndexCase,
+    PersonKey,
+    Stay,
+    Trace,
+    sorted_trace,
+)
+
+_I64 = np.int64
+
+
+@dataclass(frozen=True)
+class Stays:
+    """Stays clipped to their owner's window: owner row, place code, start a, end b."""
+
+    owner: np.ndarray
+    place: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Exposures found for a set of stays: the stay row, the other record's position, overlap start and end."""
+
+    stay: np.ndarray
+    record: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass(frozen=True)
+class TraceArrays:
+    """A batch's result as sorted code arrays (case = row of the batch)."""
+
+    exp_case: np.ndarray  # one row per distinct exposure, sorted by case, person, start, end, place
+    exp_person: np.ndarray
+    exp_start: np.ndarray
+    exp_end: np.ndarray
+    exp_place: np.ndarray
+    close_case: np.ndarray  # one row per (case, close contact), sorted
+    close_person: np.ndarray
+    close_first: np.ndarray
+    sec_case: np.ndarray  # one row per (case, secondary contact, via), sorted
+    sec_person: np.ndarray
+    sec_via: np.ndarray
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (owner row, position) for the concatenated ranges [starts[i], starts[i] + counts[i])."""
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(counts)), counts)
+    if total == 0:
+        return owner, np.zeros(0, _I64)
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return owner, np.arange(total, dtype=_I64) + shift
+
+
+def _search(sorted_array: np.ndarray, needles: np.ndarray, side: str) -> np.ndarray:
+    """Return np.searchsorted, with the needles sorted first: near needles then share cached probes."""
+    order = np.argsort(needles)
+    out = np.empty(len(needles), _I64)
+    out[order] = np.searchsorted(sorted_array, needles[order], side=side)  # type: ignore[call-overload]
+    return out
+
+
+def _first_at_or_after(ix: PresenceIndex, lo: np.ndarray, hi: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Return, per range [lo, hi) of by_person rows (ordered by t_in), the first row with t_in >= time.
+
+    A binary search run on all ranges at once: a person has about a hundred stays a month, so a few rounds
+    of gathers replace reading every stay.
+    """
+    lo, hi = lo.copy(), hi.copy()
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            return lo
+        mid = (lo + hi) // 2
+        below = np.zeros(len(lo), bool)
+        rows = mid[open_]
+        below[open_] = (ix.key[ix.by_person[rows]] & MASK32) < time[open_]
+        lo = np.where(open_ & below, mid + 1, lo)
+        hi = np.where(open_ & ~below, mid, hi)
+
+
+def _stays(ix: PresenceIndex, persons: np.ndarray, w0: np.ndarray, w1: np.ndarray) -> Stays:
+    """Return each person's stays clipped to its window [w0, w1); a stay outside is dropped."""
+    known = persons >= 0
+    code = np.where(known, persons, 0)
+    starts = np.where(known, ix.person_off[code], 0)
+    ends = np.where(known, ix.person_off[np.minimum(code + 1, len(ix.person_off) - 1)], 0)
+    # stays that end at or after w0 began at or after w0 - (the person's longest stay)
+    longest = ix.person_longest[code] if len(ix.person_longest) else np.zeros(len(code), _I64)
+    first = _first_at_or_after(ix, starts, ends, np.maximum(w0 - longest, 0))
+    last = _first_at_or_after(ix, first, ends, np.minimum(w1, MAX_TIME + 1))
+    owner, rows = _ranges(first, last - first)
+    pos = ix.by_person[rows]
+    key = ix.key[pos]
+    t_in, t_out = key & MASK32, ix.t_out[pos].astype(_I64)
+    lo, hi = w0[owner], w1[owner]
+    keep = t_out >= lo
+    return Stays(owner[keep], key[keep] >> 32, np.maximum(t_in[keep], lo[keep]), np.minimum(t_out[keep], hi[keep]))
+
+
+def _exposures(ix: PresenceIndex, stays: Stays, rules: ContactRules) -> Hits:
+    """Return every record at the same place whose overlap with [a − τ, b + τ] lasts at least m."""
+    tolerance, min_overlap = (x[ix.place_kind[stays.place]] for x in rules.arrays())
+    widened_a, widened_b = stays.a - tolerance, stays.b + tolerance
+    base = stays.place << 32
+    last_in = widened_b - min_overlap  # a contact must arrive by then ...
+    first_out = widened_a + min_overlap  # ... and still be there then
+    hi = _search(ix.key, base | np.clip(last_in, 0, MAX_TIME), "right")
+    lo = _search(ix.run, base | np.clip(first_out, 0, MAX_TIME), "left")
+    counts = np.where(last_in < 0, 0, np.maximum(hi - lo, 0))
+    stay, record = _ranges(lo, counts)
+    start = np.maximum(widened_a[stay], ix.key[record] & MASK32)
+    end = np.minimum(widened_b[stay], ix.t_out[record].astype(_I64))
+    ok = end - start >= min_overlap[stay]
+    return Hits(stay[ok], record[ok], start[ok], end[ok])
+
+
+def _first_rows(*keys: np.ndarray) -> np.ndarray:
+    """Return a mask of the rows that differ from the previous row in any key (keys sorted together)."""
+    first = np.ones(len(keys[0]), bool)
+    if len(first) > 1:
+        same = np.ones(len(first) - 1, bool)
+        for key in keys:
+            same &= key[1:] == key[:-1]
+        first[1:] = ~same
+    return first
+
+
+def _close(ix: PresenceIndex, index: np.ndarray, w0: np.ndarray, w1: np.ndarray, rules: ContactRules
+           ) -> tuple[np.ndarray, ...]:
+    """Return the distinct exposures (case, person, start, end, place), sorted, of hop one."""
+    stays = _stays(ix, index, w0, w1)
+    hits = _exposures(ix, stays, rules)
+    case = stays.owner[hits.stay]
+    person = ix.person[hits.record].astype(_I64)
+    keep = person != index[case]
+    columns = (case[keep], person[keep], hits.start[keep], hits.end[keep], stays.place[hits.stay][keep])
+    order = np.lexsort(columns[::-1])
+    columns = tuple(c[order] for c in columns)
+    first = _first_rows(*columns)
+    return tuple(c[first] for c in columns)
+
+
+def _secondary(ix: PresenceIndex, index: np.ndarray, close_case: np.ndarray, close_person: np.ndarray,
+               close_first: np.ndarray, isolation: np.ndarray, rules: ContactRules) -> tuple[np.ndarray, ...]:
+    """Return (case, secondary person, via) sorted and distinct: hop two from each close contact's window."""
+    stays = _stays(ix, close_person, close_first, isolation)
+    hits = _exposures(ix, stays, rules)
+    row = stays.owner[hits.stay]
+    case, via = close_case[row], close_person[row]
+    person = ix.person[hits.record].astype(_I64)
+    close_keys = (close_case << 32) | close_person  # sorted: rows come sorted by case, person
+    pair = (case << 32) | person
+    at = np.minimum(np.searchsorted(close_keys, pair), max(len(close_keys) - 1, 0))
+    is_close = close_keys[at] == pair if len(close_keys) else np.zeros(len(pair), bool)
+    keep = ~is_close & (person != index[case])
+    pair, via = pair[keep], via[keep]
+    order = np.lexsort((via, pair))
+    pair, via = pair[order], via[order]
+    first = _first_rows(pair, via)
+    pair, via = pair[first], via[first]
+    return pair >> 32, pair & MASK32, via
+
+
+def _isolation_of(ix: PresenceIndex, persons: np.ndarray, contact_isolation: Mapping[PersonKey, int] | None
+                  ) -> np.ndarray:
+    out = np.full(len(persons), NO_ISOLATION, _I64)
+    if contact_isolation:
+        codes = {ix.persons.code(p): t for p, t in contact_isolation.items()}
+        for i, code in enumerate(persons.tolist()):
+            out[i] = codes.get(code, NO_ISOLATION)
+    return out
+
+
+def trace_arrays(ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules, hops: int = 2,
+                 contact_isolation: Mapping[PersonKey, int] | None = None) -> TraceArrays:
+    """Return the traces of a batch of index cases as code arrays (all cases vectorised together)."""
+    index = np.array([ix.persons.code(c.person) for c in cases], _I64)
+    onset = np.array([c.onset for c in cases], _I64)
+    w1 = np.array([NO_ISOLATION if c.isolated is None else c.isolated for c in cases], _I64)
+    exp = _close(ix, index, onset - rules.lookback_s, w1, rules)
+    first = _first_rows(exp[0], exp[1])
+    close_case, close_person, close_first = exp[0][first], exp[1][first], exp[2][first]
+    if hops >= 2:
+        isolation = _isolation_of(ix, close_person, contact_isolation)
+        by_case = np.array([NO_ISOLATION if c.contacts_isolated is None else c.contacts_isolated for c in cases], _I64)
+        isolation = np.minimum(isolation, by_case[close_case]) if len(cases) else isolation
+        sec = _secondary(ix, index, close_case, close_person, close_first, isolation, rules)
+    else:
+        sec = (np.zeros(0, _I64),) * 3
+    return TraceArrays(*exp, close_case, close_person, close_first, *sec)
+
+
+def _slice(case_column: np.ndarray, case: int) -> slice:
+    lo, hi = np.searchsorted(case_column, [case, case + 1])
+    return slice(int(lo), int(hi))
+
+
+def decode(ix: PresenceIndex, cases: Sequence[IndexCase], arrays: TraceArrays, rules: ContactRules) -> list[Trace]:
+    """Return one Trace per case from a batch's arrays, with keys in place of codes."""
+    traces = []
+    for row, case in enumerate(cases):
+        e = _slice(arrays.exp_case, row)
+        people = ix.persons.decode(arrays.exp_person[e])
+        places = ix.places.decode(arrays.exp_place[e])
+        close: dict[PersonKey, set[Exposure]] = {}
+        for person, place, start, end in zip(people, places, arrays.exp_start[e].tolist(),
+                                             arrays.exp_end[e].tolist(), strict=True):
+            close.setdefault(person, set()).add(Exposure(start, end, place))  # type: ignore[arg-type]
+        s = _slice(arrays.sec_case, row)
+        via: dict[PersonKey, set[PersonKey]] = {}
+        for person, link in zip(ix.persons.decode(arrays.sec_person[s]), ix.persons.decode(arrays.sec_via[s]),
+                                strict=True):
+            via.setdefault(person, set()).add(link)  # type: ignore[arg-type]
+        traces.append(sorted_trace(case.person, case.onset - rules.lookback_s, case.isolated, close, via))
+    return traces
+
+
+def trace_batch(ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules, hops: int = 2,
+                contact_isolation: Mapping[PersonKey, int] | None = None) -> list[Trace]:
+    """Return the trace of each index case (close contacts and, with hops=2, secondary contacts)."""
+    return decode(ix, cases, trace_arrays(ix, cases, rules, hops, contact_isolation), rules)
+
+
+def trace(ix: PresenceIndex, case: IndexCase, rules: ContactRules, hops: int = 2,
+          contact_isolation: Mapping[PersonKey, int] | None = None) -> Trace:
+    """Return the trace of one index case."""
+    return trace_batch(ix, [case], rules, hops, contact_isolation)[0]
+
+
+def trajectory(ix: PresenceIndex, person: PersonKey, start: int | None = None, end: int | None = None) -> list[Stay]:
+    """Return a person's stays that meet [start, end), ordered by time in (then time out, place)."""
+    code = ix.persons.code(person)
+    if code < 0:
+        return []
+    pos = ix.by_person[ix.person_off[code]:ix.person_off[code + 1]]
+    key = ix.key[pos]
+    t_in, t_out = key & MASK32, ix.t_out[pos].astype(_I64)
+    keep = (t_in < (NO_ISOLATION if end is None else end)) & (t_out >= (-NO_ISOLATION if start is None else start))
+    stays = [Stay(str(ix.places.values[p]), ix.kind_name(p), a, b)
+             for p, a, b in zip((key[keep] >> 32).tolist(), t_in[keep].tolist(), t_out[keep].tolist(), strict=True)]
+    return sorted(stays, key=lambda s: (s.t_in, s.t_out, s.place))

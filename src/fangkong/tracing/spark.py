@@ -1,0 +1,129 @@
+"""The same trace on Apache Spark (PySpark), for a province's data that does not fit one machine (issue 7).
+
+The rule is written as DataFrame joins on place with the overlap filter, the way it reads in the issue;
+results are collected and put in the same canonical order as the embedded engine's, so both give
+exactly the same Trace. Works on code columns (person, place: ints) like the store's Parquet parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fangkong.tracing.index import MASK32, PresenceIndex
+from fangkong.tracing.model import NO_ISOLATION, ContactRules, Exposure, IndexCase, PersonKey, Trace, sorted_trace
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def local_session(cores: int = 1) -> SparkSession:
+    """Return a local SparkSession sized for tests and single-machine runs."""
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(f"local[{cores}]").appName("fangkong-tracing")
+            .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
+            .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate())
+
+
+def presence_frame(spark: SparkSession, ix: PresenceIndex) -> DataFrame:
+    """Return the index's records as a DataFrame (person, place, t_in, t_out) of code columns."""
+    import pyarrow as pa
+
+    table = pa.table({"person": ix.person.astype(np.int64), "place": ix.key >> 32,
+                      "t_in": ix.key & MASK32, "t_out": ix.t_out.astype(np.int64)})
+    return spark.createDataFrame(table)
+
+
+def rules_frame(spark: SparkSession, ix: PresenceIndex, rules: ContactRules) -> DataFrame:
+    """Return τ and m per place code (from the place's kind)."""
+    import pyarrow as pa
+
+    tolerance, overlap = rules.arrays()
+    return spark.createDataFrame(pa.table({"place": np.arange(len(ix.place_kind), dtype=np.int64),
+                                           "tol": tolerance[ix.place_kind], "m": overlap[ix.place_kind]}))
+
+
+def _cases_frame(spark: SparkSession, ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules
+                 ) -> DataFrame:
+    import pyarrow as pa
+
+    def iso(value: int | None) -> int:
+        return NO_ISOLATION if value is None else value
+
+    return spark.createDataFrame(pa.table({
+        "case_id": np.arange(len(cases), dtype=np.int64),
+        "idx": np.array([ix.persons.code(c.person) for c in cases], np.int64),
+        "w0": np.array([c.onset - rules.lookback_s for c in cases], np.int64),
+        "w1": np.array([iso(c.isolated) for c in cases], np.int64),
+        "ciso": np.array([iso(c.contacts_isolated) for c in cases], np.int64)}))
+
+
+def _exposed(stays: DataFrame, presence: DataFrame, rules: DataFrame) -> DataFrame:
+    """Return stays (case_id, idx, place, a, b, …) joined to every record there that meets the rule."""
+    from pyspark.sql import functions as F
+
+    other = presence.select(F.col("person").alias("other"), "place", F.col("t_in").alias("c"),
+                            F.col("t_out").alias("d"))
+    joined = stays.join(rules, "place").join(other, "place")
+    start = F.greatest(F.col("a") - F.col("tol"), F.col("c"))
+    end = F.least(F.col("b") + F.col("tol"), F.col("d"))
+    return (joined.withColumn("s", start).withColumn("e", end)
+            .where((F.col("e") - F.col("s") >= F.col("m")) & (F.col("other") != F.col("idx"))))
+
+
+def trace_frames(spark: SparkSession, presence: DataFrame, rules: DataFrame, cases: DataFrame, hops: int = 2,
+                 contact_isolation: DataFrame | None = None) -> tuple[DataFrame, DataFrame | None]:
+    """Return (exposures: case_id, person, s, e, place; secondary: case_id, person, via) as DataFrames."""
+    from pyspark.sql import functions as F
+
+    index_stays = (cases.join(presence, presence["person"] == cases["idx"])
+                   .where((F.col("t_in") < F.col("w1")) & (F.col("t_out") >= F.col("w0")))
+                   .select("case_id", "idx", "place", F.greatest("t_in", "w0").alias("a"),
+                           F.least("t_out", "w1").alias("b")))
+    exposures = (_exposed(index_stays, presence, rules)
+                 .select("case_id", F.col("other").alias("person"), "s", "e", "place").distinct())
+    if hops < 2:
+        return exposures, None
+    close = exposures.groupBy("case_id", "person").agg(F.min("s").alias("first"))
+    windows = close.join(cases.select("case_id", "idx", "ciso"), "case_id")
+    if contact_isolation is not None:
+        windows = (windows.join(contact_isolation, "person", "left")
+                   .withColumn("ciso", F.least("ciso", F.coalesce("iso", F.lit(NO_ISOLATION)))))
+    contact_stays = (windows.join(presence.select("person", "place", "t_in", "t_out"), "person")
+                     .where((F.col("t_in") < F.col("ciso")) & (F.col("t_out") >= F.col("first")))
+                     .select("case_id", "idx", F.col("person").alias("via"), "place",
+                             F.greatest("t_in", "first").alias("a"), F.least("t_out", "ciso").alias("b")))
+    secondary = (_exposed(contact_stays, presence, rules)
+                 .select("case_id", F.col("other").alias("person"), "via").distinct()
+                 .join(close.select("case_id", "person"), ["case_id", "person"], "left_anti"))
+    return exposures, secondary
+
+
+def trace_batch(ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules, hops: int = 2,
+                contact_isolation: Mapping[PersonKey, int] | None = None,
+                spark: SparkSession | None = None) -> list[Trace]:
+    """Return the trace of each case computed by Spark (a local session unless one is given)."""
+    import pyarrow as pa
+
+    spark = spark or local_session()
+    isolation = None
+    if contact_isolation:
+        codes = {ix.persons.code(p): t for p, t in contact_isolation.items() if ix.persons.code(p) >= 0}
+        isolation = spark.createDataFrame(pa.table({"person": np.array(list(codes), np.int64),
+                                                    "iso": np.array(list(codes.values()), np.int64)}))
+    exposures, secondary = trace_frames(spark, presence_frame(spark, ix), rules_frame(spark, ix, rules),
+                                        _cases_frame(spark, ix, cases, rules), hops, isolation)
+    close: list[dict[PersonKey, set[Exposure]]] = [{} for _ in cases]
+    for row in exposures.collect():
+        exposure = Exposure(row["s"], row["e"], ix.places.values[row["place"]])  # type: ignore[arg-type]
+        close[row["case_id"]].setdefault(ix.persons.values[row["person"]], set()).add(exposure)  # type: ignore[arg-type]
+    via: list[dict[PersonKey, set[PersonKey]]] = [{} for _ in cases]
+    for row in secondary.collect() if secondary is not None else []:
+        via[row["case_id"]].setdefault(ix.persons.values[row["person"]],  # type: ignore[arg-type]
+                                       set()).add(ix.persons.values[row["via"]])  # type: ignore[arg-type]
+    return [sorted_trace(c.person, c.onset - rules.lookback_s, c.isolated, close[i], via[i])
+            for i, c in enumerate(cases)]

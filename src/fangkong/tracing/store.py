@@ -1,0 +1,285 @@
+"""The presence store: every passage, check-in and imported file, columnar on disk, indexed in memory.
+
+Layout of a store directory (survives restarts; a crash before the manifest is rewritten loses nothing
+acknowledged, it only leaves an orphan part):
+    manifest.json           parts in order, and the content hashes of imported files (idempotent imports)
+    persons.parquet         person dictionary: code = row, key text (canonical ints decode to int)
+    places.parquet          place dictionary: key text, kind code (PLACE_KINDS)
+    parts/NNNNNN.parquet    records as codes: person, place (int32), t_in, t_out (int64 epoch s), source
+    index/                  the last built PresenceIndex as .npy arrays, memory-mapped on load
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from fangkong.tracing.columns import COLUMNS, Batch, normalise, person_key
+from fangkong.tracing.index import Keys, PresenceIndex, build_index
+
+Progress = Callable[[int, int], None]  # (done, total), in bytes of the file read
+INDEX_ARRAYS = ("key", "run", "t_out", "person", "by_person", "person_off", "person_longest", "place_kind")
+
+
+@dataclass(frozen=True)
+class PresenceRecord:
+    """One stay the platform records (a passage, a venue check-in); times as datetimes or epoch seconds."""
+
+    person: int | str
+    place: str
+    place_kind: str
+    t_in: datetime | int
+    t_out: datetime | int
+    source: str = "platform"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int
+    already_imported: bool
+    content_hash: str
+
+
+def _epoch(value: datetime | int) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("presence times need a time zone")
+        return int(value.timestamp() // 1)
+    return int(value)
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _dictionary_encoded(array: pa.Array) -> pa.Array:
+    return array if pa.types.is_dictionary(array.type) else array.dictionary_encode()
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as handle:  # a handle, because np.save would append .npy to a .tmp name
+        np.save(handle, np.ascontiguousarray(array))
+
+
+def file_hash(path: Path, chunk: int = 1 << 20) -> str:
+    """Return the SHA-256 of a file's bytes (imports are idempotent by content, not by name)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_table(path: Path, progress: Progress | None) -> pa.Table:
+    """Return a CSV or Parquet file as a table, reporting bytes read; CSV columns stay text until checked."""
+    total = path.stat().st_size
+    if path.suffix.lower() in (".parquet", ".pq"):
+        reader = pq.ParquetFile(path)
+        groups = []
+        for i in range(reader.num_row_groups):
+            groups.append(reader.read_row_group(i))
+            if progress:
+                progress(total * (i + 1) // max(reader.num_row_groups, 1), total)
+        return pa.concat_tables(groups) if groups else reader.schema_arrow.empty_table()
+    convert = pcsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}, strings_can_be_null=False)
+    batches = []
+    with path.open("rb") as raw, pcsv.open_csv(raw, convert_options=convert) as reader:
+        for batch in reader:
+            batches.append(batch)
+            if progress:
+                progress(min(raw.tell(), total), total)
+        schema = reader.schema
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def index_batch(batch: Batch) -> PresenceIndex:
+    """Return the index over checked records held only in memory (a file traced without a store)."""
+    return build_index(batch.person, batch.place, batch.t_in, batch.t_out, batch.place_kind,
+                       Keys([person_key(k) for k in batch.person_keys]), Keys(batch.place_keys))
+
+
+def read_presence_file(path: Path | str, progress: Progress | None = None) -> Batch:
+    """Return a CSV or Parquet presence file checked and encoded; raise ImportFailed naming bad rows."""
+    path = Path(path)
+    return normalise(_read_table(path, progress), default_source=path.name)
+
+
+class PresenceStore:
+    """A presence store in a directory; one writer at a time (a file lock), readers take snapshots."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        (self.path / "parts").mkdir(parents=True, exist_ok=True)
+        self._index: PresenceIndex | None = None
+        self._index_parts: list[str] | None = None
+        self._dictionaries: dict[str, tuple[int, pa.Table, dict[str, int]]] = {}
+
+    # -- on disk -----------------------------------------------------------------------------------------
+
+    def _manifest(self) -> dict:
+        file = self.path / "manifest.json"
+        return json.loads(file.read_text()) if file.exists() else {"parts": [], "imports": {}}
+
+    def _save_manifest(self, manifest: dict) -> None:
+        _write_atomic(self.path / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1)))
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self.path / ".lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _dictionary(self, name: str) -> pa.Table:
+        file = self.path / f"{name}.parquet"
+        if file.exists():
+            return pq.read_table(file)
+        kind = {"key": pa.string()} | ({"kind": pa.int8()} if name == "places" else {})
+        return pa.schema(kind).empty_table()
+
+    @property
+    def records(self) -> int:
+        """Return how many presence records the store holds."""
+        return sum(part["rows"] for part in self._manifest()["parts"])
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def _known(self, name: str) -> tuple[pa.Table, dict[str, int]]:
+        """Return a dictionary and its key -> code map, cached until the file changes."""
+        file = self.path / f"{name}.parquet"
+        stamp = file.stat().st_mtime_ns if file.exists() else 0
+        cached = self._dictionaries.get(name)
+        if cached is None or cached[0] != stamp:
+            table = self._dictionary(name)
+            cached = (stamp, table, {k: i for i, k in enumerate(table["key"].to_pylist())})
+            self._dictionaries[name] = cached
+        return cached[1], cached[2]
+
+    def _codes(self, name: str, keys: list[str], kinds: np.ndarray | None = None) -> np.ndarray:
+        """Return store codes for a batch's keys, adding new keys to the dictionary (and checking kinds)."""
+        table, known = self._known(name)
+        codes = np.array([known.get(k, -1) for k in keys], np.int32)
+        if kinds is not None and len(table):
+            stored = table["kind"].to_numpy()
+            clash = [k for k, c, kind in zip(keys, codes, kinds, strict=True) if c >= 0 and stored[c] != kind]
+            if clash:
+                raise ValueError(f"place {clash[0]!r} is already in the store with another place_kind")
+        new = np.flatnonzero(codes < 0)
+        if len(new):
+            codes[new] = np.arange(len(table), len(table) + len(new), dtype=np.int32)
+            added = {"key": pa.array([keys[i] for i in new], pa.string())}
+            if kinds is not None:
+                added["kind"] = pa.array(kinds[new], pa.int8())
+            merged = pa.concat_tables([table, pa.table(added, schema=table.schema)])
+            _write_atomic(self.path / f"{name}.parquet", lambda p: pq.write_table(merged, p))
+        return codes
+
+    def write_batch(self, batch: Batch, content_hash: str | None = None) -> int:
+        """Store checked records as a new part; return how many were written."""
+        with self._locked():
+            manifest = self._manifest()
+            if content_hash and content_hash in manifest["imports"]:
+                return 0
+            if len(batch):
+                persons = self._codes("persons", batch.person_keys)[batch.person]
+                places = self._codes("places", batch.place_keys, batch.place_kind)[batch.place]
+                name = f"{len(manifest['parts']) + 1:06d}.parquet"
+                part = pa.table({"person": persons, "place": places, "t_in": batch.t_in, "t_out": batch.t_out,
+                                 "source": _dictionary_encoded(batch.source)})
+                _write_atomic(self.path / "parts" / name, lambda p: pq.write_table(part, p))
+                manifest["parts"].append({"name": name, "rows": len(batch)})
+            if content_hash:
+                manifest["imports"][content_hash] = {"rows": len(batch)}
+            self._save_manifest(manifest)
+        return len(batch)
+
+    def append_table(self, table: pa.Table, source: str = "") -> int:
+        """Check and store a table with the presence columns; raise ImportFailed naming bad rows."""
+        return self.write_batch(normalise(table, default_source=source))
+
+    def append(self, records: Iterable[PresenceRecord]) -> int:
+        """Store records the platform writes (passages, check-ins)."""
+        rows = list(records)
+        table = pa.table({
+            "person": pa.array([str(r.person) for r in rows], pa.string()),
+            "place": pa.array([r.place for r in rows], pa.string()),
+            "place_kind": pa.array([r.place_kind for r in rows], pa.string()),
+            "t_in": pa.array([_epoch(r.t_in) for r in rows], pa.int64()),
+            "t_out": pa.array([_epoch(r.t_out) for r in rows], pa.int64()),
+            "source": pa.array([r.source for r in rows], pa.string()),
+        })
+        return self.append_table(table)
+
+    def import_file(self, path: Path | str, progress: Progress | None = None) -> ImportResult:
+        """Import a CSV or Parquet file of presence records, once per content; raise ImportFailed on bad rows."""
+        path = Path(path)
+        content = file_hash(path)
+        if content in self._manifest()["imports"]:
+            return ImportResult(0, True, content)
+        batch = read_presence_file(path, progress)
+        return ImportResult(self.write_batch(batch, content), False, content)
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def _load_records(self, parts: list[str]) -> tuple[np.ndarray, ...]:
+        columns = ["person", "place", "t_in", "t_out"]
+        tables = [pq.read_table(self.path / "parts" / name, columns=columns) for name in parts]
+        if not tables:
+            return tuple(np.zeros(0, np.int64) for _ in columns)
+        table = pa.concat_tables(tables)
+        return tuple(table[c].to_numpy() for c in columns)
+
+    def _keys(self) -> tuple[Keys, Keys, np.ndarray]:
+        persons, places = self._dictionary("persons"), self._dictionary("places")
+        kinds = places["kind"].to_numpy() if len(places) else np.zeros(0, np.int8)
+        return (Keys([person_key(k) for k in persons["key"].to_pylist()]), Keys(places["key"].to_pylist()),
+                kinds.astype(np.int8))
+
+    def _cached_index(self, parts: list[str], persons: Keys, places: Keys) -> PresenceIndex | None:
+        folder = self.path / "index"
+        meta = folder / "meta.json"
+        if not meta.exists() or json.loads(meta.read_text()).get("parts") != parts:
+            return None
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in INDEX_ARRAYS}
+        if len(arrays["person_off"]) != len(persons) + 1 or len(arrays["place_kind"]) != len(places):
+            return None
+        return PresenceIndex(**arrays, persons=persons, places=places)
+
+    def _save_index(self, index: PresenceIndex, parts: list[str]) -> None:
+        folder = self.path / "index"
+        folder.mkdir(exist_ok=True)
+        (folder / "meta.json").unlink(missing_ok=True)  # the arrays below are not this index's until meta says so
+        for name in INDEX_ARRAYS:
+            _write_atomic(folder / f"{name}.npy", lambda p, a=getattr(index, name): _save_array(p, a))
+        (folder / "meta.json").write_text(json.dumps({"parts": parts}))
+
+    def snapshot(self, persist: bool = True) -> PresenceIndex:
+        """Return the index over every record stored so far (built once per change, kept on disk)."""
+        parts = [part["name"] for part in self._manifest()["parts"]]
+        if self._index is not None and self._index_parts == parts:
+            return self._index
+        persons, places, kinds = self._keys()
+        index = self._cached_index(parts, persons, places)
+        if index is None:
+            person, place, t_in, t_out = self._load_records(parts)
+            index = build_index(person, place, t_in, t_out, kinds, persons, places)
+            if persist:
+                self._save_index(index, parts)
+        self._index, self._index_parts = index, parts
+        return index

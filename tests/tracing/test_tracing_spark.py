@@ -1,0 +1,64 @@
+"""The Spark backend gives exactly the embedded engine's traces (local mode, small data, one session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from fangkong.tracing import engine
+from fangkong.tracing.generate import MONTH_START, generate_city
+from fangkong.tracing.index import Keys, PresenceIndex, build_index, index_records
+from fangkong.tracing.model import DAY, MINUTE, ContactRules, IndexCase, contact_rules
+
+pytestmark = pytest.mark.spark
+pyspark = pytest.importorskip("pyspark")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    from fangkong.tracing.spark import local_session
+
+    session = local_session(1)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def city() -> PresenceIndex:
+    batch = generate_city(4000, seed=11).batch
+    return build_index(batch.person, batch.place, batch.t_in, batch.t_out, batch.place_kind,
+                       Keys([int(k) for k in batch.person_keys]), Keys(batch.place_keys))
+
+
+def test_spark_equals_embedded_on_a_small_city(spark: object, city: PresenceIndex) -> None:
+    from fangkong.tracing.spark import trace_batch
+
+    rng = np.random.default_rng(1)
+    onsets = MONTH_START + rng.integers(3 * DAY, 20 * DAY, 4)
+    cases = [IndexCase(int(p), int(o), int(o) + DAY, None if i % 2 else int(o) + 2 * DAY)
+             for i, (p, o) in enumerate(zip(rng.integers(0, len(city.persons), 4), onsets, strict=True))]
+    cases.append(IndexCase(999_999, MONTH_START))  # unknown person: no contacts, on both
+    rules = contact_rules()
+    want = engine.trace_batch(city, cases, rules)
+    assert trace_batch(city, cases, rules, spark=spark) == want  # type: ignore[arg-type]
+    assert any(t.secondary for t in want)
+
+
+def test_spark_equals_embedded_on_edge_cases(spark: object) -> None:
+    from fangkong.tracing.spark import trace_batch
+
+    t0 = 1_600_000_000
+    rows = [("a", "cafe", "venue", t0, t0 + 600), ("b", "cafe", "venue", t0 + 600, t0 + 900),  # touching
+            ("c", "cafe", "venue", t0 - 300, t0), ("a", "cell", "grid", t0, t0 + 1200),
+            ("d", "cell", "grid", t0 + 600, t0 + 1800), ("b", "bus", "vehicle", t0 + 3600, t0 + 4000),
+            ("e", "bus", "vehicle", t0 + 3700, t0 + 3800), ("a", "bus", "vehicle", t0 + 3650, t0 + 3660)]
+    ix = index_records(rows)
+    touching = ContactRules(0, (0,) * 5, (0,) * 5)
+    cases = [IndexCase("a", t0 + 60), IndexCase("a", t0, isolated=t0 + 600), IndexCase("b", t0 + 4000)]
+    for rules in (touching, contact_rules("edition-9"), ContactRules(0, (5 * MINUTE,) * 5, (MINUTE,) * 5)):
+        assert trace_batch(ix, cases, rules, spark=spark) == engine.trace_batch(ix, cases, rules)  # type: ignore[arg-type]
+    isolation = {"b": t0 + 3650}
+    assert (trace_batch(ix, cases, touching, contact_isolation=isolation, spark=spark)  # type: ignore[arg-type]
+            == engine.trace_batch(ix, cases, touching, contact_isolation=isolation))
