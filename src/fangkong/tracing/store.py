@@ -26,23 +26,12 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from fangkong.core.presence import PresenceRecord
 from fangkong.tracing.columns import COLUMNS, Batch, normalise, person_key
 from fangkong.tracing.index import Keys, PresenceIndex, build_index
 
 Progress = Callable[[int, int], None]  # (done, total), in bytes of the file read
 INDEX_ARRAYS = ("key", "run", "t_out", "person", "by_person", "person_off", "person_longest", "place_kind")
-
-
-@dataclass(frozen=True)
-class PresenceRecord:
-    """One stay the platform records (a passage, a venue check-in); times as datetimes or epoch seconds."""
-
-    person: int | str
-    place: str
-    place_kind: str
-    t_in: datetime | int
-    t_out: datetime | int
-    source: str = "platform"
 
 
 @dataclass(frozen=True)
