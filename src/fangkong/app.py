@@ -22,6 +22,11 @@ from fangkong.leads import web as leads_web
 from fangkong.leads.timeline import lead_entries
 from fangkong.people import api as people_api
 from fangkong.people import web as people_web
+from fangkong.tracing import api as tracing_api
+from fangkong.tracing import web as tracing_web
+from fangkong.tracing.cases import Presence, upgrade_secondaries
+from fangkong.tracing.sources import PRESENCE_SOURCES
+from fangkong.tracing.store import PresenceStore
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 
@@ -31,13 +36,14 @@ CAPABILITIES = [
     (people_web.router, people_api.router, people_web.NAV),
     (leads_web.router, leads_api.router, leads_web.NAV),
     (checkpoints_web.router, checkpoints_api.router, checkpoints_web.NAV),
+    (tracing_web.router, tracing_api.router, tracing_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
 TIMELINE_SOURCES = [lead_entries, passage_entries]
-ROOMS = ("people", "leads", "checkpoints")
+ROOMS = ("people", "leads", "checkpoints", "tracing")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
 
@@ -71,6 +77,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db or Database(settings.database_url)
     app.state.template_dirs = TEMPLATE_DIRS
     app.state.timeline_sources = TIMELINE_SOURCES
+    app.state.presence = Presence(PresenceStore(settings.presence_dir), PRESENCE_SOURCES, settings.presence_sync_days)
+    profile = settings.protocol_profile
+    app.state.status_listeners = (lambda s, u, pid, st: upgrade_secondaries(s, u, pid, st, profile),)
     app.state.nav = [item for _, _, nav in CAPABILITIES for item in nav]
     vendor = STATIC / "vendor"
     app.state.vendor_assets = {name: (vendor / f"{name}.min.js").exists() for name in ("htmx", "echarts")}

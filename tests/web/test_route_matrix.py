@@ -29,6 +29,7 @@ CP_MANAGE = frozenset({"admin", "command"})
 REFERRAL_READERS = frozenset({"health", "checkpoint", "command", "district"})
 HEALTH = frozenset({"health"})
 AUDITOR = frozenset({"auditor"})
+TRACERS = frozenset({"command", "health"})
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -130,6 +131,15 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/api/v1/risk-areas"): ("/api/v1/risk-areas", CP_MANAGE),
     ("GET", "/api/v1/referrals"): ("/api/v1/referrals", REFERRAL_READERS),
     ("POST", "/api/v1/referrals/{referral_id}/acknowledge"): ("/api/v1/referrals/{referral}/acknowledge", HEALTH),
+    ("GET", "/tracing"): ("/tracing", TRACERS),
+    ("GET", "/tracing/cases/{person_id}"): ("/tracing/cases/{own_person}", TRACERS),
+    ("POST", "/tracing/cases/{person_id}/trace"): ("/tracing/cases/{own_person}/trace", TRACERS),
+    ("POST", "/tracing/cases/{person_id}/contacts"): ("/tracing/cases/{own_person}/contacts", TRACERS),
+    ("POST", "/tracing/cases/{person_id}/dispatch"): ("/tracing/cases/{own_person}/dispatch", TRACERS),
+    ("POST", "/tracing/exposures/{exposure_id}/strike"): ("/tracing/exposures/{exposure}/strike", TRACERS),
+    ("GET", "/api/v1/tracing/cases/{person_id}"): ("/api/v1/tracing/cases/{own_person}", TRACERS),
+    ("POST", "/api/v1/tracing/cases/{person_id}/trace"): ("/api/v1/tracing/cases/{own_person}/trace", TRACERS),
+    ("POST", "/api/v1/tracing/cases/{person_id}/dispatch"): ("/api/v1/tracing/cases/{own_person}/dispatch", TRACERS),
     ("GET", "/audit"): ("/audit", AUDITOR),
     ("GET", "/audit/verify"): ("/audit/verify", AUDITOR),
     ("GET", "/api/v1/audit"): ("/api/v1/audit", AUDITOR),
@@ -194,10 +204,21 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
             {"name": "发热者", "id_number": "11010519491231002X", "temperature_c": 38.2, "disposition": "referred",
              "role": "driver"}]}).json()
     referral = personas.browser("health").get("/api/v1/referrals", headers=personas.headers("health")).json()[0]["id"]
+    from datetime import UTC, datetime
+
+    from fangkong.tracing.models import Exposure, TraceCase
+
+    with db.unit_of_work() as s:
+        other = s.execute(select(Person.id).where(Person.id != person).limit(1)).scalar_one()
+        case = TraceCase(person_id=person, onset=datetime(2022, 3, 1, tzinfo=UTC), profile="edition-9")
+        case.exposures.append(Exposure(contact_key=f"p:{other}", person_id=other, hop=1))
+        s.add(case)
+        s.flush()
+        exposure = case.exposures[0].id
     return {"own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
-            "batch": pushed["batch_id"]}
+            "batch": pushed["batch_id"], "exposure": exposure}
 
 
 def _call(client, method: str, path: str, api: bool, headers: dict[str, str]):  # type: ignore[no-untyped-def]

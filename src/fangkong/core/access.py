@@ -32,16 +32,17 @@ CHECKPOINT_READ = "checkpoint.read"  # flows, recent passages, lane planning
 PASSAGE_WRITE = "passage.write"
 REFERRAL_READ = "referral.read"
 REFERRAL_ACK = "referral.ack"
+TRACE_RUN = "trace.run"  # trace a case, add or strike contacts, dispatch them as leads
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ,
-                             LEAD_VERIFY,
-                             LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ}),
+                             LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
+                             REFERRAL_READ, TRACE_RUN}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH,
                               LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
     Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY}),
-    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK}),
+    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK, TRACE_RUN}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads; the persons of their care teams
     # arrive with issue 5, not the person files at large.

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2 memory cost (tests lower it).")
     argon2_time_cost: int = Field(3, ge=1, description="argon2 time cost.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
+    presence_sync_days: int = Field(31, ge=1, le=400, description="Days of the platform's own stays tracing "
+                                    "copies into the presence store (look-back plus the longest window).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
     referral_overdue_minutes: int = Field(
         30, ge=1, description="A referral not acknowledged by health after this long is overdue.")

@@ -233,9 +233,13 @@ def clean_lead(raw: RawLead, prefix: str = "") -> tuple[LeadInput, list[FieldErr
 
 def submit_leads(session: Session, user: User, source_name: str, channel: str, raws: list[RawLead],
                  reference: str | None = None, two_legs: bool = False,
-                 rules: dict[str, Clocks] = DEADLINES) -> tuple[LeadBatch, IntakeResult]:
-    """Take in leads from the API, a manual entry or another capability: all valid, or nothing written."""
-    require(user, LEAD_INTAKE)
+                 rules: dict[str, Clocks] = DEADLINES, action: str = LEAD_INTAKE) -> tuple[LeadBatch, IntakeResult]:
+    """Take in leads from the API, a manual entry or another capability: all valid, or nothing written.
+
+    `action` is the permission the caller needs: another capability pushing its own findings (tracing's
+    contacts) names its own, so health may dispatch contacts without importing sheets.
+    """
+    require(user, action)
     items, errors = [], []
     for index, raw in enumerate(raws):
         item, problems = clean_lead(raw, f"leads.{index}." if len(raws) > 1 or channel == "api" else "")

@@ -150,7 +150,8 @@ def set_status(request: Request, person_id: Id, body: StatusIn) -> StatusOut:
     """Change the risk status (who may set which status is the protocol's rule); opens the observation."""
     with work(request) as w:
         view = status.change_status(w.session, w.user, person_id, body.status, body.reason, body.evidence,
-                                    body.last_exposure, body.place, request.app.state.settings.protocol_profile)
+                                    body.last_exposure, body.place, request.app.state.settings.protocol_profile,
+                                    request.app.state.status_listeners)
         return StatusOut.of(view)
 
 

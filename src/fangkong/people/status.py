@@ -8,6 +8,7 @@ rewritten. Release happens only when the observation period has ended.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,6 +43,8 @@ NOT_DUE = N_("The observation period ends on {date}: release is not due yet.")
 NOTHING_TO_RELEASE = N_("This person is not under observation.")
 FUTURE_EXPOSURE = N_("The last exposure cannot lie in the future.")
 
+StatusListener = Callable[[Session, User, int, str], object]  # (session, user, person id, new status)
+
 
 @dataclass(frozen=True)
 class StatusView:
@@ -68,8 +71,12 @@ def status_of(session: Session, user: User, person_id: int) -> StatusView:
 
 def change_status(session: Session, user: User, person_id: int, status: str, reason: str, evidence: str = "",
                   last_exposure: datetime | None = None, place: str = "",
-                  profile_name: str = "edition-9") -> StatusView:
-    """Set a person's risk status; an observation per the profile opens from the last exposure."""
+                  profile_name: str = "edition-9", listeners: Sequence[StatusListener] = ()) -> StatusView:
+    """Set a person's risk status; an observation per the profile opens from the last exposure.
+
+    `listeners` run after the change, in the same transaction (tracing upgrades the secondary contacts
+    of a contact who turned positive); people imports none of them.
+    """
     person = get_visible(session, user, Person, person_id, PERSON_STATUS)
     view = status_of(session, user, person.id)
     _check(user, view.current.status if view.current else None, status, reason, last_exposure)
@@ -95,6 +102,8 @@ def change_status(session: Session, user: User, person_id: int, status: str, rea
                                 if rule.then_home_monitoring_days else None,
                                 test_days=",".join(map(str, rule.test_days)), profile=profile_name))
     session.flush()
+    for listener in listeners:
+        listener(session, user, person.id, status)
     return status_of(session, user, person.id)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from fangkong.core.access import PERSON_READ, PERSON_STATUS, PERSON_WRITE, can, require
+from fangkong.core.access import PERSON_READ, PERSON_STATUS, PERSON_WRITE, TRACE_RUN, can, require
 from fangkong.core.clock import parse_day
 from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import ValidationFailed
@@ -106,7 +106,7 @@ def _person_context(request: Request, w: Work, person_id: int) -> dict[str, obje
                if w.user.role == Role.HEALTH or k not in status.HEALTH_ONLY]
     return {"timeline": timeline, "household": household, "risk": status.status_of(w.session, w.user, person_id),
             "status_labels": status.STATUSES, "observation_kinds": status.OBSERVATION_KINDS,
-            "status_options": options, "can_status": can(w.user, PERSON_STATUS),
+            "status_options": options, "can_status": can(w.user, PERSON_STATUS), "can_trace": can(w.user, TRACE_RUN),
             "is_health": w.user.role == Role.HEALTH}
 
 
@@ -121,7 +121,8 @@ def status_page(request: Request, person_id: Id, form: Annotated[FormData, Depen
             else:
                 status.change_status(w.session, w.user, person_id, str(form.get("status", "")),
                                      str(form.get("reason", "")), str(form.get("evidence", "")), exposure,
-                                     str(form.get("place", "")), request.app.state.settings.protocol_profile)
+                                     str(form.get("place", "")), request.app.state.settings.protocol_profile,
+                                     request.app.state.status_listeners)
     except ValidationFailed as exc:
         with work(request) as w:
             person = service.open_person(w.session, w.user, person_id)

@@ -229,6 +229,25 @@ def trajectory_command(
     console.print(table)
 
 
+@presence_app.command("sync")
+def sync_command(store: StoreOption = None) -> None:
+    """Copy the platform's own stays (passages, check-ins, gatherings) into the store, by day."""
+    from fangkong.core.db import Database
+    from fangkong.core.settings import load_settings
+    from fangkong.tracing.sources import PRESENCE_SOURCES
+    from fangkong.tracing.sync import sync_platform
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    try:
+        with db.unit_of_work() as session:
+            result = sync_platform(session, PresenceStore(store or settings.presence_dir), PRESENCE_SOURCES,
+                                   horizon_days=settings.presence_sync_days)
+    finally:
+        db.dispose()
+    console.print(f"{len(result.days)} days checked, {result.records} records written.")
+
+
 def register(app: typer.Typer) -> None:
     """Add `trace` and the `presence` group to the fangkong command."""
     app.command("trace")(trace_command)

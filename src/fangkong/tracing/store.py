@@ -49,6 +49,10 @@ def _epoch(value: datetime | int) -> int:
     return int(value)
 
 
+def _record_tuple(r: PresenceRecord) -> tuple[str, str, str, int, int, str]:
+    return (str(r.person), r.place, r.place_kind, _epoch(r.t_in), _epoch(r.t_out), r.source)
+
+
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
@@ -179,32 +183,54 @@ class PresenceStore:
             _write_atomic(self.path / f"{name}.parquet", lambda p: pq.write_table(merged, p))
         return codes
 
-    def write_batch(self, batch: Batch, content_hash: str | None = None) -> int:
-        """Store checked records as a new part; return how many were written."""
+    def write_batch(self, batch: Batch, content_hash: str | None = None, label: str | None = None,
+                    digest: str = "") -> int:
+        """Store checked records as a new part; return how many were written.
+
+        A part written with a `label` replaces the part of that label, if any (the platform's daily parts
+        are rewritten on every sync; see tracing/sync.py). Unlabelled parts are never replaced.
+        """
         with self._locked():
             manifest = self._manifest()
             if content_hash and content_hash in manifest["imports"]:
                 return 0
+            old = [p for p in manifest["parts"] if label is not None and p.get("label") == label]
+            manifest["parts"] = [p for p in manifest["parts"] if p not in old]
             if len(batch):
                 persons = self._codes("persons", batch.person_keys)[batch.person]
                 places = self._codes("places", batch.place_keys, batch.place_kind)[batch.place]
-                name = f"{len(manifest['parts']) + 1:06d}.parquet"
+                manifest["next_part"] = number = manifest.get("next_part", len(manifest["parts"]) + len(old)) + 1
+                name = f"{number:06d}.parquet"
                 part = pa.table({"person": persons, "place": places, "t_in": batch.t_in, "t_out": batch.t_out,
                                  "source": _dictionary_encoded(batch.source)})
                 _write_atomic(self.path / "parts" / name, lambda p: pq.write_table(part, p))
-                manifest["parts"].append({"name": name, "rows": len(batch)})
+                manifest["parts"].append({"name": name, "rows": len(batch)} | ({"label": label} if label else {}))
             if content_hash:
                 manifest["imports"][content_hash] = {"rows": len(batch)}
+            if label is not None:
+                manifest.setdefault("labels", {})[label] = {"rows": len(batch), "digest": digest}
             self._save_manifest(manifest)
+            for part in old:  # only once the manifest no longer names them
+                (self.path / "parts" / part["name"]).unlink(missing_ok=True)
         return len(batch)
+
+    def labels(self) -> dict[str, str]:
+        """Return label -> digest of what was written under it (a label without records has no part)."""
+        return {k: v["digest"] for k, v in self._manifest().get("labels", {}).items()}
 
     def append_table(self, table: pa.Table, source: str = "") -> int:
         """Check and store a table with the presence columns; raise ImportFailed naming bad rows."""
         return self.write_batch(normalise(table, default_source=source))
 
-    def append(self, records: Iterable[PresenceRecord]) -> int:
-        """Store records the platform writes (passages, check-ins)."""
+    def append(self, records: Iterable[PresenceRecord], label: str | None = None) -> int:
+        """Store records the platform writes (passages, check-ins), as a part replacing `label`'s.
+
+        With a label, writing the same records again changes nothing (no new part, no index rebuild).
+        """
         rows = list(records)
+        digest = hashlib.sha256(repr(sorted(map(_record_tuple, rows))).encode()).hexdigest() if label else ""
+        if label is not None and self.labels().get(label) == digest:
+            return 0
         table = pa.table({
             "person": pa.array([str(r.person) for r in rows], pa.string()),
             "place": pa.array([r.place for r in rows], pa.string()),
@@ -213,7 +239,7 @@ class PresenceStore:
             "t_out": pa.array([_epoch(r.t_out) for r in rows], pa.int64()),
             "source": pa.array([r.source for r in rows], pa.string()),
         })
-        return self.append_table(table)
+        return self.write_batch(normalise(table, default_source="platform"), label=label, digest=digest)
 
     def import_file(self, path: Path | str, progress: Progress | None = None) -> ImportResult:
         """Import a CSV or Parquet file of presence records, once per content; raise ImportFailed on bad rows."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +28,11 @@ class NavItem:
     label: str  # msgid
     path: str
     roles: frozenset[str]
+
+
+def epoch_time(epoch: int, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Return epoch seconds (tracing's times) in local time as staff read them."""
+    return local_time(datetime.fromtimestamp(int(epoch), UTC), fmt)
 
 
 def countdown(due: datetime, now: datetime) -> str:
@@ -58,6 +63,7 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
     env.globals.update(_=gettext, ngettext=ngettext, role_labels=ROLE_LABELS, lang_url=lang_url, countdown=countdown,
                        mask_id=mask_id_number, mask_phone=mask_phone, area_name=area_name, inf=math.inf)
     env.filters["local_time"] = local_time
+    env.filters["epoch_time"] = epoch_time
     return env
 
 

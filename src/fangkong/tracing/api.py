@@ -1,0 +1,93 @@
+"""Tracing API (JSON): trace a case, read its contacts, dispatch them as leads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from fangkong.core.access import TRACE_RUN
+from fangkong.core.web.params import Id
+from fangkong.core.web.work import guard, work
+from fangkong.tracing import cases
+from fangkong.tracing.model import format_time
+
+router = APIRouter(prefix="/api/v1/tracing", tags=["tracing"], dependencies=[guard(TRACE_RUN)])
+
+
+class TraceIn(BaseModel):
+    onset: datetime = Field(description="Symptom onset, or sampling time if asymptomatic (ISO 8601 with offset)")
+    isolated: datetime | None = Field(None, description="Isolation time; default: the end of the data")
+    hops: int = Field(2, ge=1, le=2)
+
+
+class ContactOut(BaseModel):
+    exposure_id: int
+    person_id: int | None
+    contact_key: str
+    hop: int
+    first_exposure: datetime | None
+    exposures: list[dict[str, object]]
+    via: list[str]
+    origin: str
+    struck: bool
+    lead_id: int | None
+
+
+class CaseOut(BaseModel):
+    person_id: int
+    onset: datetime | None
+    isolated: datetime | None
+    profile: str | None
+    close: list[ContactOut]
+    secondary: list[ContactOut]
+    trajectory: list[dict[str, object]]
+
+
+class DispatchOut(BaseModel):
+    dispatched: int
+    statuses_set: int
+    skipped: int
+
+
+def _contact(c: cases.ContactView) -> ContactOut:
+    x = c.exposure
+    evidence = [{"place": e["place"], "kind": e.get("kind", ""), "start": format_time(int(e["start"])),  # type: ignore[call-overload]
+                 "end": format_time(int(e["end"]))} for e in c.evidence]  # type: ignore[call-overload]
+    return ContactOut(exposure_id=x.id, person_id=x.person_id, contact_key=x.contact_key, hop=x.hop,
+                      first_exposure=x.first_exposure, exposures=evidence, via=c.via, origin=x.origin,
+                      struck=x.struck_at is not None, lead_id=x.lead_id)
+
+
+def _case_out(view: cases.CaseView) -> CaseOut:
+    case = view.case
+    return CaseOut(person_id=view.person.id, onset=case.onset if case else None,
+                   isolated=case.isolated if case else None, profile=case.profile if case else None,
+                   close=[_contact(c) for c in view.close], secondary=[_contact(c) for c in view.secondary],
+                   trajectory=[{"place": s.place, "place_kind": s.kind, "t_in": format_time(s.t_in),
+                                "t_out": format_time(s.t_out)} for s in view.trajectory])
+
+
+@router.get("/cases/{person_id}", response_model=CaseOut)
+def get_case(request: Request, person_id: Id) -> CaseOut:
+    """Return a case's contacts with their evidence, and its trajectory."""
+    with work(request) as w:
+        return _case_out(cases.case_view(w.session, w.user, person_id, request.app.state.presence))
+
+
+@router.post("/cases/{person_id}/trace", response_model=CaseOut)
+def trace_case(request: Request, person_id: Id, body: TraceIn) -> CaseOut:
+    """Trace a case over the presence store (brought up to date first); keeps contacts and evidence."""
+    with work(request) as w:
+        cases.run_trace(w.session, w.user, person_id, body.onset, body.isolated, request.app.state.presence,
+                        request.app.state.settings.protocol_profile, body.hops)
+        return _case_out(cases.case_view(w.session, w.user, person_id, request.app.state.presence))
+
+
+@router.post("/cases/{person_id}/dispatch", response_model=DispatchOut)
+def dispatch_case(request: Request, person_id: Id) -> DispatchOut:
+    """Dispatch the case's new contacts as urgent leads; mark them close / secondary contacts."""
+    with work(request) as w:
+        result = cases.dispatch_contacts(w.session, w.user, person_id, request.app.state.settings.protocol_profile)
+    return DispatchOut(dispatched=result.dispatched, statuses_set=result.statuses_set, skipped=result.skipped)
