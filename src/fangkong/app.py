@@ -25,7 +25,7 @@ from fangkong.people import web as people_web
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import web as tracing_web
 from fangkong.tracing.cases import Presence, upgrade_secondaries
-from fangkong.tracing.sources import PRESENCE_SOURCES
+from fangkong.tracing.sources import PLACE_NAMERS, PRESENCE_SOURCES
 from fangkong.tracing.store import PresenceStore
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db or Database(settings.database_url)
     app.state.template_dirs = TEMPLATE_DIRS
     app.state.timeline_sources = TIMELINE_SOURCES
-    app.state.presence = Presence(PresenceStore(settings.presence_dir), PRESENCE_SOURCES, settings.presence_sync_days)
+    app.state.presence = Presence(PresenceStore(settings.presence_dir), PRESENCE_SOURCES, settings.presence_sync_days,
+                                  PLACE_NAMERS)
     profile = settings.protocol_profile
     app.state.status_listeners = (lambda s, u, pid, st: upgrade_secondaries(s, u, pid, st, profile),)
     app.state.nav = [item for _, _, nav in CAPABILITIES for item in nav]

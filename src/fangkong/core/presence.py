@@ -5,7 +5,11 @@ acknowledges them. Each source module exposes
 
     presence_rows(session, start: datetime, end: datetime) -> Iterable[PresenceRecord]
 
-returning the stays that began in [start, end) (aware datetimes, UTC in the database). Tracing pulls
+returning the stays that began in [start, end) (aware datetimes, UTC in the database), and
+
+    <source>_place_names(session, keys: Iterable[str]) -> dict[str, str]
+
+naming the place keys it writes, for the pages (keys it does not know it leaves out). Tracing pulls
 from every source by calendar day and rewrites that day's part of the presence store, so a late commit
 or a later check-out is picked up on the next sync. Sources import this module, never tracing.
 """

@@ -51,22 +51,27 @@ class DispatchOut(BaseModel):
     skipped: int
 
 
-def _contact(c: cases.ContactView) -> ContactOut:
+def _place(e: dict[str, object], names: dict[str, str]) -> dict[str, object]:
+    place = str(e["place"])
+    return {"place": place, "place_name": names.get(place, place), "kind": e.get("kind", ""),
+            "start": format_time(int(e["start"])), "end": format_time(int(e["end"]))}  # type: ignore[call-overload]
+
+
+def _contact(c: cases.ContactView, names: dict[str, str]) -> ContactOut:
     x = c.exposure
-    evidence = [{"place": e["place"], "kind": e.get("kind", ""), "start": format_time(int(e["start"])),  # type: ignore[call-overload]
-                 "end": format_time(int(e["end"]))} for e in c.evidence]  # type: ignore[call-overload]
     return ContactOut(exposure_id=x.id, person_id=x.person_id, contact_key=x.contact_key, hop=x.hop,
-                      first_exposure=x.first_exposure, exposures=evidence, via=c.via, origin=x.origin,
-                      struck=x.struck_at is not None, lead_id=x.lead_id)
+                      first_exposure=x.first_exposure, exposures=[_place(e, names) for e in c.evidence], via=c.via,
+                      origin=x.origin, struck=x.struck_at is not None, lead_id=x.lead_id)
 
 
 def _case_out(view: cases.CaseView) -> CaseOut:
     case = view.case
+    trajectory = [{"place": s.place, "place_name": view.places.get(s.place, s.place), "place_kind": s.kind,
+                   "t_in": format_time(s.t_in), "t_out": format_time(s.t_out)} for s in view.trajectory]
     return CaseOut(person_id=view.person.id, onset=case.onset if case else None,
                    isolated=case.isolated if case else None, profile=case.profile if case else None,
-                   close=[_contact(c) for c in view.close], secondary=[_contact(c) for c in view.secondary],
-                   trajectory=[{"place": s.place, "place_kind": s.kind, "t_in": format_time(s.t_in),
-                                "t_out": format_time(s.t_out)} for s in view.trajectory])
+                   close=[_contact(c, view.places) for c in view.close],
+                   secondary=[_contact(c, view.places) for c in view.secondary], trajectory=trajectory)
 
 
 @router.get("/cases/{person_id}", response_model=CaseOut)

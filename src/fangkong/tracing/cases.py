@@ -30,6 +30,7 @@ from fangkong.people.status import CASES, change_status, status_of
 from fangkong.tracing import engine
 from fangkong.tracing.model import IndexCase, Stay, Trace, contact_rules
 from fangkong.tracing.models import Exposure, ExposureLink, TraceCase
+from fangkong.tracing.sources import PlaceNamer, place_names
 from fangkong.tracing.store import PresenceStore
 from fangkong.tracing.sync import Source, person_file_id, platform_key, sync_platform
 
@@ -51,6 +52,7 @@ class Presence:
     store: PresenceStore
     sources: Sequence[Source]
     horizon_days: int = 31
+    namers: Sequence[PlaceNamer] = ()
 
 
 def _epoch(moment: datetime) -> int:
@@ -152,7 +154,8 @@ class CaseView:
     close: list[ContactView]
     secondary: list[ContactView]
     trajectory: list[Stay]
-    names: dict[str, str]  # store key -> display name, for links and the graph
+    names: dict[str, str]  # person store key -> display name, for links and the graph
+    places: dict[str, str]  # place key -> display name (keys from imported files name themselves)
 
     @property
     def to_dispatch(self) -> int:
@@ -181,9 +184,11 @@ def case_view(session: Session, user: User, person_id: int, presence: Presence) 
         window_start = _epoch(case.onset) - contact_rules(case.profile).lookback_s
         trajectory = engine.trajectory(presence.store.snapshot(), platform_key(person.id), window_start,
                                        _epoch(case.isolated) if case.isolated else None)
+    keys = {s.place for s in trajectory} | {str(e["place"]) for c in close for e in c.evidence}
+    places = place_names(session, keys, presence.namers)
     audit.record(session, "trace_view", "trace_cases", case.id if case else None, person_id=person.id,
                  contacts=len(rows))
-    return CaseView(person, case, close, secondary, trajectory, names)
+    return CaseView(person, case, close, secondary, trajectory, names, places)
 
 
 def add_contact(session: Session, user: User, person_id: int, contact_person_id: int, reason: str,

@@ -1,8 +1,25 @@
-"""The platform's presence sources, in one list: each capability that records stays contributes one."""
+"""The platform's presence sources, in one list: each capability that records stays contributes one,
+with the function that names its places for the pages."""
 
 from __future__ import annotations
 
-from fangkong.checkpoints.presence import passage_presence
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.orm import Session
+
+from fangkong.checkpoints.presence import passage_place_names, passage_presence
 from fangkong.tracing.sync import Source
 
+PlaceNamer = Callable[[Session, Iterable[str]], dict[str, str]]
+
 PRESENCE_SOURCES: tuple[Source, ...] = (passage_presence,)
+PLACE_NAMERS: tuple[PlaceNamer, ...] = (passage_place_names,)
+
+
+def place_names(session: Session, keys: Iterable[str], namers: Iterable[PlaceNamer] = PLACE_NAMERS) -> dict[str, str]:
+    """Return a display name for each place key a source knows; other keys (imported files) name themselves."""
+    wanted = set(keys)
+    names: dict[str, str] = {}
+    for namer in namers:
+        names.update(namer(session, wanted))
+    return names
