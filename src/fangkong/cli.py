@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -68,18 +69,23 @@ def demo(
     from fangkong.core.db import Database
     from fangkong.core.migrate import upgrade as migrate
     from fangkong.demo.build import build_demo
+    from fangkong.demo.outbreak import build_outbreak
+    from fangkong.tracing.store import PresenceStore
 
     settings = _settings(demo=True)
     _reset_embedded(settings)
     migrate(settings.database_url)
     db = Database(settings.database_url)
     city = build_demo(db, settings, size=size, seed=seed)
+    outbreak = build_outbreak(db, PresenceStore(settings.presence_dir), seed=seed)
     table = Table(title=f"兰州市 demo: {city.units} units, {city.persons} persons, built in {city.seconds:.1f} s")
     for column in ("username", "password", "role", "unit"):
         table.add_column(column)
     for login in city.logins:
         table.add_row(login.username, login.password, login.role, login.unit)
     console.print(table)
+    console.print(f"Tracing: {outbreak.records} stays of the last days are in the presence store; log in as "
+                  f"`health` and open /tracing/cases/{outbreak.case_person_id} (a confirmed case) to trace it.")
     if build_only:
         db.dispose()
         return
@@ -94,6 +100,7 @@ def _reset_embedded(settings: Settings) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(settings.presence_dir, ignore_errors=True)  # the demo's movements are rebuilt with it
 
 
 @db_app.command("upgrade")
