@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Tracing"), "/tracing", frozenset({"command", "health"}))]
 BAD_TIME = N_("Use the form YYYY-MM-DD HH:MM.")
 KIND_LABELS = {"venue": N_("Venue"), "checkpoint": N_("Checkpoint"), "vehicle": N_("Vehicle"),
-               "household": N_("Home"), "grid": N_("Grid cell"), "interview": N_("Interview")}
+               "household": N_("Residence"), "grid": N_("Grid cell"), "interview": N_("Interview")}
 
 
 def parse_local(name: str, value: str) -> datetime | None:
