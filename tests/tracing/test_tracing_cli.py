@@ -96,3 +96,15 @@ def test_generate_writes_a_file_that_imports(app: typer.Typer, tmp_path: Path) -
     assert runner.invoke(app, ["presence", "generate", str(out), "--records", "3000"]).exit_code == 0
     result = runner.invoke(app, ["presence", "import", str(out), "--store", str(tmp_path / "store")])
     assert result.exit_code == 0 and "presence records imported" in result.output, result.output
+
+
+@pytest.mark.spark
+def test_engine_spark_on_a_store_prints_the_same_json(app: typer.Typer, presence: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")
+    store = tmp_path / "store"
+    assert CliRunner().invoke(app, ["presence", "import", str(presence), "--store", str(store)]).exit_code == 0
+    args = ["trace", "--presence", str(store), "--index", "1", "--onset", "2022-03-01T18:00+08:00", "--json"]
+    embedded = CliRunner().invoke(app, [*args, "--engine", "embedded"])
+    spark = CliRunner().invoke(app, [*args, "--engine", "spark"])
+    assert spark.exit_code == 0, spark.output
+    assert json.loads(spark.output) == json.loads(embedded.output) and json.loads(embedded.output)["close"]

@@ -62,3 +62,17 @@ def test_spark_equals_embedded_on_edge_cases(spark: object) -> None:
     isolation = {"b": t0 + 3650}
     assert (trace_batch(ix, cases, touching, contact_isolation=isolation, spark=spark)  # type: ignore[arg-type]
             == engine.trace_batch(ix, cases, touching, contact_isolation=isolation))
+
+
+def test_spark_reads_a_store_from_its_parts_and_agrees(spark: object, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fangkong.tracing.spark import trace_store
+    from fangkong.tracing.store import PresenceStore
+
+    store = PresenceStore(tmp_path / "store")
+    batch = generate_city(3000, seed=4).batch
+    store.write_batch(batch)
+    ix = store.snapshot()
+    rng = np.random.default_rng(2)
+    cases = [IndexCase(int(p), int(MONTH_START + 6 * DAY)) for p in rng.integers(0, len(ix.persons), 3)]
+    rules = contact_rules()
+    assert trace_store(store, cases, rules, spark=spark) == engine.trace_batch(ix, cases, rules)  # type: ignore[arg-type]

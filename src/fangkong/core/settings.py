@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
     presence_sync_days: int = Field(31, ge=1, le=400, description="Days of the platform's own stays tracing "
                                     "copies into the presence store (look-back plus the longest window).")
+    tracing_engine: Literal["embedded", "spark"] = Field(
+        "embedded", description="Engine of `fangkong trace`: embedded (NumPy, one machine) or spark (a province).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
     referral_overdue_minutes: int = Field(
         30, ge=1, description="A referral not acknowledged by health after this long is overdue.")

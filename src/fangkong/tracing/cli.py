@@ -54,6 +54,12 @@ def _optional_time(text: str | None, name: str) -> int | None:
     return parse_time(text, name) if text and text.strip() else None
 
 
+def _default_engine() -> str:
+    from fangkong.core.settings import load_settings
+
+    return load_settings().tracing_engine
+
+
 def _default_store() -> Path:
     from fangkong.core.settings import load_settings
 
@@ -84,7 +90,7 @@ def read_index_file(path: Path) -> list[IndexCase]:
     return cases
 
 
-def _print_trace(result: Trace, ix: PresenceIndex, seconds: float) -> None:
+def _print_trace(result: Trace, seconds: float) -> None:
     isolated = format_time(result.isolated) if result.isolated is not None else "end of data"
     console.print(f"[bold]Index {result.index}[/]: window {format_time(result.window_start)} → {isolated}; "
                   f"{len(result.close)} close, {len(result.secondary)} secondary contacts ({seconds * 1000:.0f} ms)")
@@ -134,8 +140,8 @@ def trace_command(
     lookback_days: Annotated[int | None, typer.Option(help="Override the profile's look-back.")] = None,
     min_overlap_minutes: Annotated[int | None, typer.Option(help="Override m for every place kind.")] = None,
     tolerance_minutes: Annotated[int | None, typer.Option(help="Override τ for every place kind.")] = None,
-    engine_name: Annotated[Engine, typer.Option("--engine", help="embedded, or spark for a province.")]
-    = Engine.embedded,
+    engine_name: Annotated[Engine | None, typer.Option(
+        "--engine", help="embedded, or spark for a province (default: FANGKONG_TRACING_ENGINE).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Trace an index case (or a batch): close contacts with their exposures, and secondary contacts."""
@@ -147,6 +153,15 @@ def trace_command(
     cases = read_index_file(index_file) if index_file else [
         IndexCase(person_key(index.strip()), parse_time(onset or "", "--onset"),  # type: ignore[union-attr]
                   _optional_time(isolated, "--isolated"), _optional_time(contacts_isolated, "--contacts-isolated"))]
+    engine_name = engine_name or Engine(_default_engine())
+    store_dir = presence or _default_store()
+    if engine_name is Engine.spark and store_dir.is_dir():  # a province: Spark reads the parts, nothing indexed here
+        from fangkong.tracing.spark import trace_store
+
+        started = time.perf_counter()
+        results = trace_store(PresenceStore(store_dir), cases, rules, hops)
+        _emit(results, index_file is not None, as_json, time.perf_counter() - started)
+        return
     try:
         ix = open_presence(presence)
     except ImportFailed as exc:
@@ -154,13 +169,16 @@ def trace_command(
         raise typer.Exit(2) from None
     started = time.perf_counter()
     results = _run(ix, cases, rules, hops, engine_name)
-    seconds = time.perf_counter() - started
+    _emit(results, index_file is not None, as_json, time.perf_counter() - started)
+
+
+def _emit(results: list[Trace], batch: bool, as_json: bool, seconds: float) -> None:
     if as_json:
         payload = [r.to_json() for r in results]
-        typer.echo(json.dumps(payload if index_file else payload[0], ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(payload if batch else payload[0], ensure_ascii=False, indent=1))
         return
     for result in results:
-        _print_trace(result, ix, seconds / max(len(results), 1))
+        _print_trace(result, seconds / max(len(results), 1))
 
 
 presence_app = typer.Typer(help="Presence store: import files, generate a synthetic city, trajectories.",

@@ -8,15 +8,27 @@ exactly the same Trace. Works on code columns (person, place: ints) like the sto
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fangkong.tracing.index import MASK32, PresenceIndex
+from fangkong.tracing.index import MASK32, Keys, PresenceIndex
 from fangkong.tracing.model import NO_ISOLATION, ContactRules, Exposure, IndexCase, PersonKey, Trace, sorted_trace
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+    from fangkong.tracing.store import PresenceStore
+
+
+@dataclass(frozen=True)
+class Dictionaries:
+    """What Spark needs besides the records: person and place keys by code, and each place's kind."""
+
+    persons: Keys
+    places: Keys
+    place_kind: np.ndarray
 
 
 def local_session(cores: int = 1) -> SparkSession:
@@ -38,7 +50,7 @@ def presence_frame(spark: SparkSession, ix: PresenceIndex) -> DataFrame:
     return spark.createDataFrame(table)
 
 
-def rules_frame(spark: SparkSession, ix: PresenceIndex, rules: ContactRules) -> DataFrame:
+def rules_frame(spark: SparkSession, ix: PresenceIndex | Dictionaries, rules: ContactRules) -> DataFrame:
     """Return τ and m per place code (from the place's kind)."""
     import pyarrow as pa
 
@@ -47,8 +59,8 @@ def rules_frame(spark: SparkSession, ix: PresenceIndex, rules: ContactRules) -> 
                                            "tol": tolerance[ix.place_kind], "m": overlap[ix.place_kind]}))
 
 
-def _cases_frame(spark: SparkSession, ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules
-                 ) -> DataFrame:
+def _cases_frame(spark: SparkSession, ix: PresenceIndex | Dictionaries, cases: Sequence[IndexCase],
+                 rules: ContactRules) -> DataFrame:
     import pyarrow as pa
 
     def iso(value: int | None) -> int:
@@ -117,6 +129,33 @@ def trace_batch(ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRul
                                                     "iso": np.array(list(codes.values()), np.int64)}))
     exposures, secondary = trace_frames(spark, presence_frame(spark, ix), rules_frame(spark, ix, rules),
                                         _cases_frame(spark, ix, cases, rules), hops, isolation)
+    return _collect(ix, cases, rules, exposures, secondary)
+
+
+def trace_store(store: PresenceStore, cases: Sequence[IndexCase], rules: ContactRules, hops: int = 2,
+                spark: SparkSession | None = None) -> list[Trace]:
+    """Return the traces computed by Spark straight from a store's Parquet parts (nothing indexed in
+    memory: the records may be larger than this machine); only the dictionaries are read here."""
+    from pyspark.sql import functions as F
+
+    spark = spark or local_session()
+    persons, places, kinds = store.dictionaries()
+    dicts = Dictionaries(persons, places, kinds)
+    paths = [str(p) for p in store.part_paths()]
+    if paths:
+        presence = spark.read.parquet(*paths).select(
+            F.col("person").cast("long").alias("person"), F.col("place").cast("long").alias("place"),
+            F.col("t_in").cast("long").alias("t_in"), F.col("t_out").cast("long").alias("t_out"))
+    else:
+        presence = spark.createDataFrame([], "person long, place long, t_in long, t_out long")
+    exposures, secondary = trace_frames(spark, presence, rules_frame(spark, dicts, rules),
+                                        _cases_frame(spark, dicts, cases, rules), hops)
+    return _collect(dicts, cases, rules, exposures, secondary)
+
+
+def _collect(ix: PresenceIndex | Dictionaries, cases: Sequence[IndexCase], rules: ContactRules,
+             exposures: DataFrame, secondary: DataFrame | None) -> list[Trace]:
+    """Return Spark's result rows as Traces in the embedded engine's canonical order."""
     close: list[dict[PersonKey, set[Exposure]]] = [{} for _ in cases]
     for row in exposures.collect():
         exposure = Exposure(row["s"], row["e"], ix.places.values[row["place"]])  # type: ignore[arg-type]

@@ -260,6 +260,14 @@ class PresenceStore:
         table = pa.concat_tables(tables)
         return tuple(table[c].to_numpy() for c in columns)
 
+    def part_paths(self) -> list[Path]:
+        """Return the files of the parts the manifest names now (Spark reads them directly)."""
+        return [self.path / "parts" / part["name"] for part in self._manifest()["parts"]]
+
+    def dictionaries(self) -> tuple[Keys, Keys, np.ndarray]:
+        """Return (person keys, place keys, kind per place) by code."""
+        return self._keys()
+
     def _keys(self) -> tuple[Keys, Keys, np.ndarray]:
         persons, places = self._dictionary("persons"), self._dictionary("places")
         kinds = places["kind"].to_numpy() if len(places) else np.zeros(0, np.int8)
