@@ -1,8 +1,12 @@
 """Record linkage for incoming records: link each to a person file, or open a new, unconfirmed one.
 
-The rule (issue 4): same normalised ID number; else same phone and name; else a new file marked
-unconfirmed. Precision before recall: no fuzzy merge happens here (that is the review queue's job).
-Works in bulk: one query per key kind, whatever the number of records.
+The rule (issues 4 and 5): same normalised ID number; else same document; else same phone and name;
+else name, birth date and address close enough, scored (people.scoring): a certain match links, an
+uncertain one opens a new file and puts the pair in the review queue, anything else opens a new file.
+Precision before recall: only strong evidence links automatically, and never across two different
+valid ID numbers. Works in bulk: one query per key kind and chunk, whatever the number of records
+(blocking on the pinyin name key, on birth date and surname, and on the phone), then one vectorised
+scoring pass over every candidate pair.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.codes import parse_id_number
 from fangkong.core.db import in_chunks, insert_returning_ids, one_of
+from fangkong.people.linkage import match_fuzzy, queue_pairs
 from fangkong.people.models import Person
 
 
@@ -27,12 +32,14 @@ class IncomingRecord:
     unit_id: int  # jurisdiction for a new file
     doc_type: str | None = None  # non-residents: passport, permits …
     doc_number: str | None = None
+    birth_date: date | None = None  # when known without an ID number (else taken from it)
 
 
 @dataclass(frozen=True)
 class Link:
     person_id: int
-    how: str  # id_number | document | phone_name | new
+    how: str  # id_number | document | phone_name | fuzzy | new
+    review: tuple[int, ...] = ()  # files an officer should compare with this (new) one
 
 
 def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
@@ -43,9 +50,7 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
     by_phone_name = _existing_by_phone_name(session, {(r.phone, r.name) for r in records
                                                       if not r.id_number and r.phone and r.name})
     links: list[Link | None] = []
-    to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
-    new_rows: list[dict[str, object]] = []
-    pending: list[tuple[int, tuple[str, ...]]] = []
+    unmatched: list[int] = []
     for index, record in enumerate(records):
         if record.id_number and record.id_number in by_id:
             links.append(Link(by_id[record.id_number], "id_number"))
@@ -54,16 +59,28 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
         elif not record.id_number and (record.phone, record.name) in by_phone_name:
             links.append(Link(by_phone_name[(record.phone, record.name)], "phone_name"))
         else:
-            key = _identity(record)
-            if key not in to_create:
-                to_create[key] = len(new_rows)
-                new_rows.append(_new_person(record))
             links.append(None)
-            pending.append((index, key))
+            unmatched.append(index)
+    fuzzy = match_fuzzy(session, [records[i] for i in unmatched])
+    to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
+    new_rows: list[dict[str, object]] = []
+    pending: list[tuple[int, tuple[str, ...], tuple[int, ...]]] = []
+    for index, found in zip(unmatched, fuzzy, strict=True):
+        if found.person_id is not None:
+            links[index] = Link(found.person_id, "fuzzy")
+            continue
+        record = records[index]
+        key = _identity(record)
+        if key not in to_create:
+            to_create[key] = len(new_rows)
+            new_rows.append(_new_person(record))
+        pending.append((index, key, found.review))
     if new_rows:
         ids = insert_returning_ids(session, Person, new_rows)
-        for index, key in pending:
-            links[index] = Link(ids[to_create[key]], "new")
+        for index, key, review in pending:
+            links[index] = Link(ids[to_create[key]], "new", tuple(other for other, _s, _r in review))
+        queue_pairs(session, [(other, ids[to_create[key]], score, reasons)
+                              for _i, key, review in pending for other, score, reasons in review])
     return [link for link in links if link is not None]
 
 
@@ -107,8 +124,7 @@ def _existing_by_phone_name(session: Session, pairs: set[tuple[str | None, str |
 
 
 def _new_person(record: IncomingRecord) -> dict[str, object]:
-    birth: date | None = None
-    sex = None
+    birth, sex = record.birth_date, None
     if record.id_number:
         rid = parse_id_number(record.id_number)
         birth, sex = rid.birth_date, rid.sex
