@@ -182,7 +182,7 @@ def queue_pairs(session: Session, pairs: list[tuple[int, int, float, str]]) -> i
     keys = sorted(wanted)
     for start in range(0, len(keys), 400):
         known.update(session.execute(select(MatchPair.left_id, MatchPair.right_id).where(
-            tuple_(MatchPair.left_id, MatchPair.right_id).in_(keys[start:start + 400]))).tuples())
+            tuple_(MatchPair.left_id, MatchPair.right_id).in_(keys[start:start + 400]))).all())
     rows = [{"left_id": a, "right_id": b, "score": round(score, 2), "reasons": reasons[:255], "status": "pending"}
             for (a, b), (score, reasons) in wanted.items() if (a, b) not in known]
     insert_rows(session, MatchPair, rows)

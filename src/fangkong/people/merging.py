@@ -31,7 +31,7 @@ from fangkong.people.models import MatchPair, Observation, Person, PersonMerge, 
 # together with what they imply (birth date, sex).
 FILLED = ("id_number", "doc_type", "doc_number", "phone", "sex", "birth_date", "current_address",
           "household_address", "area_code")
-MIN_REASON = 4
+MIN_REASON = 2  # 同一人 says it all
 DIFFERENT_IDS = N_("These files have different valid ID numbers: they are two people and cannot be merged.")
 SAME_FILE = N_("A file cannot be merged into itself.")
 REASON_REQUIRED = N_("Say why (at least {n} characters).")

@@ -133,6 +133,7 @@ def merge_page(request: Request, person_id: Id, form: Annotated[FormData, Depend
     merged_id = form_id(form.get("merged_id"))
     try:
         with work(request) as w:
+            require(w.user, PERSON_MERGE)
             if merged_id is None:
                 raise ValidationFailed.one("merged_id", N_("Enter the number of the file to merge into this one."))
             merging.merge_persons(w.session, w.user, person_id, merged_id, str(form.get("reason", "")))
