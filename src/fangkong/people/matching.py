@@ -70,7 +70,7 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
             links[index] = Link(found.person_id, "fuzzy")
             continue
         record = records[index]
-        key = _identity(record)
+        key = _identity(record, index)
         if key not in to_create:
             to_create[key] = len(new_rows)
             new_rows.append(_new_person(record))
@@ -92,12 +92,18 @@ def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
     return found
 
 
-def _identity(record: IncomingRecord) -> tuple[str, ...]:
+def _identity(record: IncomingRecord, index: int) -> tuple[str, ...]:
+    """Return what makes records of one batch one new file: the ID number, the document, phone and name.
+
+    A record with none of them is its own file: two 张伟 without ID or phone may be two people.
+    """
     if record.id_number:
         return ("id", record.id_number)
     if record.doc_type and record.doc_number:
         return ("doc", record.doc_type, record.doc_number)
-    return ("pn", record.phone or "", record.name or "")
+    if record.phone and record.name:
+        return ("pn", record.phone, record.name)
+    return ("row", str(index))
 
 
 def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:

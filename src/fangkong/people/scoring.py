@@ -32,7 +32,7 @@ VETO = -100.0
 WEIGHTS = {
     "name_exact": 5.0,     # identical once traditional/simplified, width and spaces are folded
     "name_pinyin": 3.0,    # same toneless pinyin: a homophone typed by a phonetic input method
-    "name_close": 1.0,     # one character off
+    "name_close": 1.0,     # one character off, or the pinyin ≥ 80 % alike
     "birth_exact": 4.0,
     "birth_near": 1.0,     # one digit wrong or two adjacent digits swapped
     "address_same": 3.0,   # ≥ 90 % alike
@@ -78,7 +78,11 @@ def _objects(values: list[str]) -> np.ndarray:
 class Scores:
     score: np.ndarray
     verdict: np.ndarray
-    reasons: list[list[str]] = field(default_factory=list)
+    hits: dict[str, np.ndarray] = field(default_factory=dict)  # reason -> which pairs it holds for
+
+    def reasons_of(self, i: int) -> list[str]:
+        """Return the names of the rules that held for pair i (only asked for the pairs shown)."""
+        return [reason for reason, mask in self.hits.items() if mask[i]]
 
 
 def near_digits(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +90,18 @@ def near_digits(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, n
     n = len(a)
     if n == 0:
         return np.zeros(0, bool), np.zeros(0, bool)
-    left = _digits(a, width)
-    right = _digits(b, width)
+    return _near(_digits(a, width), _digits(b, width))
+
+
+def near_numbers(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (equal, near) per pair of numbers read as `width` digits (birth dates as YYYYMMDD, phones)."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    left = (a[:, None] // powers) % 10
+    right = (b[:, None] // powers) % 10
+    return _near(left, right)
+
+
+def _near(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     differ = left != right
     count = differ.sum(axis=1)
     swapped = (differ[:, :-1] & differ[:, 1:] & (left[:, :-1] == right[:, 1:])
@@ -114,6 +128,16 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer: object) -> np.ndarray:
     return process.cpdist(a, b, scorer=scorer, dtype=np.float32, workers=1)  # type: ignore[arg-type]
 
 
+def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if not len(a):
+        return np.zeros(0, np.int32)
+    return process.cpdist(a, b, scorer=Levenshtein.distance, dtype=np.int32, workers=1)  # type: ignore[arg-type]
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(v) for v in values), np.int32, len(values))
+
+
 def score_pairs(rec: Side, cand: Side) -> Scores:
     """Score each pair (rec[i], cand[i]); verdicts here are per pair (see `decide` for the ambiguity rule)."""
     n = len(rec.name)
@@ -126,9 +150,10 @@ def score_pairs(rec: Side, cand: Side) -> Scores:
 
     name_exact = _equal(rec.name, cand.name) & _known(rec.name)
     name_pinyin = ~name_exact & _equal(rec.name_key, cand.name_key) & _known(rec.name_key)
-    close = np.maximum(_similarity(rec.name, cand.name, Levenshtein.normalized_similarity),
-                       _similarity(rec.name_key, cand.name_key, Levenshtein.normalized_similarity))
-    name_close = ~name_exact & ~name_pinyin & (close >= NAME_CLOSE)
+    # One character off (any name of two characters or more), or pinyin nearly the same.
+    one_off = (_distance(rec.name, cand.name) == 1) & (_lengths(rec.name) >= 2)
+    close = _similarity(rec.name_key, cand.name_key, Levenshtein.normalized_similarity)
+    name_close = ~name_exact & ~name_pinyin & _known(rec.name) & (one_off | (close >= NAME_CLOSE))
     add("name_exact", name_exact)
     add("name_pinyin", name_pinyin)
     add("name_close", name_close)
@@ -160,10 +185,7 @@ def score_pairs(rec: Side, cand: Side) -> Scores:
     strong = name_exact & (hits["phone_same"] | (hits["birth_exact"] & hits["address_same"]))
     certain = strong & ~_known(rec.id_number) & (points >= CERTAIN_SCORE)
     verdict = np.where(certain, CERTAIN, np.where(points >= UNCERTAIN_SCORE, UNCERTAIN, NO)).astype(np.int8)
-    names = list(hits)
-    stacked = np.stack([hits[k] for k in names], axis=1) if n else np.zeros((0, len(names)), bool)
-    reasons = [[names[j] for j in np.flatnonzero(row)] for row in stacked]
-    return Scores(points, verdict, reasons)
+    return Scores(points, verdict, hits)
 
 
 def decide(verdicts: list[int]) -> int:
