@@ -133,6 +133,7 @@ def _birth_of(number: str) -> date | None:
 def plant(files: list[dict[str, object]], count: int, unit_id: int, seed: int = 11) -> list[Planted]:
     """Return `count` incoming records: near-duplicates of the files, new people and hard negatives."""
     rng = random.Random(seed)
+    taken = {f["id_number"] for f in files}
     out: list[Planted] = []
     kinds = (("exact_id", 0.25), ("traditional_phone", 0.10), ("same_name_birth_address", 0.10),
              ("typo_birth_address", 0.10), ("swapped_id_digits", 0.10), ("missing_id_swapped_birth_phone", 0.05),
@@ -170,7 +171,7 @@ def plant(files: list[dict[str, object]], count: int, unit_id: int, seed: int = 
             truth = None
             record = IncomingRecord(name, _id_number(area, born, f["sex"] == "M", rng), None, other_address,  # type: ignore[arg-type]
                                     unit_id)
-            if record.id_number == number:
+            if record.id_number in taken:  # the number of another file: not a namesake then
                 continue
         elif kind == "namesake_no_id_other_address":
             truth = None
