@@ -28,7 +28,7 @@ FILES = int(os.environ.get("BENCH_MATCH_FILES", "1000000"))
 RECORDS = int(os.environ.get("BENCH_MATCH_RECORDS", "100000"))
 
 
-def _setup(db: Database) -> tuple[int, int]:
+def _setup(db: Database) -> tuple[int, int, list[dict[str, object]]]:
     with db.unit_of_work() as s:
         unit = Unit(code="620100", name="兰州市公安局", kind="city", path="")
         s.add(unit)
@@ -48,16 +48,18 @@ def _setup(db: Database) -> tuple[int, int]:
             conn.exec_driver_sql("ANALYZE")
     with db.sessions() as s:
         first = s.execute(sa.select(sa.func.min(Person.id))).scalar_one()
-    print(f"  {FILES:,} files generated in {made:.1f} s, inserted in {time.perf_counter() - started:.1f} s")
-    return unit_id, first
+    print(f"  {FILES:,} files generated in {made:.1f} s, inserted in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    return unit_id, first, rows
 
 
 def bench(url: str, label: str, var: Path) -> None:
     print(f"[{label}]")
     upgrade(url)
     db = Database(url)
-    unit_id, first = _setup(db)
-    planted = plant(make_files(FILES, unit_id), RECORDS, unit_id)
+    unit_id, first, files = _setup(db)
+    planted = plant(files, RECORDS, unit_id)
+    del files
     records = [p.record for p in planted]
     started = time.perf_counter()
     with db.unit_of_work() as s:

@@ -233,3 +233,20 @@ def test_every_foreign_key_to_persons_is_moved_by_a_merge() -> None:
     found = {f"{table.name}.{column}" for table, column in person_references()}
     assert {"leads.person_id", "passage_people.person_id", "referrals.person_id", "risk_statuses.person_id",
             "observations.person_id"} <= found
+
+
+def test_unmerge_of_a_file_merged_further_since_asks_to_undo_the_later_merge_first(personas, db) -> None:
+    a, b, c = _person(db), _person(db, phone="13700009991"), _person(db, phone="13700009992")
+    first = _api(personas, "station", "POST", f"/api/v1/persons/{a}/merge", json={"merged_id": b, "reason": "重复建档"})
+    later = _api(personas, "station", "POST", f"/api/v1/persons/{c}/merge", json={"merged_id": a, "reason": "重复建档"})
+    assert first.status_code == 201 and later.status_code == 201
+    assert later.json()["moved"] == {}  # a's records (b's included) had none: nothing else points at them
+    blocked = _api(personas, "station", "POST", f"/api/v1/persons/merges/{first.json()['id']}/unmerge",
+                   json={"reason": "撤销合并"}, headers={"Accept-Language": "zh-CN"})
+    assert blocked.status_code == 409 and "先撤销" in blocked.json()["detail"]
+    assert personas.browser("station").get(f"/people/{b}", follow_redirects=False).headers["location"] == f"/people/{c}"
+    for merge in (later, first):
+        assert _api(personas, "station", "POST", f"/api/v1/persons/merges/{merge.json()['id']}/unmerge",
+                    json={"reason": "撤销合并"}).status_code == 200
+    with db.sessions() as s:
+        assert all(s.get(Person, pid) is not None for pid in (a, b, c))

@@ -10,17 +10,18 @@ Candidates then go through people.scoring; `decide` picks the automatic link, if
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Column, Integer, MetaData, String, Table, and_, extract, insert, or_, select, tuple_
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
-from fangkong.core.db import in_chunks, insert_rows, one_of
+from fangkong.core.db import insert_rows
 from fangkong.people.folding import fold_address, fold_name, name_key, surname_key
 from fangkong.people.models import MatchPair, Person
 from fangkong.people.scoring import CERTAIN, UNCERTAIN, Side, decide, near_numbers, score_pairs
@@ -39,47 +40,42 @@ class FuzzyResult:
     review: list[tuple[int, float, str]] = field(default_factory=list)  # (file, score, reasons) to review
 
 
-class _Blocks:
-    """Candidate positions per blocking key, as one flat array with offsets (CSR), built while fetching."""
-
-    def __init__(self) -> None:
-        self.members: dict[Any, list[int]] = defaultdict(list)
-
-    def freeze(self) -> None:
-        self.index = {key: b for b, key in enumerate(self.members)}
-        sizes = np.fromiter((len(v) for v in self.members.values()), np.int64, len(self.members))
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.flat = np.fromiter((m for v in self.members.values() for m in v), np.int64, int(self.offsets[-1]))
-
-    def expand(self, keys: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Return (record index, candidate position) for every record's block (no Python loop per pair)."""
-        blocks = np.fromiter((self.index.get(k, -1) if k else -1 for k in keys), np.int64, len(keys))
-        recs = np.flatnonzero(blocks >= 0)
-        b = blocks[recs]
-        counts = self.offsets[b + 1] - self.offsets[b]
-        total = int(counts.sum())
-        if total == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        starts = np.repeat(self.offsets[b] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        return np.repeat(recs, counts), self.flat[starts + np.arange(total)]
-
-
 @dataclass
 class _Candidates:
-    """The candidate files found, one row each, the blocks pointing to them, and the name pairs."""
+    """The candidate files found, one row each, and the (record, candidate) pairs the blocks gave."""
 
     rows: list[Any] = field(default_factory=list)
     position: dict[int, int] = field(default_factory=dict)
-    name_pairs: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
-    by_birth: _Blocks = field(default_factory=_Blocks)
-    by_phone: _Blocks = field(default_factory=_Blocks)
+    recs: list[int] = field(default_factory=list)
+    cands: list[int] = field(default_factory=list)
 
-    def add(self, row: Any) -> int:
+    def add(self, rec: int, row: Any) -> None:
         at = self.position.get(row.id)
         if at is None:
             at = self.position[row.id] = len(self.rows)
             self.rows.append(row)
-        return at
+        self.recs.append(rec)
+        self.cands.append(at)
+
+
+@contextmanager
+def key_table(session: Session, columns: list[Column[Any]], rows: list[dict[str, Any]]) -> Iterator[Table]:
+    """Yield a temporary table holding `rows`, to join against instead of long IN lists.
+
+    One join per blocking key finds every candidate of every record in one statement; row-value IN
+    lists cost SQLite a scan per chunk, and parameter lists are capped.
+    """
+    table = Table(f"tmp_match_{uuid.uuid4().hex[:12]}", MetaData(), *columns, prefixes=["TEMPORARY"])
+    conn = session.connection()
+    table.create(conn)
+    try:
+        if rows:
+            conn.execute(insert(table), rows)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
+        yield table
+    finally:
+        table.drop(conn)
 
 
 def match_fuzzy(session: Session, records: list[IncomingRecord]) -> list[FuzzyResult]:
@@ -133,62 +129,62 @@ def _record_keys(record: IncomingRecord) -> _Keys:
 
 
 def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
+    """Find the candidates of every record by joins against temporary tables of the records' keys.
+
+    Blocks (each one indexed join, whatever the number of records):
+    - pinyin name and birth year (a typo or swap in month or day),
+    - pinyin name and the birth date with two adjacent digits swapped (a swap in the year),
+    - pinyin name alone, for records without a birth date,
+    - birth date and surname (a wrong character in the given name),
+    - phone.
+    A one-digit typo in the year with a different given name falls through every block: a known gap.
+    """
     found = _Candidates()
-    _fetch_by_name(session, keys, found)
-    births = sorted({(k.birth, k.surname_key) for k in keys if k.birth and k.surname_key})
-    for start in range(0, len(births), 400):
-        stmt = select(*_COLUMNS, Person.surname_key).where(
-            tuple_(Person.birth_date, Person.surname_key).in_(births[start:start + 400]))
-        for row in session.connection().execute(stmt):
-            found.by_birth.members[(row.birth_date, row.surname_key)].append(found.add(row))
-    phones = sorted({k.phone for k in keys if k.phone})
-    for chunk in in_chunks(session, phones):
-        for row in session.connection().execute(select(*_COLUMNS).where(one_of(session, Person.phone, chunk))):
-            found.by_phone.members[row.phone].append(found.add(row))
-    for blocks in (found.by_birth, found.by_phone):
-        blocks.freeze()
+    rows = [{"rec": r, "name_key": k.name_key or None, "birth": k.birth, "surname_key": k.surname_key or None,
+             "phone": k.phone or None, "y0": date(k.birth.year, 1, 1) if k.birth else None,
+             "y1": date(k.birth.year, 12, 31) if k.birth else None} for r, k in enumerate(keys)]
+    swaps = [{"rec": r, "name_key": k.name_key, "birth": v} for r, k in enumerate(keys)
+             if k.birth and k.name_key for v in _swapped_dates(k.birth)]
+    columns: list[Column[Any]] = [Column("rec", Integer), Column("name_key", String(64)), Column("birth", Date),
+                                  Column("surname_key", String(16)), Column("phone", String(11)),
+                                  Column("y0", Date), Column("y1", Date)]
+    swap_columns: list[Column[Any]] = [Column("rec", Integer), Column("name_key", String(64)), Column("birth", Date)]
+    with key_table(session, columns, rows) as t, key_table(session, swap_columns, swaps) as w:
+        by_year = select(t.c.rec, *_COLUMNS).join(Person, and_(
+            Person.name_key == t.c.name_key, Person.birth_date >= t.c.y0, Person.birth_date <= t.c.y1))
+        by_swap = select(w.c.rec, *_COLUMNS).join(Person, and_(Person.name_key == w.c.name_key,
+                                                               Person.birth_date == w.c.birth))
+        by_name = (select(t.c.rec, *_COLUMNS).join(Person, Person.name_key == t.c.name_key)
+                   .where(t.c.birth.is_(None)))
+        by_birth = select(t.c.rec, *_COLUMNS).join(Person, and_(Person.birth_date == t.c.birth,
+                                                                Person.surname_key == t.c.surname_key))
+        by_phone = select(t.c.rec, *_COLUMNS).join(Person, Person.phone == t.c.phone)
+        conn = session.connection()
+        for stmt in (by_year, by_swap, by_name, by_birth, by_phone):
+            for row in conn.execute(stmt):
+                found.add(row.rec, row)
     return found
 
 
-def _fetch_by_name(session: Session, keys: list[_Keys], found: _Candidates) -> None:
-    """Join the records' name keys (a temporary table) to the files with the same pinyin name.
-
-    Where both birth dates are known, only files born the same year or on the same month and day come
-    back: one wrong or two swapped digits leave one of the two intact (unless the swap straddles the
-    year and the month, which this block then misses). Common names make big blocks; the database
-    filters them, so that only plausible pairs cross into Python.
-    """
-    rows = [{"rec": r, "name_key": k.name_key, "y": k.birth.year if k.birth else None,
-             "m": k.birth.month if k.birth else None, "d": k.birth.day if k.birth else None}
-            for r, k in enumerate(keys) if k.name_key]
-    if not rows:
-        return
-    table = Table(f"tmp_match_{uuid.uuid4().hex[:12]}", MetaData(), Column("rec", Integer),
-                  Column("name_key", String(64)), Column("y", Integer), Column("m", Integer), Column("d", Integer),
-                  prefixes=["TEMPORARY"])
-    conn = session.connection()
-    table.create(conn)
-    try:
-        conn.execute(insert(table), rows)
-        born = Person.birth_date
-        stmt = (select(table.c.rec, *_COLUMNS).join(Person, Person.name_key == table.c.name_key)
-                .where(or_(table.c.y.is_(None), born.is_(None), extract("year", born) == table.c.y,
-                           and_(extract("month", born) == table.c.m, extract("day", born) == table.c.d))))
-        recs, cands = found.name_pairs
-        for row in conn.execute(stmt):
-            recs.append(row.rec)
-            cands.append(found.add(row))
-    finally:
-        table.drop(conn)
+def _swapped_dates(born: date) -> list[date]:
+    """Return the valid dates that differ from `born` by two adjacent swapped digits reaching into the year."""
+    digits = f"{born:%Y%m%d}"
+    out = []
+    for i in range(4):  # pairs (0,1) … (3,4): a swap touching the year
+        if digits[i] == digits[i + 1]:
+            continue
+        text = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
+        try:
+            out.append(date(int(text[:4]), int(text[4:6]), int(text[6:])))
+        except ValueError:
+            continue
+    return out
 
 
 def _pairs(keys: list[_Keys], found: _Candidates) -> tuple[np.ndarray, np.ndarray]:
     """Return (record index, candidate position) of every distinct pair, sorted by record."""
-    parts = [(np.asarray(found.name_pairs[0], np.int64), np.asarray(found.name_pairs[1], np.int64)),
-             found.by_birth.expand([(k.birth, k.surname_key) if k.birth else None for k in keys]),
-             found.by_phone.expand([k.phone for k in keys])]
-    recs = np.concatenate([p[0] for p in parts])
-    cands = np.concatenate([p[1] for p in parts])
+    recs = np.asarray(found.recs, np.int64)
+    cands = np.asarray(found.cands, np.int64)
     width = max(1, len(found.rows))
     unique = np.unique(recs * width + cands)
     return unique // width, unique % width

@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Column, String, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.core.codes import parse_id_number
 from fangkong.core.db import in_chunks, insert_returning_ids, one_of
-from fangkong.people.linkage import match_fuzzy, queue_pairs
+from fangkong.people.folding import name_key, surname_key
+from fangkong.people.linkage import key_table, match_fuzzy, queue_pairs
 from fangkong.people.models import Person
 
 
@@ -118,13 +119,15 @@ def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]])
 
 
 def _existing_by_phone_name(session: Session, pairs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
+    """Return the (oldest) file per (phone, name), by one join against a temporary table of the pairs."""
     found: dict[tuple[str, str], int] = {}
-    values = sorted(pairs)  # type: ignore[arg-type]
-    for start in range(0, len(values), 400):
-        chunk = values[start:start + 400]
-        rows = session.execute(select(Person.phone, Person.name, Person.id)
-                               .where(tuple_(Person.phone, Person.name).in_(chunk))).all()
-        for phone, name, person_id in rows:
+    if not pairs:
+        return found
+    rows = [{"phone": phone, "name": name} for phone, name in sorted(pairs)]  # type: ignore[type-var]
+    with key_table(session, [Column("phone", String(11)), Column("name", String(100))], rows) as t:
+        stmt = (select(Person.phone, Person.name, Person.id)
+                .join(t, and_(Person.phone == t.c.phone, Person.name == t.c.name)).order_by(Person.id))
+        for phone, name, person_id in session.connection().execute(stmt):
             found.setdefault((phone, name), person_id)
     return found
 
@@ -134,7 +137,9 @@ def _new_person(record: IncomingRecord) -> dict[str, object]:
     if record.id_number:
         rid = parse_id_number(record.id_number)
         birth, sex = rid.birth_date, rid.sex
-    return {"name": record.name or "", "id_number": record.id_number, "phone": record.phone, "sex": sex,
+    name = record.name or ""
+    return {"name": name, "name_key": name_key(name), "surname_key": surname_key(name),
+            "id_number": record.id_number, "phone": record.phone, "sex": sex,
             "doc_type": None if record.id_number else record.doc_type,
             "doc_number": None if record.id_number else record.doc_number,
             "birth_date": birth, "current_address": record.address, "unit_id": record.unit_id, "unconfirmed": True}

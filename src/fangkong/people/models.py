@@ -43,7 +43,7 @@ class Person(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     # Blocking keys for record linkage (people.matching), derived from the name on every insert.
-    name_key: Mapped[str | None] = mapped_column(String(64), default=_key_of(name_key), index=True)
+    name_key: Mapped[str | None] = mapped_column(String(64), default=_key_of(name_key))
     surname_key: Mapped[str | None] = mapped_column(String(16), default=_key_of(surname_key))
 
     unit: Mapped[Unit] = relationship(lazy="joined")
@@ -90,7 +90,8 @@ class Observation(Base):
     released_by: Mapped[str | None] = mapped_column(String(100))
 
 
-# Record linkage: the birth date and the surname's pinyin block the fuzzy comparison (people.matching).
+# Record linkage blocks (people.linkage): pinyin name with birth date, birth date with surname's pinyin.
+Index("ix_persons_name_key_birth_date", Person.name_key, Person.birth_date)
 Index("ix_persons_birth_date_surname_key", Person.birth_date, Person.surname_key)
 
 

@@ -22,7 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table('persons', schema=None) as batch_op:
         batch_op.add_column(sa.Column('name_key', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('surname_key', sa.String(length=16), nullable=True))
-        batch_op.create_index(batch_op.f('ix_persons_name_key'), ['name_key'], unique=False)
+        batch_op.create_index('ix_persons_name_key_birth_date', ['name_key', 'birth_date'], unique=False)
         batch_op.create_index('ix_persons_birth_date_surname_key', ['birth_date', 'surname_key'], unique=False)
     _backfill_keys()
     op.create_table('person_match_pairs',
@@ -94,6 +94,6 @@ def downgrade() -> None:
     op.drop_table('person_match_pairs')
     with op.batch_alter_table('persons', schema=None) as batch_op:
         batch_op.drop_index('ix_persons_birth_date_surname_key')
-        batch_op.drop_index(batch_op.f('ix_persons_name_key'))
+        batch_op.drop_index('ix_persons_name_key_birth_date')
         batch_op.drop_column('surname_key')
         batch_op.drop_column('name_key')
