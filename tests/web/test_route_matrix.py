@@ -17,6 +17,7 @@ PUBLIC = "public"
 ANY_USER = frozenset(ROLES)
 PERSON_READERS = frozenset({"command", "district", "station", "health"})
 PERSON_WRITERS = frozenset({"command", "station"})
+MERGERS = frozenset({"command", "station"})  # review queue, merge, un-merge
 ADMIN = frozenset({"admin"})
 LEAD_READERS = frozenset({"command", "district", "station", "community"})
 LEAD_INTAKE = frozenset({"command", "district"})
@@ -62,6 +63,16 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/api/v1/persons"): ("/api/v1/persons", PERSON_WRITERS),
     ("GET", "/api/v1/persons/{person_id}"): ("/api/v1/persons/{own_person}", PERSON_READERS),
     ("POST", "/api/v1/persons/{person_id}/reveal"): ("/api/v1/persons/{own_person}/reveal", PERSON_READERS),
+    ("GET", "/people/review"): ("/people/review", MERGERS),
+    ("POST", "/people/review/{pair_id}"): ("/people/review/{own_pair}", MERGERS),
+    ("POST", "/people/merges/{merge_id}/unmerge"): ("/people/merges/{own_merge}/unmerge", MERGERS),
+    ("POST", "/people/{person_id}/merge"): ("/people/{own_person}/merge", MERGERS),
+    ("GET", "/api/v1/persons/review"): ("/api/v1/persons/review", MERGERS),
+    ("POST", "/api/v1/persons/review/{pair_id}/accept"): ("/api/v1/persons/review/{own_pair}/accept", MERGERS),
+    ("POST", "/api/v1/persons/review/{pair_id}/reject"): ("/api/v1/persons/review/{own_pair}/reject", MERGERS),
+    ("POST", "/api/v1/persons/merges/{merge_id}/unmerge"): ("/api/v1/persons/merges/{own_merge}/unmerge", MERGERS),
+    ("POST", "/api/v1/persons/{person_id}/merge"): ("/api/v1/persons/{own_person}/merge", MERGERS),
+    ("GET", "/api/v1/persons/{person_id}/merges"): ("/api/v1/persons/{own_person}/merges", PERSON_READERS),
     ("GET", "/admin/units"): ("/admin/units", ADMIN),
     ("GET", "/admin/units/new"): ("/admin/units/new", ADMIN),
     ("POST", "/admin/units/new"): ("/admin/units/new", ADMIN),
@@ -215,10 +226,29 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         s.add(case)
         s.flush()
         exposure = case.exposures[0].id
-    return {"own_person": person, "station_unit": station.unit_id, "station_user": station.id,
+    pair, merge = _pair_and_merge(db, personas, person)
+    return {"own_pair": pair, "own_merge": merge, "own_person": person, "station_unit": station.unit_id,
+            "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
             "batch": pushed["batch_id"], "exposure": exposure}
+
+
+def _pair_and_merge(db, personas: Personas, person: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A review pair and a merge, both within the `station` persona's jurisdiction."""
+    from fangkong.people.models import MatchPair
+
+    made = [personas.browser("station").post("/api/v1/persons", headers=personas.headers("station"), json={
+        "name": "矩阵合并", "doc_type": "passport", "doc_number": f"E1234567{n}"}).json()["id"] for n in (1, 2)]
+    with db.sessions() as s, s.begin():
+        pair = MatchPair(left_id=person, right_id=made[0], score=8.0, reasons="name_exact")
+        s.add(pair)
+        s.flush()
+        pair_id = pair.id
+    merge = personas.browser("station").post(f"/api/v1/persons/{made[0]}/merge", headers=personas.headers("station"),
+                                             json={"merged_id": made[1], "reason": "矩阵测试"})
+    assert merge.status_code == 201, merge.text
+    return pair_id, merge.json()["id"]
 
 
 def _call(client, method: str, path: str, api: bool, headers: dict[str, str]):  # type: ignore[no-untyped-def]

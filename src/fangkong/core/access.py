@@ -19,6 +19,7 @@ PERSON_READ = "person.read"
 PERSON_WRITE = "person.write"
 PERSON_REVEAL = "person.reveal"
 PERSON_STATUS = "person.status"  # risk status; which statuses a role may set is people.status's rule
+PERSON_MERGE = "person.merge"  # review queue of possible duplicates, merge and un-merge of person files
 UNIT_MANAGE = "unit.manage"
 USER_MANAGE = "user.manage"
 AUDIT_READ = "audit.read"
@@ -35,13 +36,14 @@ REFERRAL_ACK = "referral.ack"
 TRACE_RUN = "trace.run"  # trace a case, add or strike contacts, dispatch them as leads
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ,
-                             LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
+    Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_INTAKE,
+                             LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
                              REFERRAL_READ, TRACE_RUN}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH,
                               LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
-    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY}),
+    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_READ,
+                             LEAD_VERIFY}),
     Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK, TRACE_RUN}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads; the persons of their care teams

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from fangkong.core.access import PERSON_REVEAL, PERSON_STATUS, PERSON_WRITE
+from fangkong.core.access import PERSON_MERGE, PERSON_REVEAL, PERSON_STATUS, PERSON_WRITE
 from fangkong.core.web.params import BodyId, Id, PageNo
 from fangkong.core.web.work import guard, work
-from fangkong.people import service, status
+from fangkong.people import merging, review, service, status
 from fangkong.people.service import PersonInput, PersonView
 
 router = APIRouter(prefix="/api/v1/persons", tags=["person files"], dependencies=[guard()])
@@ -75,6 +75,82 @@ def create(request: Request, body: PersonIn) -> PersonOut:
         person = service.create_person(w.session, w.user, PersonInput(**body.model_dump()))
         view = service.PersonView.of(person)
     return PersonOut.of(view)
+
+
+class PairOut(BaseModel):
+    id: int
+    score: float
+    reasons: list[str] = Field(description="Rules that matched: name_exact, birth_exact, address_same, …")
+    status: str
+    created_at: datetime
+    left: PersonOut = Field(description="The older file; it survives when the pair is accepted")
+    right: PersonOut
+
+
+class PairPage(BaseModel):
+    items: list[PairOut]
+    total: int
+    page: int
+    pages: int
+
+
+class MergeOut(BaseModel):
+    id: int
+    survivor_id: int
+    merged_id: int
+    merged_name: str
+    reason: str
+    merged_at: datetime
+    merged_by: str
+    moved: dict[str, int] = Field(description="Records re-pointed to the surviving file, per table.column")
+    unmerged_at: datetime | None
+    unmerged_by: str | None
+    unmerge_reason: str | None
+
+    @classmethod
+    def of(cls, record: object) -> MergeOut:
+        view = record if isinstance(record, merging.MergeView) else merging.MergeView.of(record)  # type: ignore[arg-type]
+        return cls(**view.__dict__)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(max_length=500, description="Why; recorded with the merge")
+
+
+class MergeIn(BaseModel):
+    merged_id: BodyId = Field(description="The file to merge into this one (it is removed; un-merge restores it)")
+    reason: str = Field(max_length=500)
+
+
+@router.get("/review", response_model=PairPage, dependencies=[guard(PERSON_MERGE)])
+def review_queue(request: Request, page: PageNo = 1) -> PairPage:
+    """Pairs of files that may be one person, within your jurisdiction (numbers masked)."""
+    with work(request) as w:
+        found = review.review_queue(w.session, w.user, page, request.app.state.settings.page_size)
+    items = [PairOut(id=p.id, score=p.score, reasons=p.reasons, status=p.status, created_at=p.created_at,
+                     left=PersonOut.of(p.left), right=PersonOut.of(p.right)) for p in found.rows]
+    return PairPage(items=items, total=found.total, page=found.page, pages=found.pages)
+
+
+@router.post("/review/{pair_id}/accept", response_model=MergeOut, dependencies=[guard(PERSON_MERGE)])
+def accept_pair(request: Request, pair_id: Id, body: ReasonIn) -> MergeOut:
+    """Accept a pair: the newer file is merged into the older one."""
+    with work(request) as w:
+        return MergeOut.of(review.accept_pair(w.session, w.user, pair_id, body.reason))
+
+
+@router.post("/review/{pair_id}/reject", status_code=204, dependencies=[guard(PERSON_MERGE)])
+def reject_pair(request: Request, pair_id: Id) -> None:
+    """Reject a pair: two different people; the pair is never proposed again."""
+    with work(request) as w:
+        review.reject_pair(w.session, w.user, pair_id)
+
+
+@router.post("/merges/{merge_id}/unmerge", response_model=MergeOut, dependencies=[guard(PERSON_MERGE)])
+def unmerge(request: Request, merge_id: Id, body: ReasonIn) -> MergeOut:
+    """Undo a merge: the merged file comes back with exactly the records that moved."""
+    with work(request) as w:
+        return MergeOut.of(merging.unmerge(w.session, w.user, merge_id, body.reason))
 
 
 @router.get("/{person_id}", response_model=PersonOut)
@@ -160,3 +236,18 @@ def release(request: Request, person_id: Id, body: ReleaseIn) -> StatusOut:
     """Release a person whose observation period has ended (health)."""
     with work(request) as w:
         return StatusOut.of(status.release(w.session, w.user, person_id, body.reason))
+
+
+@router.post("/{person_id}/merge", response_model=MergeOut, status_code=201, dependencies=[guard(PERSON_MERGE)])
+def merge(request: Request, person_id: Id, body: MergeIn) -> MergeOut:
+    """Merge another file into this one; refused for two different valid ID numbers."""
+    with work(request) as w:
+        return MergeOut.of(merging.merge_persons(w.session, w.user, person_id, body.merged_id, body.reason))
+
+
+@router.get("/{person_id}/merges", response_model=list[MergeOut])
+def merges(request: Request, person_id: Id) -> list[MergeOut]:
+    """Files merged into this one, newest first, including undone merges."""
+    with work(request) as w:
+        service.open_person(w.session, w.user, person_id)
+        return [MergeOut.of(m) for m in merging.merges_into(w.session, person_id)]

@@ -1,8 +1,12 @@
 """Record linkage for incoming records: link each to a person file, or open a new, unconfirmed one.
 
-The rule (issue 4): same normalised ID number; else same phone and name; else a new file marked
-unconfirmed. Precision before recall: no fuzzy merge happens here (that is the review queue's job).
-Works in bulk: one query per key kind, whatever the number of records.
+The rule (issues 4 and 5): same normalised ID number; else same document; else same phone and name;
+else name, birth date and address close enough, scored (people.scoring): a certain match links, an
+uncertain one opens a new file and puts the pair in the review queue, anything else opens a new file.
+Precision before recall: only strong evidence links automatically, and never across two different
+valid ID numbers. Works in bulk: one query per key kind and chunk, whatever the number of records
+(blocking on the pinyin name key, on birth date and surname, and on the phone), then one vectorised
+scoring pass over every candidate pair.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Column, String, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.core.codes import parse_id_number
 from fangkong.core.db import in_chunks, insert_returning_ids, one_of
+from fangkong.people.folding import name_key, surname_key
+from fangkong.people.linkage import key_table, match_fuzzy, queue_pairs
 from fangkong.people.models import Person
 
 
@@ -27,12 +33,14 @@ class IncomingRecord:
     unit_id: int  # jurisdiction for a new file
     doc_type: str | None = None  # non-residents: passport, permits …
     doc_number: str | None = None
+    birth_date: date | None = None  # when known without an ID number (else taken from it)
 
 
 @dataclass(frozen=True)
 class Link:
     person_id: int
-    how: str  # id_number | document | phone_name | new
+    how: str  # id_number | document | phone_name | fuzzy | new
+    review: tuple[int, ...] = ()  # files an officer should compare with this (new) one
 
 
 def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
@@ -43,9 +51,7 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
     by_phone_name = _existing_by_phone_name(session, {(r.phone, r.name) for r in records
                                                       if not r.id_number and r.phone and r.name})
     links: list[Link | None] = []
-    to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
-    new_rows: list[dict[str, object]] = []
-    pending: list[tuple[int, tuple[str, ...]]] = []
+    unmatched: list[int] = []
     for index, record in enumerate(records):
         if record.id_number and record.id_number in by_id:
             links.append(Link(by_id[record.id_number], "id_number"))
@@ -54,16 +60,28 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
         elif not record.id_number and (record.phone, record.name) in by_phone_name:
             links.append(Link(by_phone_name[(record.phone, record.name)], "phone_name"))
         else:
-            key = _identity(record)
-            if key not in to_create:
-                to_create[key] = len(new_rows)
-                new_rows.append(_new_person(record))
             links.append(None)
-            pending.append((index, key))
+            unmatched.append(index)
+    fuzzy = match_fuzzy(session, [records[i] for i in unmatched])
+    to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
+    new_rows: list[dict[str, object]] = []
+    pending: list[tuple[int, tuple[str, ...], tuple[int, ...]]] = []
+    for index, found in zip(unmatched, fuzzy, strict=True):
+        if found.person_id is not None:
+            links[index] = Link(found.person_id, "fuzzy")
+            continue
+        record = records[index]
+        key = _identity(record, index)
+        if key not in to_create:
+            to_create[key] = len(new_rows)
+            new_rows.append(_new_person(record))
+        pending.append((index, key, found.review))
     if new_rows:
         ids = insert_returning_ids(session, Person, new_rows)
-        for index, key in pending:
-            links[index] = Link(ids[to_create[key]], "new")
+        for index, key, review in pending:
+            links[index] = Link(ids[to_create[key]], "new", tuple(other for other, _s, _r in review))
+        queue_pairs(session, [(other, ids[to_create[key]], score, reasons)
+                              for _i, key, review in pending for other, score, reasons in review])
     return [link for link in links if link is not None]
 
 
@@ -75,12 +93,18 @@ def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
     return found
 
 
-def _identity(record: IncomingRecord) -> tuple[str, ...]:
+def _identity(record: IncomingRecord, index: int) -> tuple[str, ...]:
+    """Return what makes records of one batch one new file: the ID number, the document, phone and name.
+
+    A record with none of them is its own file: two 张伟 without ID or phone may be two people.
+    """
     if record.id_number:
         return ("id", record.id_number)
     if record.doc_type and record.doc_number:
         return ("doc", record.doc_type, record.doc_number)
-    return ("pn", record.phone or "", record.name or "")
+    if record.phone and record.name:
+        return ("pn", record.phone, record.name)
+    return ("row", str(index))
 
 
 def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
@@ -95,24 +119,27 @@ def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]])
 
 
 def _existing_by_phone_name(session: Session, pairs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
+    """Return the (oldest) file per (phone, name), by one join against a temporary table of the pairs."""
     found: dict[tuple[str, str], int] = {}
-    values = sorted(pairs)  # type: ignore[arg-type]
-    for start in range(0, len(values), 400):
-        chunk = values[start:start + 400]
-        rows = session.execute(select(Person.phone, Person.name, Person.id)
-                               .where(tuple_(Person.phone, Person.name).in_(chunk))).all()
-        for phone, name, person_id in rows:
+    if not pairs:
+        return found
+    rows = [{"phone": phone, "name": name} for phone, name in sorted(pairs)]  # type: ignore[type-var]
+    with key_table(session, [Column("phone", String(11)), Column("name", String(100))], rows) as t:
+        stmt = (select(Person.phone, Person.name, Person.id)
+                .join(t, and_(Person.phone == t.c.phone, Person.name == t.c.name)).order_by(Person.id))
+        for phone, name, person_id in session.connection().execute(stmt):
             found.setdefault((phone, name), person_id)
     return found
 
 
 def _new_person(record: IncomingRecord) -> dict[str, object]:
-    birth: date | None = None
-    sex = None
+    birth, sex = record.birth_date, None
     if record.id_number:
         rid = parse_id_number(record.id_number)
         birth, sex = rid.birth_date, rid.sex
-    return {"name": record.name or "", "id_number": record.id_number, "phone": record.phone, "sex": sex,
+    name = record.name or ""
+    return {"name": name, "name_key": name_key(name), "surname_key": surname_key(name),
+            "id_number": record.id_number, "phone": record.phone, "sex": sex,
             "doc_type": None if record.id_number else record.doc_type,
             "doc_number": None if record.id_number else record.doc_number,
             "birth_date": birth, "current_address": record.address, "unit_id": record.unit_id, "unconfirmed": True}

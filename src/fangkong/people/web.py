@@ -9,23 +9,27 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from fangkong.core.access import PERSON_READ, PERSON_STATUS, PERSON_WRITE, TRACE_RUN, can, require
+from fangkong.core.access import PERSON_MERGE, PERSON_READ, PERSON_STATUS, PERSON_WRITE, TRACE_RUN, can, require
 from fangkong.core.clock import parse_day
 from fangkong.core.codes import DOCUMENT_LABELS
-from fangkong.core.errors import ValidationFailed
+from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Role
 from fangkong.core.units import unit_tree
 from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
-from fangkong.people import service, status
+from fangkong.people import merging, review, service, status
 from fangkong.people.service import PersonInput
 from fangkong.people.timeline import person_timeline
 
 router = APIRouter(prefix="/people", include_in_schema=False)
 NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", "station", "health"})),
-       NavItem(N_("Risk status"), "/people/status", frozenset({"command", "district", "station", "health"}))]
+       NavItem(N_("Risk status"), "/people/status", frozenset({"command", "district", "station", "health"})),
+       NavItem(N_("Possible duplicates"), "/people/review", frozenset({"command", "station"}))]
+PAIR_ROWS = [(N_("Name"), "name"), (N_("ID number"), "id_number"), (N_("Document"), "doc_number"),
+             (N_("Phone"), "phone"), (N_("Birth date"), "birth_date"), (N_("Current address"), "current_address"),
+             (N_("Household address"), "household_address"), (N_("Jurisdiction"), "unit_name")]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -92,10 +96,67 @@ def create_person_page(request: Request, form: Annotated[FormData, Depends(check
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
-@router.get("/{person_id}", response_class=HTMLResponse)
-def person_page(request: Request, person_id: Id) -> HTMLResponse:
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request, page: PageNo = 1) -> HTMLResponse:
     with work(request) as w:
-        person = service.open_person(w.session, w.user, person_id)
+        found = review.review_queue(w.session, w.user, page, request.app.state.settings.page_size)
+    return render(request, "people/review.html", {"found": found, "rows": PAIR_ROWS, "errors": [],
+                                                   "reason_labels": review.REASON_LABELS})
+
+
+@router.post("/review/{pair_id}", response_class=HTMLResponse)
+def decide_pair_page(request: Request, pair_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    try:
+        with work(request) as w:
+            if str(form.get("action", "")) == "accept":
+                review.accept_pair(w.session, w.user, pair_id, str(form.get("reason", "")))
+            else:
+                review.reject_pair(w.session, w.user, pair_id)
+    except ValidationFailed as exc:
+        with work(request) as w:
+            found = review.review_queue(w.session, w.user, 1, request.app.state.settings.page_size)
+        return render(request, "people/review.html", {"found": found, "rows": PAIR_ROWS, "errors": exc.errors,
+                                                       "reason_labels": review.REASON_LABELS}, 422)
+    return RedirectResponse("/people/review", status_code=303)
+
+
+@router.post("/merges/{merge_id}/unmerge", response_class=HTMLResponse)
+def unmerge_page(request: Request, merge_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    with work(request) as w:
+        record = merging.unmerge(w.session, w.user, merge_id, str(form.get("reason", "")))
+        survivor_id = record.survivor_id
+    return RedirectResponse(f"/people/{survivor_id}", status_code=303)
+
+
+@router.post("/{person_id}/merge", response_class=HTMLResponse)
+def merge_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    merged_id = form_id(form.get("merged_id"))
+    try:
+        with work(request) as w:
+            require(w.user, PERSON_MERGE)
+            if merged_id is None:
+                raise ValidationFailed.one("merged_id", N_("Enter the number of the file to merge into this one."))
+            merging.merge_persons(w.session, w.user, person_id, merged_id, str(form.get("reason", "")))
+    except ValidationFailed as exc:
+        with work(request) as w:
+            person = service.open_person(w.session, w.user, person_id)
+            ctx = _person_context(request, w, person_id)
+        return render(request, "people/person.html", {"person": person, "errors": exc.errors, **ctx}, 422)
+    return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+
+@router.get("/{person_id}", response_class=HTMLResponse)
+def person_page(request: Request, person_id: Id) -> Response:
+    with work(request) as w:
+        try:
+            person = service.open_person(w.session, w.user, person_id)
+        except NotFound:
+            # A merged-away file lives on in the file it was merged into (if that one is visible).
+            survivor = merging.merged_into(w.session, person_id)
+            if survivor is None:
+                raise
+            service.open_person(w.session, w.user, survivor)
+            return RedirectResponse(f"/people/{survivor}", status_code=303)
         ctx = _person_context(request, w, person_id)
     return render(request, "people/person.html", {"person": person, "errors": [], **ctx})
 
@@ -107,7 +168,8 @@ def _person_context(request: Request, w: Work, person_id: int) -> dict[str, obje
     return {"timeline": timeline, "household": household, "risk": status.status_of(w.session, w.user, person_id),
             "status_labels": status.STATUSES, "observation_kinds": status.OBSERVATION_KINDS,
             "status_options": options, "can_status": can(w.user, PERSON_STATUS), "can_trace": can(w.user, TRACE_RUN),
-            "is_health": w.user.role == Role.HEALTH}
+            "is_health": w.user.role == Role.HEALTH, "merges": merging.merges_into(w.session, person_id),
+            "can_merge": can(w.user, PERSON_MERGE)}
 
 
 @router.post("/{person_id}/status", response_class=HTMLResponse)

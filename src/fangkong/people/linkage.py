@@ -1,0 +1,276 @@
+"""The fuzzy tier of record linkage, in bulk: block, fetch the candidates, score every pair at once.
+
+Blocking keys (each one indexed query per chunk of keys, never one per record):
+- the toneless pinyin of the folded name (catches traditional/simplified spellings and homophones),
+- the birth date with the surname's pinyin (catches a wrong character in the given name),
+- the phone number (catches a name written differently by the same caller).
+Candidates then go through people.scoring; `decide` picks the automatic link, if any.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from fangkong.core import audit
+from fangkong.core.db import insert_rows
+from fangkong.people.folding import fold_address, fold_name, name_key, surname_key
+from fangkong.people.models import MatchPair, Person
+from fangkong.people.scoring import CERTAIN, UNCERTAIN, Side, decide, near_numbers, score_pairs
+
+if TYPE_CHECKING:
+    from fangkong.people.matching import IncomingRecord
+
+REVIEW_MAX = 3  # candidates per record put in the review queue
+_COLUMNS = (Person.id, Person.name, Person.name_key, Person.birth_date, Person.current_address, Person.phone,
+            Person.id_number, Person.doc_type, Person.doc_number, Person.sex)
+
+
+@dataclass(frozen=True)
+class FuzzyResult:
+    person_id: int | None  # linked automatically
+    review: list[tuple[int, float, str]] = field(default_factory=list)  # (file, score, reasons) to review
+
+
+@dataclass
+class _Candidates:
+    """The candidate files found, one row each, and the (record, candidate) pairs the blocks gave."""
+
+    rows: list[Any] = field(default_factory=list)
+    position: dict[int, int] = field(default_factory=dict)
+    recs: list[int] = field(default_factory=list)
+    cands: list[int] = field(default_factory=list)
+
+    def add(self, rec: int, row: Any) -> None:
+        at = self.position.get(row.id)
+        if at is None:
+            at = self.position[row.id] = len(self.rows)
+            self.rows.append(row)
+        self.recs.append(rec)
+        self.cands.append(at)
+
+
+@contextmanager
+def key_table(session: Session, columns: list[Column[Any]], rows: list[dict[str, Any]]) -> Iterator[Table]:
+    """Yield a temporary table holding `rows`, to join against instead of long IN lists.
+
+    One join per blocking key finds every candidate of every record in one statement; row-value IN
+    lists cost SQLite a scan per chunk, and parameter lists are capped.
+    """
+    table = Table(f"tmp_match_{uuid.uuid4().hex[:12]}", MetaData(), *columns, prefixes=["TEMPORARY"])
+    conn = session.connection()
+    table.create(conn)
+    try:
+        if rows:
+            conn.execute(insert(table), rows)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
+        yield table
+    finally:
+        table.drop(conn)
+
+
+def match_fuzzy(session: Session, records: list[IncomingRecord]) -> list[FuzzyResult]:
+    """Return, per record, the file it links to automatically (if any) and the files to review."""
+    if not records:
+        return []
+    keys = [_record_keys(r) for r in records]
+    found = _fetch(session, keys)
+    rec_index, cand_index = _pairs(keys, found)
+    rec_index, cand_index = _prefilter(keys, found, rec_index, cand_index)
+    if not len(rec_index):
+        return [FuzzyResult(None) for _ in records]
+    used, local = np.unique(cand_index, return_inverse=True)
+    candidates = _candidate_side([found.rows[i] for i in used.tolist()])
+    scores = score_pairs(_record_side(records, keys).take(rec_index), candidates.take(local))
+    results: list[FuzzyResult] = []
+    bounds = np.searchsorted(rec_index, np.arange(len(records) + 1))
+    verdicts_all = scores.verdict.tolist()
+    for r in range(len(records)):
+        lo, hi = int(bounds[r]), int(bounds[r + 1])
+        verdicts = verdicts_all[lo:hi]
+        if not any(verdicts):
+            results.append(FuzzyResult(None))
+            continue
+        chosen = decide(verdicts)
+        if chosen >= 0:
+            results.append(FuzzyResult(found.rows[cand_index[lo + chosen]].id))
+            continue
+        order = sorted((i for i, v in enumerate(verdicts) if v >= UNCERTAIN), key=lambda i: -scores.score[lo + i])
+        results.append(FuzzyResult(None, [(found.rows[cand_index[lo + i]].id, float(scores.score[lo + i]),
+                                           ",".join(scores.reasons_of(lo + i))) for i in order[:REVIEW_MAX]]))
+    return results
+
+
+@dataclass(frozen=True)
+class _Keys:
+    name: str
+    name_key: str
+    surname_key: str
+    birth: Any  # date | None
+    phone: str
+
+
+def _record_keys(record: IncomingRecord) -> _Keys:
+    from fangkong.core.codes import parse_id_number
+
+    birth = record.birth_date
+    if birth is None and record.id_number:
+        birth = parse_id_number(record.id_number).birth_date
+    return _Keys(fold_name(record.name), name_key(record.name), surname_key(record.name), birth, record.phone or "")
+
+
+def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
+    """Find the candidates of every record by joins against temporary tables of the records' keys.
+
+    Blocks (each one indexed join, whatever the number of records):
+    - pinyin name and birth year (a typo or swap in month or day),
+    - pinyin name and the birth date with two adjacent digits swapped (a swap in the year),
+    - pinyin name alone, for records without a birth date,
+    - birth date and surname (a wrong character in the given name),
+    - phone.
+    A one-digit typo in the year with a different given name falls through every block: a known gap.
+    """
+    found = _Candidates()
+    rows = [{"rec": r, "name_key": k.name_key or None, "birth": k.birth, "surname_key": k.surname_key or None,
+             "phone": k.phone or None, "y0": date(k.birth.year, 1, 1) if k.birth else None,
+             "y1": date(k.birth.year, 12, 31) if k.birth else None} for r, k in enumerate(keys)]
+    swaps = [{"rec": r, "name_key": k.name_key, "birth": v} for r, k in enumerate(keys)
+             if k.birth and k.name_key for v in _swapped_dates(k.birth)]
+    columns: list[Column[Any]] = [Column("rec", Integer), Column("name_key", String(64)), Column("birth", Date),
+                                  Column("surname_key", String(16)), Column("phone", String(11)),
+                                  Column("y0", Date), Column("y1", Date)]
+    swap_columns: list[Column[Any]] = [Column("rec", Integer), Column("name_key", String(64)), Column("birth", Date)]
+    with key_table(session, columns, rows) as t, key_table(session, swap_columns, swaps) as w:
+        by_year = select(t.c.rec, *_COLUMNS).join(Person, and_(
+            Person.name_key == t.c.name_key, Person.birth_date >= t.c.y0, Person.birth_date <= t.c.y1))
+        by_swap = select(w.c.rec, *_COLUMNS).join(Person, and_(Person.name_key == w.c.name_key,
+                                                               Person.birth_date == w.c.birth))
+        by_name = (select(t.c.rec, *_COLUMNS).join(Person, Person.name_key == t.c.name_key)
+                   .where(t.c.birth.is_(None)))
+        by_birth = select(t.c.rec, *_COLUMNS).join(Person, and_(Person.birth_date == t.c.birth,
+                                                                Person.surname_key == t.c.surname_key))
+        by_phone = select(t.c.rec, *_COLUMNS).join(Person, Person.phone == t.c.phone)
+        conn = session.connection()
+        for stmt in (by_year, by_swap, by_name, by_birth, by_phone):
+            for row in conn.execute(stmt):
+                found.add(row.rec, row)
+    return found
+
+
+def _swapped_dates(born: date) -> list[date]:
+    """Return the valid dates that differ from `born` by two adjacent swapped digits reaching into the year."""
+    digits = f"{born:%Y%m%d}"
+    out = []
+    for i in range(4):  # pairs (0,1) … (3,4): a swap touching the year
+        if digits[i] == digits[i + 1]:
+            continue
+        text = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:]
+        try:
+            out.append(date(int(text[:4]), int(text[4:6]), int(text[6:])))
+        except ValueError:
+            continue
+    return out
+
+
+def _pairs(keys: list[_Keys], found: _Candidates) -> tuple[np.ndarray, np.ndarray]:
+    """Return (record index, candidate position) of every distinct pair, sorted by record."""
+    recs = np.asarray(found.recs, np.int64)
+    cands = np.asarray(found.cands, np.int64)
+    width = max(1, len(found.rows))
+    unique = np.unique(recs * width + cands)
+    return unique // width, unique % width
+
+
+def _day_number(day: Any) -> int:
+    return day.year * 10000 + day.month * 100 + day.day if day else 0
+
+
+def _prefilter(keys: list[_Keys], found: _Candidates, recs: np.ndarray,
+               cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the pairs that cannot reach the review threshold, before the costly string comparisons.
+
+    A pair needs a birth date that agrees (equal or one typo) when both are known; without one on
+    either side, it needs the phone to agree or an address to compare.
+    """
+    rec_birth = np.fromiter((_day_number(k.birth) for k in keys), np.int64, len(keys))[recs]
+    cand_birth = np.fromiter((_day_number(r.birth_date) for r in found.rows), np.int64, len(found.rows))[cands]
+    both = (rec_birth > 0) & (cand_birth > 0)
+    equal, near = near_numbers(rec_birth, cand_birth, 8)
+    keep = np.where(both, equal | near, True)
+    rec_phone = np.fromiter((int(k.phone) if k.phone.isdigit() else 0 for k in keys), np.int64, len(keys))[recs]
+    cand_phone = np.fromiter((int(r.phone) if r.phone and r.phone.isdigit() else 0 for r in found.rows), np.int64,
+                             len(found.rows))[cands]
+    phone_equal, phone_near = near_numbers(rec_phone, cand_phone, 11)
+    has_address = np.fromiter((bool(r.current_address) for r in found.rows), bool, len(found.rows))[cands]
+    keep &= both | ((rec_phone > 0) & (phone_equal | phone_near)) | has_address
+    return recs[keep], cands[keep]
+
+
+def _objects(values: Iterable[str]) -> np.ndarray:
+    items = list(values)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _document(id_number: str | None, doc_type: str | None, doc_number: str | None) -> str:
+    if id_number:
+        return id_number
+    return f"doc:{doc_type}:{doc_number}" if doc_type and doc_number else ""
+
+
+def _record_side(records: list[IncomingRecord], keys: list[_Keys]) -> Side:
+    from fangkong.core.codes import parse_id_number
+
+    return Side(
+        name=_objects(k.name for k in keys), name_key=_objects(k.name_key for k in keys),
+        birth=_objects(k.birth.strftime("%Y%m%d") if k.birth else "" for k in keys),
+        address=_objects(fold_address(r.address) for r in records),
+        phone=_objects(k.phone for k in keys),
+        id_number=_objects(_document(r.id_number, r.doc_type, r.doc_number) for r in records),
+        sex=_objects(parse_id_number(r.id_number).sex if r.id_number else "" for r in records),
+    )
+
+
+def _candidate_side(rows: list[Any]) -> Side:
+    return Side(
+        name=_objects(fold_name(r.name) for r in rows), name_key=_objects(r.name_key or "" for r in rows),
+        birth=_objects(r.birth_date.strftime("%Y%m%d") if r.birth_date else "" for r in rows),
+        address=_objects(fold_address(r.current_address) for r in rows),
+        phone=_objects(r.phone or "" for r in rows),
+        id_number=_objects(_document(r.id_number, r.doc_type, r.doc_number) for r in rows),
+        sex=_objects(r.sex or "" for r in rows),
+    )
+
+
+def queue_pairs(session: Session, pairs: list[tuple[int, int, float, str]]) -> int:
+    """Put (older file, newer file, score, reasons) pairs in the review queue, unless already decided."""
+    wanted: dict[tuple[int, int], tuple[float, str]] = {}
+    for a, b, score, reasons in pairs:
+        if a != b:
+            wanted.setdefault((min(a, b), max(a, b)), (score, reasons))
+    if not wanted:
+        return 0
+    known: set[tuple[int, int]] = set()
+    keys = sorted(wanted)
+    for start in range(0, len(keys), 400):
+        known.update(session.execute(select(MatchPair.left_id, MatchPair.right_id).where(
+            tuple_(MatchPair.left_id, MatchPair.right_id).in_(keys[start:start + 400]))).all())
+    rows = [{"left_id": a, "right_id": b, "score": round(score, 2), "reasons": reasons[:255], "status": "pending"}
+            for (a, b), (score, reasons) in wanted.items() if (a, b) not in known]
+    insert_rows(session, MatchPair, rows)
+    if rows:
+        audit.record(session, "match_queue", "person_match_pairs", None, pairs=len(rows))
+    return len(rows)
+
+
+__all__ = ["CERTAIN", "FuzzyResult", "match_fuzzy", "queue_pairs"]
