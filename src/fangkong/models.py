@@ -8,4 +8,5 @@ def load_all() -> None:
     import fangkong.core.audit
     import fangkong.core.models
     import fangkong.leads.models
+    import fangkong.people.care_models
     import fangkong.people.models  # noqa: F401
