@@ -1,6 +1,7 @@
 """Paper work: a day's follow-up sheet for a station or a care team as Excel, and the filled-in sheet
 read back (preview with row errors; saved all or nothing). The 随访编号 column ties a row to its
-follow-up; rows left without a temperature are skipped (not yet done), not refused."""
+follow-up; rows left without a temperature are skipped (not yet done), not refused, and so are rows
+already recorded with the same temperature (the sheet may go back and forth)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 MISSING_COLUMNS = N_("The sheet needs the columns 随访编号 and 体温(℃).")
 UNKNOWN_ROW = N_("No follow-up {value} in your lists.")
-DONE_ALREADY = N_("Already recorded on the platform.")
+DONE_ALREADY = N_("Already recorded on the platform with another temperature.")
 BAD_NUMBER = N_("Not a number: {value}")
 NONE_WORDS = {"", "无", "没有", "否", "正常", "none", "no", "-", "—", "/"}
 TEST_WORDS = {"阴性": "negative", "阴": "negative", "negative": "negative", "阳性": "positive", "阳": "positive",
@@ -171,6 +172,7 @@ def preview_sheet(session: Session, user: User, var_dir: Path, file_name: str, d
     except sheets.SheetError as exc:
         raise ValidationFailed([FieldError("file", exc.message, exc.params)]) from None
     today = followups.local_today()
+    already: set[int] = set()
     for number, follow_up_id, found in rows:
         try:
             row = followups.get_follow_up(session, user, follow_up_id, FOLLOWUP_RECORD)
@@ -178,15 +180,21 @@ def preview_sheet(session: Session, user: User, var_dir: Path, file_name: str, d
             errors.append(RowError(number, "id", UNKNOWN_ROW, {"value": follow_up_id}))
             continue
         if row.follow_up.done_at is not None:
-            errors.append(RowError(number, "id", DONE_ALREADY))
-        elif row.follow_up.day > today:
+            # The exported sheet carries what was recorded already: the same again is skipped, a change refused.
+            if found.temperature_c is None or round(found.temperature_c, 1) != row.follow_up.temperature_c:
+                errors.append(RowError(number, "temperature_c", DONE_ALREADY))
+            already.add(number)
+            continue
+        if row.follow_up.day > today:
             errors.append(RowError(number, "id", followups.NOT_YET, {"day": row.follow_up.day.isoformat()}))
         errors += [RowError(number, e.field, e.message, e.params) for e in followups.check_input(found)]
-    return SheetPreview(sha, file_name, rows, skipped, sorted(errors, key=lambda e: e.row))
+    rows = [r for r in rows if r[0] not in already]
+    return SheetPreview(sha, file_name, rows, skipped + len(already), sorted(errors, key=lambda e: e.row))
 
 
 def import_sheet(session: Session, user: User, var_dir: Path, sha256: str, file_name: str) -> int:
     """Record every row of a previewed sheet, or none if any row is wrong; return how many were recorded."""
+    require(user, FOLLOWUP_RECORD)
     try:
         data = sheets.kept_upload(var_dir, sha256, file_name)
     except sheets.SheetError as exc:

@@ -35,6 +35,7 @@ SYMPTOMS = {"cough": N_("Cough"), "sore_throat": N_("Sore throat"), "fatigue": N
             "smell_taste": N_("Loss of smell or taste"), "breathless": N_("Shortness of breath"),
             "diarrhoea": N_("Diarrhoea"), "muscle_ache": N_("Muscle ache"), "runny_nose": N_("Runny nose")}
 TEST_RESULTS = {"negative": N_("Negative"), "positive": N_("Positive"), "pending": N_("Result pending")}
+POSITIVE = TEST_RESULTS["positive"]
 METHODS = {"visit": N_("Visit"), "call": N_("Call"), "site": N_("At the quarantine site")}
 # Home quarantine is checked at the door, monitoring by phone, centralised quarantine at the site.
 METHOD_OF_KIND = {"home_quarantine": "visit", "health_monitoring": "call", "centralised_quarantine": "site"}
@@ -270,7 +271,7 @@ def findings_text(f: FollowUp) -> str:
         parts.append(gettext(N_("fever {t} °C"), t=f"{f.temperature_c:.1f}"))
     parts += [gettext(SYMPTOMS[c]) for c in f.symptoms.split(",") if c in SYMPTOMS]
     if f.test_result == "positive":
-        parts.append(gettext(TEST_RESULTS["positive"]))
+        parts.append(gettext(POSITIVE))
     return gettext(N_(", ")).join(parts)
 
 
