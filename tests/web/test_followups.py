@@ -68,7 +68,7 @@ def test_a_new_close_contact_is_on_todays_list_with_its_test_day(personas, db) -
     person = _observe(personas, _free_person(db).id)
     item = _today_item(personas, person)
     assert item["day_no"] == 1 and item["test_due"] is True  # edition-9: tests on days 1, 2, 3, 5, 7
-    assert item["method"] == "site" and item["done_at"] is None and item["phone"] is None or "*" in item["phone"]
+    assert (item["method"] == "site" and item["done_at"] is None and item["phone"] is None) or "*" in item["phone"]
     later = personas.browser("station").get("/api/v1/followups", headers=personas.headers("station"),
                                             params={"day": (local_today() + timedelta(days=3)).isoformat()})
     assert later.status_code == 200 and person not in {i["person_id"] for i in later.json()["items"]}

@@ -245,7 +245,8 @@ def _observations(session: Session, settings: Settings, seed: int, stations: lis
 
 
 def _follow_ups(session: Session, rng: random.Random, now: datetime) -> None:
-    """Yesterday's follow-ups mostly done (two missed), today's partly done, one with fever referred to health."""
+    """Yesterday's follow-ups mostly done (two missed), today's partly done, one with fever referred to health
+    (and received)."""
     from fangkong.checkpoints.models import Referral
     from fangkong.people import followups
     from fangkong.people.care_models import FollowUp
@@ -262,8 +263,10 @@ def _follow_ups(session: Session, rng: random.Random, now: datetime) -> None:
             f.test_result = "negative" if f.test_due else None
             if day == today and i == 1:
                 f.temperature_c, f.symptoms = 38.1, "cough"
+                # Already received by health: the demo shows a closed loop, and health's queue stays the tests'.
                 referral = Referral(source="follow_up", person_id=f.person_id, at=f.done_at,
-                                    reason="随访发现：体温 38.1 °C，咳嗽")
+                                    reason="随访发现：体温 38.1 °C，咳嗽", acknowledged_by="市卫健委联络员",
+                                    acknowledged_at=f.done_at + timedelta(minutes=20), note="已安排发热门诊")
                 session.add(referral)
                 session.flush()
                 f.referral_id = referral.id
