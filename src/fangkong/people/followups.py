@@ -83,20 +83,23 @@ def generate_follow_ups(session: Session, day: date, unit_ids: Any = None, chunk
     end = func.coalesce(Observation.home_monitoring_until, Observation.planned_end)
     stmt = (select(Observation.id, Observation.person_id, Observation.kind, Observation.start,
                    Observation.planned_end, Observation.test_days)
-            .where(Observation.released_at.is_(None), Observation.start < end_of_day, end > start_of_day)
-            .where(~select(FollowUp.id).where(FollowUp.observation_id == Observation.id, FollowUp.day == day)
-                   .exists()))
+            .where(Observation.released_at.is_(None), Observation.start < end_of_day, end > start_of_day))
+    existing = select(FollowUp.observation_id).where(FollowUp.day == day)
     if unit_ids is not None:
         stmt = stmt.join(Person, Person.id == Observation.person_id).where(Person.unit_id.in_(unit_ids))
-    rows = _rows_for(day, list(session.execute(stmt).all()))
+        existing = existing.join(Person, Person.id == FollowUp.person_id).where(Person.unit_id.in_(unit_ids))
+    # The day's existing rows as a set rather than NOT EXISTS: the plan must not depend on fresh statistics
+    # (right after a night's bulk insert, PostgreSQL would take follow_ups for empty).
+    have = set(session.execute(existing).scalars())
+    rows = _rows_for(day, [r for r in session.execute(stmt).all() if r[0] not in have])
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = FollowUp.__table__
     created = 0
     for first in range(0, len(rows), chunk):
         # Two lists opened at once may both generate: the unique (observation, day) lets the second pass.
-        result = session.execute(dialect.insert(table).on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=["observation_id", "day"]), rows[first:first + chunk])
-        created += max(result.rowcount, 0)
+        insert = dialect.insert(table).on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=["observation_id", "day"]).returning(table.c.id)
+        created += len(session.execute(insert, rows[first:first + chunk]).all())
     return created
 
 
