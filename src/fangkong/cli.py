@@ -15,6 +15,7 @@ from rich.table import Table
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.settings import Settings, load_settings
 from fangkong.leads.cli import leads_app
+from fangkong.people.cli import followups_app
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(leads_app, name="leads")
+app.add_typer(followups_app, name="followups")
 console = Console()
 ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
 

@@ -359,3 +359,21 @@ def test_a_bad_care_team_setting_stops_the_start(tmp_path) -> None:
 
     with pytest.raises(ValueError):
         load_settings(var_dir=tmp_path, secret_key="s" * 40, care_team_roles="doctor=auditor")
+
+
+def test_the_nightly_command_generates_the_lists_once(settings, db, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from fangkong.cli import app as cli
+
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FANGKONG_VAR_DIR", str(settings.var_dir))
+    day = (local_today() + timedelta(days=1)).isoformat()
+    first = CliRunner().invoke(cli, ["followups", "generate", "--day", day])
+    assert first.exit_code == 0, first.output
+    with db.sessions() as s:
+        made = s.execute(select(FollowUp.id).where(FollowUp.day == local_today() + timedelta(days=1))).all()
+    assert len(made) > 0 and f"{len(made)} " in first.output
+    again = CliRunner().invoke(cli, ["followups", "generate", "--day", day])
+    assert again.exit_code == 0 and ": 0 " in again.output
+    assert CliRunner().invoke(cli, ["followups", "generate", "--day", "tomorrow"]).exit_code == 2
