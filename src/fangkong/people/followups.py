@@ -53,6 +53,16 @@ def local_today() -> date:
     return utcnow().astimezone(LOCAL_TZ).date()
 
 
+FAR_DAY = N_("Choose a day within a year of today.")
+
+
+def check_day(day: date) -> date:
+    """Return the day if it lies within a year of today (lists are kept for the emergency, not for ever)."""
+    if abs((day - local_today()).days) > 366:
+        raise ValidationFailed.one("day", FAR_DAY)
+    return day
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, LOCAL_TZ)
     return start, start + timedelta(days=1)
@@ -159,6 +169,7 @@ def day_list(session: Session, user: User, day: date, unit_id: int | None = None
              observation_id: int | None = None, limit: int = 2000) -> DayList:
     """Return the day's follow-ups in scope (a station, one care team, or the user's own persons)."""
     require(user, FOLLOWUP_READ)
+    check_day(day)
     if day <= local_today() + timedelta(days=1):
         generate_follow_ups(session, day, visible_unit_ids(user))
     stmt = _list_stmt(user, only_mine).where(FollowUp.day == day, Observation.released_at.is_(None))

@@ -17,7 +17,7 @@ from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Unit, UnitKind, User
 from fangkong.people.care_models import FollowUp
-from fangkong.people.followups import day_bounds, local_today
+from fangkong.people.followups import check_day, day_bounds, local_today
 from fangkong.people.models import Observation, Person, RiskStatus
 from fangkong.people.status import OBSERVATION_KINDS, STATUSES
 
@@ -130,7 +130,7 @@ def district_counts(session: Session, user: User, day: date | None = None) -> li
     """Return per district: under observation, ending today / tomorrow, the day's follow-ups due and done,
     and yesterday's missed."""
     require(user, FOLLOWUP_READ)
-    day = day or local_today()
+    day = check_day(day or local_today())
     today_end = day_bounds(day)[1]
     tomorrow_end = day_bounds(day + timedelta(days=1))[1]
     district = select(Unit.id, Unit.name, Unit.path, Unit.area_code).where(Unit.kind == UnitKind.DISTRICT).subquery()
