@@ -377,3 +377,17 @@ def test_the_nightly_command_generates_the_lists_once(settings, db, monkeypatch)
     again = CliRunner().invoke(cli, ["followups", "generate", "--day", day])
     assert again.exit_code == 0 and ": 0 " in again.output
     assert CliRunner().invoke(cli, ["followups", "generate", "--day", "tomorrow"]).exit_code == 2
+
+
+def test_recording_is_audited_without_copying_the_findings(personas, db) -> None:
+    from fangkong.core.audit import AuditEntry
+
+    person = _observe(personas, _free_person(db).id)
+    item = _today_item(personas, person)
+    _record(personas, item["id"], temperature_c=38.4, symptoms=["smell_taste"], note="嗅觉减退三天")
+    personas.browser("station").get(f"/api/v1/followups/{item['id']}", headers=personas.headers("station"))
+    with db.sessions() as s:
+        rows = s.execute(select(AuditEntry.action, AuditEntry.detail).where(
+            AuditEntry.object_type == "follow_ups", AuditEntry.object_id == str(item["id"]))).all()
+    assert {"record", "read"} <= {a for a, _ in rows}
+    assert not any("38.4" in d or "嗅觉" in d or "smell" in d for _, d in rows)

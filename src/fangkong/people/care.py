@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from fangkong.core import audit
 from fangkong.core.access import CARE_MANAGE, FOLLOWUP_READ, in_jurisdiction, require, restrict
 from fangkong.core.db import utcnow
 from fangkong.core.errors import NotFound, ValidationFailed
@@ -123,6 +124,7 @@ def team_of(session: Session, user: User, observation_id: int, roles: TeamRoles)
     """Return the care team of an open observation (members by role, roles still to fill)."""
     obs, person = open_observation(session, user, observation_id)
     status = session.execute(select(RiskStatus.status).where(RiskStatus.id == obs.risk_status_id)).scalar()
+    audit.record(session, "read", "care_teams", obs.id, person=person.id)
     return TeamView(obs, person.id, person.name, status, person.unit.name, _members(session, [obs.id])[obs.id],
                     list(roles))
 
@@ -189,6 +191,7 @@ def team_list(session: Session, user: User, roles: TeamRoles, only_mine: bool = 
                   .join(Person, Person.id == Observation.person_id).join(Unit, Unit.id == Person.unit_id)
                   .where(Observation.released_at.is_(None)), user, Observation.id, only_mine)
     rows = session.execute(base.order_by(Observation.planned_end, Observation.id).limit(limit)).all()
+    audit.record(session, "list", "care_teams", None, mine=only_mine, results=len(rows))
     members = _members(session, [r[0] for r in rows])
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     full = (select(CareTeam.observation_id).join(CareTeamMember, CareTeamMember.team_id == CareTeam.id)

@@ -92,7 +92,7 @@ def list_missed(request: Request, days: Annotated[int, Query(ge=1, le=31)] = 7) 
 @router.get("/followups/{follow_up_id}", response_model=FollowUpOut)
 def read_follow_up(request: Request, follow_up_id: Id) -> FollowUpOut:
     with work(request) as w:
-        return FollowUpOut.of(followups.get_follow_up(w.session, w.user, follow_up_id))
+        return FollowUpOut.of(followups.open_follow_up(w.session, w.user, follow_up_id))
 
 
 @router.post("/followups/{follow_up_id}/record", response_model=FollowUpOut, dependencies=[guard(FOLLOWUP_RECORD)])

@@ -136,7 +136,7 @@ def import_confirm(request: Request, form: Annotated[FormData, Depends(checked_f
 @router.get("/followups/{follow_up_id}", response_class=HTMLResponse)
 def one_page(request: Request, follow_up_id: Id) -> HTMLResponse:
     with work(request) as w:
-        row = followups.get_follow_up(w.session, w.user, follow_up_id)
+        row = followups.open_follow_up(w.session, w.user, follow_up_id)
         can_record = can(w.user, FOLLOWUP_RECORD)
     return render(request, "people/followup.html", {**labels(), "r": row, "errors": [], "can_record": can_record,
                                                     "back": "/followups"})

@@ -219,6 +219,13 @@ def get_follow_up(session: Session, user: User, follow_up_id: int, action: str =
     return rows[0]
 
 
+def open_follow_up(session: Session, user: User, follow_up_id: int) -> FollowUpRow:
+    """Return one follow-up in scope and record the read (it shows a person's health findings)."""
+    row = get_follow_up(session, user, follow_up_id)
+    audit.record(session, "read", "follow_ups", follow_up_id, person=row.follow_up.person_id)
+    return row
+
+
 def check_input(data: FollowUpInput, prefix: str = "") -> list[FieldError]:
     """Return what is wrong with a follow-up's findings (none: they may be saved)."""
     errors = []
