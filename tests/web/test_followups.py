@@ -391,3 +391,16 @@ def test_recording_is_audited_without_copying_the_findings(personas, db) -> None
             AuditEntry.object_type == "follow_ups", AuditEntry.object_id == str(item["id"]))).all()
     assert {"record", "read"} <= {a for a, _ in rows}
     assert not any("38.4" in d or "嗅觉" in d or "smell" in d for _, d in rows)
+
+
+def test_command_narrows_the_list_to_one_station(personas, db) -> None:
+    here = _observe(personas, _free_person(db).id)
+    there = _observe(personas, _free_person(db, "station2").id, role="station2")
+    with db.sessions() as s:
+        unit = s.execute(select(User.unit_id).where(User.username == "station2")).scalar_one()
+    c, headers = personas.browser("command"), personas.headers("command")
+    ids = {i["person_id"] for i in c.get("/api/v1/followups", params={"unit_id": unit}, headers=headers)
+           .json()["items"]}
+    assert there in ids and here not in ids
+    page = c.get("/followups", params={"unit_id": unit})
+    assert page.status_code == 200 and "西园派出所" in page.text

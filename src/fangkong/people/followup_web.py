@@ -16,7 +16,8 @@ from fangkong.core.access import CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD, ca
 from fangkong.core.clock import BAD_DATE
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.models import Role
+from fangkong.core.models import Role, UnitKind
+from fangkong.core.units import unit_tree
 from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
@@ -71,10 +72,13 @@ def list_page(request: Request, day: str = "", unit_id: OptionalId = None, mine:
         the_day = parse_date("day", day, followups.local_today())
         listing = followups.day_list(w.session, w.user, the_day, unit_id, mine or w.user.role == Role.COMMUNITY)
         can_record = can(w.user, FOLLOWUP_RECORD)
+        units = [] if w.user.role == Role.COMMUNITY else [
+            (u.id, "　" * u.depth + u.name) for u in unit_tree(w.session, w.user) if u.kind != UnitKind.AGENCY]
     query = urlencode({k: v for k, v in (("day", the_day.isoformat()), ("unit_id", unit_id or ""),
                                          ("mine", "1" if mine else "")) if v})
     return render(request, "people/followups.html", {
         **labels(), "listing": listing, "mine": mine, "unit_id": unit_id, "can_record": can_record, "query": query,
+        "units": units if len(units) > 1 else [],
         "prev": the_day - timedelta(days=1), "next": the_day + timedelta(days=1),
         "back": f"/followups?{query}"})
 
