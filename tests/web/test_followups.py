@@ -293,6 +293,9 @@ def test_command_answers_close_contacts_in_quarantine_in_qilihe_and_who_ends_tom
     tomorrow = c.get("/api/v1/observations", params={**params, "ends": "tomorrow"}, headers=headers).json()
     assert ends_tomorrow in {i["person_id"] for i in tomorrow["items"]}
     assert later not in {i["person_id"] for i in tomorrow["items"]}
+    row = next(d for d in c.get("/api/v1/observations/counts", headers=headers).json() if d["district_id"] == district)
+    assert row["close_contacts_in_quarantine"] == after["total"]
+    assert row["close_contacts_ending_tomorrow"] == after["ending_tomorrow"]
     page = c.get("/observations", params=params)
     assert page.status_code == 200 and f'data-testid="total">{after["total"]}<' in page.text
     assert "七里河区" in page.text
@@ -404,3 +407,11 @@ def test_command_narrows_the_list_to_one_station(personas, db) -> None:
     assert there in ids and here not in ids
     page = c.get("/followups", params={"unit_id": unit})
     assert page.status_code == 200 and "西园派出所" in page.text
+
+
+def test_filter_forms_submitting_empty_choices_work_and_bad_ids_name_the_field(personas) -> None:
+    c = personas.browser("command")
+    assert c.get("/observations", params={"district_id": "", "status": "", "kind": "", "ends": ""}).status_code == 200
+    assert c.get("/followups", params={"unit_id": ""}).status_code == 200
+    bad = c.get("/observations", params={"district_id": "abc"})
+    assert bad.status_code == 422 and "district_id" in bad.text

@@ -227,7 +227,7 @@ def _observations(session: Session, settings: Settings, seed: int, stations: lis
             session.flush()
             end = start + timedelta(days=rule.days)
             obs = Observation(person_id=person_id, risk_status_id=entry.id, kind=rule.kind,
-                              place="七里河区集中隔离点（演示）" if rule.kind == "centralised_quarantine" else "居家",
+                              place="集中隔离酒店（演示）" if rule.kind == "centralised_quarantine" else "居家",
                               start=start, planned_end=end, profile=profile.name,
                               home_monitoring_until=end + timedelta(days=rule.then_home_monitoring_days)
                               if rule.then_home_monitoring_days else None,

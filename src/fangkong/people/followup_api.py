@@ -201,7 +201,10 @@ class DistrictCountsOut(BaseModel):
     district_id: int
     district: str
     area_code: str | None
+    area: str | None
     under_observation: int
+    close_contacts_in_quarantine: int
+    close_contacts_ending_tomorrow: int
     ending_today: int
     ending_tomorrow: int
     due: int

@@ -42,6 +42,16 @@ def parse_date(name: str, value: str, default: date) -> date:
         raise ValidationFailed.one(name, BAD_DATE) from None
 
 
+def optional_id(name: str, value: str) -> int | None:
+    """Return an id from a filter form (empty: none), or a field error naming `name`."""
+    if not value.strip():
+        return None
+    found = form_id(value)
+    if found is None:
+        raise ValidationFailed.one(name, N_("Choose one of the options."))
+    return found
+
+
 def labels() -> dict[str, object]:
     return {"symptoms": followups.SYMPTOMS, "test_results": followups.TEST_RESULTS, "methods": followups.METHODS,
             "kinds": OBSERVATION_KINDS, "status_labels": STATUSES, "fever_c": followups.FEVER_C,
@@ -66,10 +76,12 @@ def form_input(form: FormData) -> FollowUpInput:
 # --- the daily lists -----------------------------------------------------------------------------------
 
 @router.get("/followups", response_class=HTMLResponse)
-def list_page(request: Request, day: str = "", unit_id: OptionalId = None, mine: bool = False) -> HTMLResponse:
+def list_page(request: Request, day: str = "", unit: Annotated[str, Query(alias="unit_id", max_length=12)] = "",
+              mine: bool = False) -> HTMLResponse:
     with work(request) as w:
         require(w.user, FOLLOWUP_READ)
         the_day = parse_date("day", day, followups.local_today())
+        unit_id = optional_id("unit_id", unit)
         listing = followups.day_list(w.session, w.user, the_day, unit_id, mine or w.user.role == Role.COMMUNITY)
         can_record = can(w.user, FOLLOWUP_RECORD)
         units = [] if w.user.role == Role.COMMUNITY else [
@@ -209,15 +221,18 @@ def assign_page(request: Request, observation_id: Id, form: Annotated[FormData, 
 # --- command: counts and the filtered list ------------------------------------------------------------
 
 @router.get("/observations", response_class=HTMLResponse)
-def observations_page(request: Request, status: str = "", district_id: OptionalId = None, kind: str = "",
+def observations_page(request: Request, status: str = "",
+                      district: Annotated[str, Query(alias="district_id", max_length=12)] = "", kind: str = "",
                       ends: str = "") -> HTMLResponse:
-    flt = observations.ObservationFilter(status=status[:32], district_id=district_id, kind=kind[:32], ends=ends[:16])
     with work(request) as w:
         require(w.user, FOLLOWUP_READ)
+        flt = observations.ObservationFilter(status=status[:32], district_id=optional_id("district_id", district),
+                                             kind=kind[:32], ends=ends[:16])
         followups.generate_follow_ups(w.session, followups.local_today(), _visible(w))
         counts = observations.district_counts(w.session, w.user)
         found = observations.observation_list(w.session, w.user, flt)
-        districts = [(d.id, d.name) for d in observations.districts(w.session, w.user)]
+        districts = [(d.id, " · ".join(filter(None, (observations.district_area(d), d.name))))
+                     for d in observations.districts(w.session, w.user)]
     return render(request, "people/observations.html", {
         **labels(), "counts": counts, "found": found, "flt": flt, "districts": districts,
         "kind_filters": observations.KIND_FILTERS, "ends_labels": observations.ENDS})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.access import FOLLOWUP_READ, PERSON_READ, require, restrict, visible_unit_ids
+from fangkong.core.codes import lookup_area
 from fangkong.core.db import utcnow
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
@@ -118,7 +119,10 @@ class DistrictCounts:
     district_id: int
     district: str
     area_code: str | None
+    area: str | None = None  # e.g. 七里河区, the name command uses
     under_observation: int = 0
+    close_contacts_in_quarantine: int = 0  # the issue's question, answered per district
+    close_contacts_ending_tomorrow: int = 0
     ending_today: int = 0
     ending_tomorrow: int = 0
     due: int = 0  # today's follow-ups
@@ -143,6 +147,19 @@ def district_counts(session: Session, user: User, day: date | None = None) -> li
         .select_from(Observation).join(Person, Person.id == Observation.person_id)
         .join(Unit, Unit.id == Person.unit_id).join(district, in_district)
         .where(Observation.released_at.is_(None)).group_by(district.c.id), user, Person.unit_id)).all()
+    now = utcnow()
+    tomorrow_start = today_end
+    quarantined = (RiskStatus.status == "close_contact") & Observation.kind.in_(QUARANTINE) & \
+        (Observation.planned_end > now)
+    close = session.execute(restrict(
+        select(district.c.id, func.count(Observation.id),
+               func.sum(case(((Observation.planned_end >= tomorrow_start) & (Observation.planned_end < tomorrow_end),
+                              1), else_=0)))
+        .select_from(Observation).join(RiskStatus, RiskStatus.id == Observation.risk_status_id)
+        .join(Person, Person.id == Observation.person_id)
+        .join(Unit, Unit.id == Person.unit_id).join(district, in_district)
+        .where(Observation.released_at.is_(None), RiskStatus.ended_at.is_(None), quarantined)
+        .group_by(district.c.id), user, Person.unit_id)).all()
     fus = session.execute(restrict(
         select(district.c.id, FollowUp.day, func.count(FollowUp.id), func.count(FollowUp.done_at))
         .select_from(FollowUp).join(Person, Person.id == FollowUp.person_id)
@@ -153,9 +170,19 @@ def district_counts(session: Session, user: User, day: date | None = None) -> li
     for did, n, today_n, tomorrow_n in obs:
         figures.setdefault(did, {}).update(under_observation=n, ending_today=int(today_n or 0),
                                            ending_tomorrow=int(tomorrow_n or 0))
+    for did, n, tomorrow_n in close:
+        figures.setdefault(did, {}).update(close_contacts_in_quarantine=n,
+                                           close_contacts_ending_tomorrow=int(tomorrow_n or 0))
     for did, fday, due, done in fus:
         if fday == day:
             figures.setdefault(did, {}).update(due=due, done=done)
         else:
             figures.setdefault(did, {})["missed_yesterday"] = due - done
-    return [DistrictCounts(u.id, u.name, u.area_code, **figures.get(u.id, {})) for u in districts(session, user)]
+    return [DistrictCounts(u.id, u.name, u.area_code, district_area(u), **figures.get(u.id, {}))
+            for u in districts(session, user)]
+
+
+def district_area(unit: Unit) -> str | None:
+    """Return the short name of the county a district unit covers (七里河区), if it has one."""
+    area = lookup_area(unit.area_code) if unit.area_code else None
+    return area.name if area else None
