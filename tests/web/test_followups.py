@@ -415,3 +415,20 @@ def test_filter_forms_submitting_empty_choices_work_and_bad_ids_name_the_field(p
     assert c.get("/followups", params={"unit_id": ""}).status_code == 200
     bad = c.get("/observations", params={"district_id": "abc"})
     assert bad.status_code == 422 and "district_id" in bad.text
+
+
+def test_a_close_contact_is_released_only_after_the_home_monitoring_days(personas, db) -> None:
+    person = _observe(personas, _free_person(db).id)  # edition-9: 7 days centralised, then 3 at home
+    with db.unit_of_work() as s:
+        s.execute(update(Observation).where(Observation.person_id == person)
+                  .values(planned_end=datetime.now(UTC) - timedelta(hours=1)))
+    tomorrow = _today_item(personas, person, day=(local_today() + timedelta(days=1)).isoformat())
+    assert tomorrow["phase"] == "home_monitoring" and tomorrow["method"] == "call"  # still followed up
+    health = personas.browser("health")
+    early = health.post(f"/api/v1/persons/{person}/release", json={}, headers=personas.headers("health"))
+    assert early.status_code == 422 and "尚未" in early.json()["errors"][0]["message"]
+    with db.unit_of_work() as s:
+        s.execute(update(Observation).where(Observation.person_id == person)
+                  .values(home_monitoring_until=datetime.now(UTC) - timedelta(minutes=1)))
+    done = health.post(f"/api/v1/persons/{person}/release", json={}, headers=personas.headers("health"))
+    assert done.status_code == 200 and done.json()["current"]["status"] == "released"

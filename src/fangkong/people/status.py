@@ -54,7 +54,13 @@ class StatusView:
     @property
     def release_due(self) -> bool:
         obs = self.observation
-        return obs is not None and obs.released_at is None and obs.planned_end <= utcnow()
+        return obs is not None and obs.released_at is None and observation_end(obs) <= utcnow()
+
+
+def observation_end(obs: Observation) -> datetime:
+    """Return when the whole observation ends: after the home-monitoring tail, if the profile has one
+    (edition-9 close contacts: 7 days centralised, then 3 days home monitoring, followed up daily)."""
+    return obs.home_monitoring_until or obs.planned_end
 
 
 def status_of(session: Session, user: User, person_id: int) -> StatusView:
@@ -126,8 +132,8 @@ def release(session: Session, user: User, person_id: int, reason: str = "") -> S
     obs = view.observation
     if obs is None or view.current is None:
         raise ValidationFailed.one("status", NOTHING_TO_RELEASE)
-    if obs.planned_end > utcnow():
-        raise ValidationFailed.one("status", NOT_DUE, date=local_time(obs.planned_end, "%Y-%m-%d %H:%M"))
+    if observation_end(obs) > utcnow():
+        raise ValidationFailed.one("status", NOT_DUE, date=local_time(observation_end(obs), "%Y-%m-%d %H:%M"))
     _refuse_if_findings(session, obs.id)
     return change_status(session, user, person_id, "released", reason or "观察期满，无症状")
 
@@ -154,7 +160,7 @@ class DueRelease:
     person_id: int
     name: str
     status: str
-    planned_end: datetime
+    planned_end: datetime  # the end of the whole observation, home monitoring included
     unit_name: str
     observation_id: int = 0
     blocked: str = ""  # why release is blocked (what a follow-up found), or ""
@@ -162,14 +168,14 @@ class DueRelease:
 
 def release_list(session: Session, user: User) -> list[DueRelease]:
     """Return persons in the jurisdiction whose observation period has ended (health's release list)."""
-    stmt = restrict(select(Person.id, Person.name, RiskStatus.status, Observation.planned_end, Unit.name,
-                           Observation.id)
+    end = func.coalesce(Observation.home_monitoring_until, Observation.planned_end)
+    stmt = restrict(select(Person.id, Person.name, RiskStatus.status, end, Unit.name, Observation.id)
                     .join(Observation, Observation.person_id == Person.id)
                     .join(RiskStatus, RiskStatus.id == Observation.risk_status_id)
                     .join(Unit, Unit.id == Person.unit_id)
                     .where(Observation.released_at.is_(None), RiskStatus.ended_at.is_(None),
-                           Observation.planned_end <= utcnow()), user, Person.unit_id)
-    rows = session.execute(stmt.order_by(Observation.planned_end)).all()
+                           end <= utcnow()), user, Person.unit_id)
+    rows = session.execute(stmt.order_by(end)).all()
     blockers = followups.release_blockers(session, [row[5] for row in rows])
     return [DueRelease(*row, blocked=_blocked_text(blockers.get(row[5]))) for row in rows]
 
