@@ -327,7 +327,7 @@ def test_station_runs_its_round_on_the_pages(personas, db) -> None:
     ok = c.post(f"/followups/{item['id']}", data={"csrf_token": csrf(c), "temperature_c": "36,7",
                                                   "symptoms": ["fatigue"], "back": "/followups"},
                 follow_redirects=False)
-    assert ok.status_code == 303 and ok.headers["location"] == "/followups"
+    assert ok.status_code == 303 and ok.headers["location"] == f"/followups#fu-{item['id']}"
     recorded = _today_item(personas, person)
     assert recorded["temperature_c"] == 36.7 and recorded["symptoms"] == ["fatigue"]
     obs = _observation_id(db, person)
@@ -432,3 +432,23 @@ def test_a_close_contact_is_released_only_after_the_home_monitoring_days(persona
                   .values(home_monitoring_until=datetime.now(UTC) - timedelta(minutes=1)))
     done = health.post(f"/api/v1/persons/{person}/release", json={}, headers=personas.headers("health"))
     assert done.status_code == 200 and done.json()["current"]["status"] == "released"
+
+
+def test_the_list_pages_open_follow_ups_first_with_totals_over_all_pages(personas, db) -> None:
+    from fangkong.core.context import Actor, acting_as
+    from fangkong.people.followups import day_list
+
+    done = _observe(personas, _free_person(db).id)
+    _record(personas, _today_item(personas, done)["id"], temperature_c=36.5)
+    for _ in range(2):
+        _observe(personas, _free_person(db).id)
+    with acting_as(Actor(username="station")), db.unit_of_work() as s:
+        user = s.execute(select(User).where(User.username == "station")).unique().scalar_one()
+        pages = [day_list(s, user, local_today(), page=n, page_size=2) for n in range(1, 30)]
+    first = pages[0]
+    assert first.pages == -(-first.due // 2) and all(p.due == first.due and p.done == first.done for p in pages)
+    seen = [r.follow_up.id for p in pages[:first.pages] for r in p.rows]
+    assert len(seen) == len(set(seen)) == first.due
+    states = [r.follow_up.done_at is not None for p in pages[:first.pages] for r in p.rows]
+    assert states == sorted(states)  # every open one before any done one
+    assert pages[-1].page == first.pages  # past the end: the last page

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fangkong.core.access import CARE_MANAGE, FOLLOWUP_RECORD, visible_unit_ids
 from fangkong.core.codes import mask_phone
-from fangkong.core.web.params import MAX_ID, BodyId, Id
+from fangkong.core.web.params import MAX_ID, BodyId, Id, PageNo
 from fangkong.core.web.work import guard, work
 from fangkong.people import care, followups, observations
 from fangkong.people.followups import FollowUpInput, FollowUpRow
@@ -60,6 +60,9 @@ class FollowUpList(BaseModel):
     day: date
     due: int
     done: int
+    findings: int = Field(description="Recorded with fever, a symptom or a positive test")
+    page: int
+    pages: int
     items: list[FollowUpOut]
 
 
@@ -73,13 +76,15 @@ class FollowUpIn(BaseModel):
 
 @router.get("/followups", response_model=FollowUpList)
 def list_follow_ups(request: Request, day: Day = None, unit_id: OptionalId = None, mine: bool = False,
-                    observation_id: OptionalId = None) -> FollowUpList:
-    """The day's follow-ups in your jurisdiction (a unit's subtree, one care team, or your own persons)."""
+                    observation_id: OptionalId = None, page: PageNo = 1) -> FollowUpList:
+    """The day's follow-ups in your jurisdiction (a unit's subtree, one care team, or your own persons);
+    open ones first, 1,000 a page."""
     with work(request) as w:
         listing = followups.day_list(w.session, w.user, day or followups.local_today(), unit_id, mine,
-                                     observation_id)
+                                     observation_id, page, 1000)
         items = [FollowUpOut.of(r) for r in listing.rows]
-    return FollowUpList(day=listing.day, due=len(items), done=listing.done, items=items)
+    return FollowUpList(day=listing.day, due=listing.due, done=listing.done, findings=listing.findings,
+                        page=listing.page, pages=listing.pages, items=items)
 
 
 @router.get("/followups/missed", response_model=list[FollowUpOut])

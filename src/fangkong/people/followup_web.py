@@ -18,7 +18,7 @@ from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, UnitKind
 from fangkong.core.units import unit_tree
-from fangkong.core.web.params import MAX_ID, Id, form_id
+from fangkong.core.web.params import MAX_ID, Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 from fangkong.people import care, followup_sheets, followups, observations
@@ -77,12 +77,13 @@ def form_input(form: FormData) -> FollowUpInput:
 
 @router.get("/followups", response_class=HTMLResponse)
 def list_page(request: Request, day: str = "", unit: Annotated[str, Query(alias="unit_id", max_length=12)] = "",
-              mine: bool = False) -> HTMLResponse:
+              mine: bool = False, page: PageNo = 1) -> HTMLResponse:
     with work(request) as w:
         require(w.user, FOLLOWUP_READ)
         the_day = parse_date("day", day, followups.local_today())
         unit_id = optional_id("unit_id", unit)
-        listing = followups.day_list(w.session, w.user, the_day, unit_id, mine or w.user.role == Role.COMMUNITY)
+        listing = followups.day_list(w.session, w.user, the_day, unit_id, mine or w.user.role == Role.COMMUNITY,
+                                     page=page, page_size=request.app.state.settings.page_size)
         can_record = can(w.user, FOLLOWUP_RECORD)
         units = [] if w.user.role == Role.COMMUNITY else [
             (u.id, "　" * u.depth + u.name) for u in unit_tree(w.session, w.user) if u.kind != UnitKind.AGENCY]
@@ -165,6 +166,9 @@ def record_page(request: Request, follow_up_id: Id, form: Annotated[FormData, De
     try:
         with work(request) as w:
             followups.record_follow_up(w.session, w.user, follow_up_id, form_input(form))
+        back = back.split("#")[0]
+        # Back to the list where the card was, so the round goes on down the list.
+        back = back + ("" if back.startswith("/care") else f"#fu-{follow_up_id}")
     except ValidationFailed as exc:
         with work(request) as w:
             row = followups.get_follow_up(w.session, w.user, follow_up_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -160,16 +160,22 @@ def _rows(session: Session, stmt: Any) -> list[FollowUpRow]:
 @dataclass(frozen=True)
 class DayList:
     day: date
-    rows: list[FollowUpRow]
+    rows: list[FollowUpRow]  # one page: open follow-ups first
+    due: int = 0  # over all pages
+    done: int = 0
+    findings: int = 0
+    page: int = 1
+    pages: int = 1
 
-    @property
-    def done(self) -> int:
-        return sum(r.follow_up.done_at is not None for r in self.rows)
+
+def _findings_clause() -> Any:
+    return or_(FollowUp.temperature_c >= FEVER_C, FollowUp.symptoms != "", FollowUp.test_result == "positive")
 
 
 def day_list(session: Session, user: User, day: date, unit_id: int | None = None, only_mine: bool = False,
-             observation_id: int | None = None, limit: int = 2000) -> DayList:
-    """Return the day's follow-ups in scope (a station, one care team, or the user's own persons)."""
+             observation_id: int | None = None, page: int = 1, page_size: int = 5000) -> DayList:
+    """Return the day's follow-ups in scope (a station, one care team, or the user's own persons), a page of
+    them (open ones first) with the totals of all."""
     require(user, FOLLOWUP_READ)
     check_day(day)
     if day <= local_today() + timedelta(days=1):
@@ -179,10 +185,16 @@ def day_list(session: Session, user: User, day: date, unit_id: int | None = None
         stmt = stmt.where(Unit.path.startswith(select(Unit.path).where(Unit.id == unit_id).scalar_subquery()))
     if observation_id is not None:
         stmt = stmt.where(FollowUp.observation_id == observation_id)
+    totals = stmt.with_only_columns(FollowUp.done_at, _findings_clause().label("findings")).subquery()
+    due, done, findings = session.execute(select(
+        func.count(), func.count(totals.c.done_at),
+        func.coalesce(func.sum(case((totals.c.findings, 1), else_=0)), 0))).one()
+    pages = max(1, -(-due // page_size))
+    page = min(max(1, page), pages)
     rows = _rows(session, stmt.order_by(FollowUp.done_at.is_not(None), Unit.name, Person.name, FollowUp.id)
-                 .limit(limit))
+                 .offset((page - 1) * page_size).limit(page_size))
     audit.record(session, "list", "follow_ups", None, day=day.isoformat(), results=len(rows))
-    return DayList(day, rows)
+    return DayList(day, rows, due, done, int(findings), page, pages)
 
 
 def missed_list(session: Session, user: User, days: int = 7, limit: int = 2000) -> list[FollowUpRow]:
@@ -303,8 +315,7 @@ def release_blockers(session: Session, observation_ids: list[int]) -> dict[int, 
     if not observation_ids:
         return {}
     stmt = (select(FollowUp).where(FollowUp.observation_id.in_(observation_ids), FollowUp.done_at.is_not(None),
-                                   or_(FollowUp.temperature_c >= FEVER_C, FollowUp.symptoms != "",
-                                       FollowUp.test_result == "positive"))
+                                   _findings_clause())
             .order_by(FollowUp.day, FollowUp.id))
     out: dict[int, FollowUp] = {}
     for f in session.execute(stmt).scalars():
