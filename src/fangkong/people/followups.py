@@ -92,13 +92,20 @@ def generate_follow_ups(session: Session, day: date, unit_ids: Any = None, chunk
     """
     start_of_day, end_of_day = day_bounds(day)
     end = func.coalesce(Observation.home_monitoring_until, Observation.planned_end)
+    open_on_day = (Observation.released_at.is_(None), Observation.start < end_of_day, end > start_of_day)
     stmt = (select(Observation.id, Observation.person_id, Observation.kind, Observation.start,
-                   Observation.planned_end, Observation.test_days)
-            .where(Observation.released_at.is_(None), Observation.start < end_of_day, end > start_of_day))
+                   Observation.planned_end, Observation.test_days).where(*open_on_day))
     existing = select(FollowUp.observation_id).where(FollowUp.day == day)
+    covered = (select(FollowUp.id).join(Observation, Observation.id == FollowUp.observation_id)
+               .where(FollowUp.day == day, *open_on_day))
     if unit_ids is not None:
         stmt = stmt.join(Person, Person.id == Observation.person_id).where(Person.unit_id.in_(unit_ids))
         existing = existing.join(Person, Person.id == FollowUp.person_id).where(Person.unit_id.in_(unit_ids))
+        covered = covered.join(Person, Person.id == FollowUp.person_id).where(Person.unit_id.in_(unit_ids))
+    # Lists open many times a day: two counts tell whether anything is missing before any row is fetched.
+    if session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one() == \
+            session.execute(select(func.count()).select_from(covered.subquery())).scalar_one():
+        return 0
     # The day's existing rows as a set rather than NOT EXISTS: the plan must not depend on fresh statistics
     # (right after a night's bulk insert, PostgreSQL would take follow_ups for empty).
     have = set(session.execute(existing).scalars())
