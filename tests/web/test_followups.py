@@ -452,3 +452,17 @@ def test_the_list_pages_open_follow_ups_first_with_totals_over_all_pages(persona
     states = [r.follow_up.done_at is not None for p in pages[:first.pages] for r in p.rows]
     assert states == sorted(states)  # every open one before any done one
     assert pages[-1].page == first.pages  # past the end: the last page
+
+
+def test_a_period_that_ended_days_ago_does_not_count_as_ending_today(personas, db) -> None:
+    c, headers = personas.browser("command"), personas.headers("command")
+    before = next(d for d in c.get("/api/v1/observations/counts", headers=headers).json() if d["area_code"] == "620102")
+    person = _observe(personas, _free_person(db).id)
+    with db.unit_of_work() as s:  # in its home-monitoring days: the centralised period ended two days ago
+        s.execute(update(Observation).where(Observation.person_id == person)
+                  .values(planned_end=datetime.now(UTC) - timedelta(days=2)))
+    after = next(d for d in c.get("/api/v1/observations/counts", headers=headers).json() if d["area_code"] == "620102")
+    assert after["under_observation"] == before["under_observation"] + 1
+    assert after["ending_today"] == before["ending_today"]
+    listed = c.get("/api/v1/observations", params={"ends": "today"}, headers=headers).json()
+    assert person not in {i["person_id"] for i in listed["items"]}

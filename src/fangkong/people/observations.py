@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -78,7 +79,7 @@ def observation_list(session: Session, user: User, flt: ObservationFilter, limit
     _check(flt)
     now = utcnow()
     today = local_today()
-    today_end = day_bounds(today)[1]
+    today_start, today_end = day_bounds(today)
     tomorrow_end = day_bounds(today + timedelta(days=1))[1]
     stmt = (select(Person.id, Person.name, RiskStatus.status, Observation.kind, Observation.place, Observation.start,
                    Observation.planned_end, Unit.name)
@@ -99,15 +100,17 @@ def observation_list(session: Session, user: User, flt: ObservationFilter, limit
     base = restrict(stmt, user, Person.unit_id)
     counted = base.subquery()
     total, ending_today, ending_tomorrow = session.execute(select(
-        func.count(), func.coalesce(func.sum(case((counted.c.planned_end < today_end, 1), else_=0)), 0),
+        func.count(), func.coalesce(func.sum(case(((counted.c.planned_end >= today_start)
+                                                   & (counted.c.planned_end < today_end), 1), else_=0)), 0),
         func.coalesce(func.sum(case(((counted.c.planned_end >= today_end) & (counted.c.planned_end < tomorrow_end),
                                      1), else_=0)), 0))).one()
     listed = base
     if flt.ends == "today":
-        listed = listed.where(Observation.planned_end < today_end)
+        listed = listed.where(Observation.planned_end >= today_start, Observation.planned_end < today_end)
     elif flt.ends == "tomorrow":
         listed = listed.where(Observation.planned_end >= today_end, Observation.planned_end < tomorrow_end)
-    rows = [ObservationRow(*r, ends_tomorrow=today_end <= r[6] < tomorrow_end, ends_today=r[6] < today_end)
+    rows = [ObservationRow(*r, ends_tomorrow=today_end <= r[6] < tomorrow_end,
+                           ends_today=today_start <= r[6] < today_end)
             for r in session.execute(listed.order_by(Observation.planned_end, Person.name).limit(limit)).all()]
     audit.record(session, "list", "observations", None, status=flt.status, district=flt.district_id,
                  kind=flt.kind, ends=flt.ends, results=len(rows))
@@ -132,54 +135,55 @@ class DistrictCounts:
 
 def district_counts(session: Session, user: User, day: date | None = None) -> list[DistrictCounts]:
     """Return per district: under observation, ending today / tomorrow, the day's follow-ups due and done,
-    and yesterday's missed."""
+    and yesterday's missed ("ends" is the end of the quarantine or monitoring period, `planned_end`)."""
     require(user, FOLLOWUP_READ)
     day = check_day(day or local_today())
-    today_end = day_bounds(day)[1]
+    today_start, today_end = day_bounds(day)
     tomorrow_end = day_bounds(day + timedelta(days=1))[1]
-    district = select(Unit.id, Unit.name, Unit.path, Unit.area_code).where(Unit.kind == UnitKind.DISTRICT).subquery()
-    in_district = Unit.path.startswith(district.c.path)
+    end = Observation.planned_end
+
+    def within(low: datetime, high: datetime) -> Any:
+        return func.sum(case(((end >= low) & (end < high), 1), else_=0))
+
+    # Grouped by the person's unit, then summed per district here: a prefix join per row costs far more.
     obs = session.execute(restrict(
-        select(district.c.id, func.count(Observation.id),
-               func.sum(case((Observation.planned_end < today_end, 1), else_=0)),
-               func.sum(case(((Observation.planned_end >= today_end) & (Observation.planned_end < tomorrow_end), 1),
-                             else_=0)))
+        select(Person.unit_id, func.count(Observation.id), within(today_start, today_end),
+               within(today_end, tomorrow_end))
         .select_from(Observation).join(Person, Person.id == Observation.person_id)
-        .join(Unit, Unit.id == Person.unit_id).join(district, in_district)
-        .where(Observation.released_at.is_(None)).group_by(district.c.id), user, Person.unit_id)).all()
-    now = utcnow()
-    tomorrow_start = today_end
-    quarantined = (RiskStatus.status == "close_contact") & Observation.kind.in_(QUARANTINE) & \
-        (Observation.planned_end > now)
+        .where(Observation.released_at.is_(None)).group_by(Person.unit_id), user, Person.unit_id)).all()
     close = session.execute(restrict(
-        select(district.c.id, func.count(Observation.id),
-               func.sum(case(((Observation.planned_end >= tomorrow_start) & (Observation.planned_end < tomorrow_end),
-                              1), else_=0)))
+        select(Person.unit_id, func.count(Observation.id), within(today_end, tomorrow_end))
         .select_from(Observation).join(RiskStatus, RiskStatus.id == Observation.risk_status_id)
         .join(Person, Person.id == Observation.person_id)
-        .join(Unit, Unit.id == Person.unit_id).join(district, in_district)
-        .where(Observation.released_at.is_(None), RiskStatus.ended_at.is_(None), quarantined)
-        .group_by(district.c.id), user, Person.unit_id)).all()
+        .where(Observation.released_at.is_(None), RiskStatus.ended_at.is_(None), RiskStatus.status == "close_contact",
+               Observation.kind.in_(QUARANTINE), end > utcnow())
+        .group_by(Person.unit_id), user, Person.unit_id)).all()
     fus = session.execute(restrict(
-        select(district.c.id, FollowUp.day, func.count(FollowUp.id), func.count(FollowUp.done_at))
+        select(Person.unit_id, FollowUp.day, func.count(FollowUp.id), func.count(FollowUp.done_at))
         .select_from(FollowUp).join(Person, Person.id == FollowUp.person_id)
-        .join(Unit, Unit.id == Person.unit_id).join(district, in_district)
-        .where(FollowUp.day.in_([day, day - timedelta(days=1)])).group_by(district.c.id, FollowUp.day),
+        .where(FollowUp.day.in_([day, day - timedelta(days=1)])).group_by(Person.unit_id, FollowUp.day),
         user, Person.unit_id)).all()
-    figures: dict[int, dict[str, int]] = {}
-    for did, n, today_n, tomorrow_n in obs:
-        figures.setdefault(did, {}).update(under_observation=n, ending_today=int(today_n or 0),
-                                           ending_tomorrow=int(tomorrow_n or 0))
-    for did, n, tomorrow_n in close:
-        figures.setdefault(did, {}).update(close_contacts_in_quarantine=n,
-                                           close_contacts_ending_tomorrow=int(tomorrow_n or 0))
-    for did, fday, due, done in fus:
+    units = districts(session, user)
+    paths = dict(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(visible_unit_ids(user)))).all())
+    district_of = {uid: next((d.id for d in units if path.startswith(d.path)), None) for uid, path in paths.items()}
+    figures: dict[int, dict[str, int]] = {d.id: {} for d in units}
+
+    def add(unit_id: int, **values: int) -> None:
+        target = figures.get(district_of.get(unit_id))  # type: ignore[arg-type]
+        if target is not None:
+            for key, value in values.items():
+                target[key] = target.get(key, 0) + int(value or 0)
+
+    for uid, n, today_n, tomorrow_n in obs:
+        add(uid, under_observation=n, ending_today=today_n, ending_tomorrow=tomorrow_n)
+    for uid, n, tomorrow_n in close:
+        add(uid, close_contacts_in_quarantine=n, close_contacts_ending_tomorrow=tomorrow_n)
+    for uid, fday, due, done in fus:
         if fday == day:
-            figures.setdefault(did, {}).update(due=due, done=done)
+            add(uid, due=due, done=done)
         else:
-            figures.setdefault(did, {})["missed_yesterday"] = due - done
-    return [DistrictCounts(u.id, u.name, u.area_code, district_area(u), **figures.get(u.id, {}))
-            for u in districts(session, user)]
+            add(uid, missed_yesterday=due - done)
+    return [DistrictCounts(u.id, u.name, u.area_code, district_area(u), **figures[u.id]) for u in units]
 
 
 def district_area(unit: Unit) -> str | None:
