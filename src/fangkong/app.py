@@ -21,7 +21,9 @@ from fangkong.leads import api as leads_api
 from fangkong.leads import web as leads_web
 from fangkong.leads.timeline import lead_entries
 from fangkong.people import api as people_api
+from fangkong.people import followup_api, followup_web
 from fangkong.people import web as people_web
+from fangkong.people.followups import follow_up_entries
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import web as tracing_web
 from fangkong.tracing.cases import Presence, upgrade_secondaries
@@ -34,6 +36,7 @@ STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 CAPABILITIES = [
     (shell.router, None, []),
     (people_web.router, people_api.router, people_web.NAV),
+    (followup_web.router, followup_api.router, followup_web.NAV),
     (leads_web.router, leads_api.router, leads_web.NAV),
     (checkpoints_web.router, checkpoints_api.router, checkpoints_web.NAV),
     (tracing_web.router, tracing_api.router, tracing_web.NAV),
@@ -42,7 +45,7 @@ CAPABILITIES = [
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
-TIMELINE_SOURCES = [lead_entries, passage_entries]
+TIMELINE_SOURCES = [lead_entries, passage_entries, follow_up_entries]
 ROOMS = ("people", "leads", "checkpoints", "tracing")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 

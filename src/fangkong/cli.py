@@ -16,6 +16,7 @@ from rich.table import Table
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.settings import Settings, load_settings
 from fangkong.leads.cli import leads_app
+from fangkong.people.cli import followups_app
 from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(leads_app, name="leads")
+app.add_typer(followups_app, name="followups")
 tracing_cli.register(app)
 console = Console()
 ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")

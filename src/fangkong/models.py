@@ -8,5 +8,6 @@ def load_all() -> None:
     import fangkong.core.audit
     import fangkong.core.models
     import fangkong.leads.models
+    import fangkong.people.care_models
     import fangkong.people.models
     import fangkong.tracing.models  # noqa: F401

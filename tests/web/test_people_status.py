@@ -99,7 +99,8 @@ def test_release_list_counts_and_one_action_release(personas, db) -> None:
     overview = personas.browser("command").get("/people/status").text
     assert "城关分局" in overview and "密切接触者" in overview
     with db.sessions() as s, s.begin():
-        s.execute(update(Observation).values(planned_end=datetime.now(UTC) - timedelta(minutes=5)))
+        past = datetime.now(UTC) - timedelta(minutes=5)
+        s.execute(update(Observation).values(planned_end=past, home_monitoring_until=past))
     c = personas.browser("health")
     assert person.name in c.get("/people/status").text
     r = c.post("/people/status/release", data={"csrf_token": csrf(c), "reason": "观察期满无症状"},

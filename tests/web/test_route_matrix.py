@@ -31,6 +31,9 @@ REFERRAL_READERS = frozenset({"health", "checkpoint", "command", "district"})
 HEALTH = frozenset({"health"})
 AUDITOR = frozenset({"auditor"})
 TRACERS = frozenset({"command", "health"})
+FOLLOWUP_READERS = frozenset({"command", "district", "station", "health", "community"})
+FOLLOWUP_RECORDERS = frozenset({"station", "health", "community"})
+CARE_MANAGERS = frozenset({"command", "district", "station"})
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -151,6 +154,28 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/api/v1/tracing/cases/{person_id}"): ("/api/v1/tracing/cases/{own_person}", TRACERS),
     ("POST", "/api/v1/tracing/cases/{person_id}/trace"): ("/api/v1/tracing/cases/{own_person}/trace", TRACERS),
     ("POST", "/api/v1/tracing/cases/{person_id}/dispatch"): ("/api/v1/tracing/cases/{own_person}/dispatch", TRACERS),
+    ("GET", "/followups"): ("/followups", FOLLOWUP_READERS),
+    ("GET", "/followups/missed"): ("/followups/missed", FOLLOWUP_READERS),
+    ("GET", "/followups/sheet.xlsx"): ("/followups/sheet.xlsx", FOLLOWUP_READERS),
+    ("GET", "/followups/import"): ("/followups/import", FOLLOWUP_RECORDERS),
+    ("POST", "/followups/import"): ("/followups/import", FOLLOWUP_RECORDERS),
+    ("POST", "/followups/import/confirm"): ("/followups/import/confirm", FOLLOWUP_RECORDERS),
+    ("GET", "/followups/{follow_up_id}"): ("/followups/{follow_up}", FOLLOWUP_READERS),
+    ("POST", "/followups/{follow_up_id}"): ("/followups/{follow_up}", FOLLOWUP_RECORDERS),
+    ("GET", "/care"): ("/care", FOLLOWUP_READERS),
+    ("GET", "/care/{observation_id}"): ("/care/{team_obs}", FOLLOWUP_READERS),
+    ("POST", "/care/{observation_id}/members"): ("/care/{team_obs}/members", CARE_MANAGERS),
+    ("GET", "/observations"): ("/observations", PERSON_READERS),
+    ("GET", "/api/v1/followups"): ("/api/v1/followups", FOLLOWUP_READERS),
+    ("GET", "/api/v1/followups/missed"): ("/api/v1/followups/missed", FOLLOWUP_READERS),
+    ("GET", "/api/v1/followups/{follow_up_id}"): ("/api/v1/followups/{follow_up}", FOLLOWUP_READERS),
+    ("POST", "/api/v1/followups/{follow_up_id}/record"): ("/api/v1/followups/{follow_up}/record", FOLLOWUP_RECORDERS),
+    ("GET", "/api/v1/care-teams"): ("/api/v1/care-teams", FOLLOWUP_READERS),
+    ("GET", "/api/v1/care-teams/{observation_id}"): ("/api/v1/care-teams/{team_obs}", FOLLOWUP_READERS),
+    ("PUT", "/api/v1/care-teams/{observation_id}/members/{team_role}"): (
+        "/api/v1/care-teams/{team_obs}/members/officer", CARE_MANAGERS),
+    ("GET", "/api/v1/observations"): ("/api/v1/observations", PERSON_READERS),
+    ("GET", "/api/v1/observations/counts"): ("/api/v1/observations/counts", FOLLOWUP_READERS),
     ("GET", "/audit"): ("/audit", AUDITOR),
     ("GET", "/audit/verify"): ("/audit/verify", AUDITOR),
     ("GET", "/api/v1/audit"): ("/api/v1/audit", AUDITOR),
@@ -226,9 +251,20 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         s.add(case)
         s.flush()
         exposure = case.exposures[0].id
+    from fangkong.people.care_models import CareTeam, CareTeamMember, FollowUp
+    from fangkong.people.followups import generate_follow_ups, local_today
+
+    with db.unit_of_work() as s:  # a demo observation whose care team has the community cadre in it
+        generate_follow_ups(s, local_today())
+        community = s.execute(select(User.id).where(User.username == "community")).scalar_one()
+        team_obs, follow_up = s.execute(
+            select(CareTeam.observation_id, FollowUp.id).join(CareTeamMember)
+            .join(FollowUp, FollowUp.observation_id == CareTeam.observation_id)
+            .where(CareTeamMember.user_id == community, FollowUp.day == local_today())
+            .order_by(CareTeam.id).limit(1)).one()
     pair, merge = _pair_and_merge(db, personas, person)
-    return {"own_pair": pair, "own_merge": merge, "own_person": person, "station_unit": station.unit_id,
-            "station_user": station.id,
+    return {"own_pair": pair, "own_merge": merge, "team_obs": team_obs, "follow_up": follow_up,
+            "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
             "batch": pushed["batch_id"], "exposure": exposure}

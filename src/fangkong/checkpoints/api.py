@@ -151,10 +151,11 @@ class RiskAreaOut(BaseModel):
 
 class ReferralOut(BaseModel):
     id: int
-    checkpoint: str
+    source: str = Field("checkpoint", description="checkpoint, or follow_up (found by a daily follow-up)")
+    checkpoint: str | None
     person_id: int
     name: str
-    temperature_c: float
+    temperature_c: float | None
     at: datetime
     reason: str
     acknowledged_at: datetime | None
@@ -250,7 +251,8 @@ def add_risk_area(request: Request, body: RiskAreaIn) -> RiskAreaOut:
 def list_referrals(request: Request, open_only: bool = True) -> list[ReferralOut]:
     with work(request) as w:
         rows = service.referrals(w.session, w.user, open_only, request.app.state.settings.referral_overdue_minutes)
-    return [ReferralOut(id=r.referral.id, checkpoint=r.checkpoint_name, person_id=r.referral.person_id, name=r.name,
+    return [ReferralOut(id=r.referral.id, source=r.referral.source,
+                        checkpoint=r.checkpoint_name, person_id=r.referral.person_id, name=r.name,
                         temperature_c=r.temperature_c, at=r.referral.at, reason=r.referral.reason,
                         acknowledged_at=r.referral.acknowledged_at, acknowledged_by=r.referral.acknowledged_by,
                         overdue=r.overdue) for r in rows]
@@ -263,7 +265,8 @@ def acknowledge(request: Request, referral_id: Id, body: AckIn) -> ReferralOut:
         service.acknowledge_referral(w.session, w.user, referral_id, body.note)
         rows = service.referrals(w.session, w.user, False, request.app.state.settings.referral_overdue_minutes)
     row = next(r for r in rows if r.referral.id == referral_id)
-    return ReferralOut(id=row.referral.id, checkpoint=row.checkpoint_name, person_id=row.referral.person_id,
+    return ReferralOut(id=row.referral.id, source=row.referral.source,
+                       checkpoint=row.checkpoint_name, person_id=row.referral.person_id,
                        name=row.name, temperature_c=row.temperature_c, at=row.referral.at, reason=row.referral.reason,
                        acknowledged_at=row.referral.acknowledged_at, acknowledged_by=row.referral.acknowledged_by,
                        overdue=False)

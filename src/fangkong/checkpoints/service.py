@@ -39,6 +39,7 @@ from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.core.units import get_unit_in_scope
 from fangkong.people.matching import IncomingRecord, link_persons
+from fangkong.people.models import Person
 
 KINDS = {"ring_station": N_("Ring-city station"), "toll_gate": N_("Highway toll gate"),
          "temporary_post": N_("Temporary post"), "community_gate": N_("Community gate")}
@@ -382,18 +383,20 @@ def recent_passages(session: Session, user: User, checkpoint_id: int, limit: int
 @dataclass(frozen=True)
 class ReferralRow:
     referral: Referral
-    checkpoint_name: str
+    checkpoint_name: str | None  # None: referred from a follow-up (people.followups)
     name: str
-    temperature_c: float
+    temperature_c: float | None
     overdue: bool
 
 
 def referrals(session: Session, user: User, open_only: bool, overdue_minutes: int) -> list[ReferralRow]:
-    """Return referrals: health sees the city's, checkpoint officers their checkpoints'."""
+    """Return referrals: health sees the city's (follow-ups' included), checkpoint officers their checkpoints'."""
     require(user, REFERRAL_READ)
-    stmt = (select(Referral, Checkpoint.name, PassagePerson.name, PassagePerson.temperature_c)
-            .join(Checkpoint, Checkpoint.id == Referral.checkpoint_id)
-            .join(PassagePerson, PassagePerson.id == Referral.passage_person_id))
+    stmt = (select(Referral, Checkpoint.name, func.coalesce(PassagePerson.name, Person.name),
+                   PassagePerson.temperature_c)
+            .outerjoin(Checkpoint, Checkpoint.id == Referral.checkpoint_id)
+            .outerjoin(PassagePerson, PassagePerson.id == Referral.passage_person_id)
+            .join(Person, Person.id == Referral.person_id))
     if user.role != Role.HEALTH:
         stmt = stmt.where(Referral.checkpoint_id.in_(visible_checkpoints(user).with_only_columns(Checkpoint.id)))
     if open_only:

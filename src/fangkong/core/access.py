@@ -34,21 +34,25 @@ PASSAGE_WRITE = "passage.write"
 REFERRAL_READ = "referral.read"
 REFERRAL_ACK = "referral.ack"
 TRACE_RUN = "trace.run"  # trace a case, add or strike contacts, dispatch them as leads
+CARE_MANAGE = "care.manage"  # form care teams (N包1) for persons under observation
+FOLLOWUP_READ = "followup.read"  # follow-up lists, missed lists, counts; community: its own teams' persons
+FOLLOWUP_RECORD = "followup.record"  # record a follow-up; community only for the persons of its teams
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_INTAKE,
                              LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
-                             REFERRAL_READ, TRACE_RUN}),
+                             REFERRAL_READ, TRACE_RUN, CARE_MANAGE, FOLLOWUP_READ}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
-                              LEAD_DISPATCH,
+                              LEAD_DISPATCH, CARE_MANAGE, FOLLOWUP_READ,
                               LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
     Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_READ,
-                             LEAD_VERIFY}),
-    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK, TRACE_RUN}),
+                             LEAD_VERIFY, CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD}),
+    Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK, TRACE_RUN,
+                            FOLLOWUP_READ, FOLLOWUP_RECORD}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
-    # Community cadres verify the community leg of two-leg leads; the persons of their care teams
-    # arrive with issue 5, not the person files at large.
-    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY}),
+    # Community cadres verify the community leg of two-leg leads and follow up the persons of their
+    # care teams (people.care narrows them to those), not the person files at large.
+    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY, FOLLOWUP_READ, FOLLOWUP_RECORD}),
     Role.AUDITOR: frozenset({AUDIT_READ}),
     Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE}),
 }

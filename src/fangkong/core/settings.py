@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
     referral_overdue_minutes: int = Field(
         30, ge=1, description="A referral not acknowledged by health after this long is overdue.")
+    care_team_roles: str = Field(
+        "officer=station,cadre=community,doctor=health|community",
+        description="Care team (N包1) roles, in order: team role = the user roles that may fill it ('|' between).",
+    )
     lead_deadlines: str = Field(
         "express=5/10,urgent=120/120,normal=midnight/midnight",
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",
@@ -61,6 +65,14 @@ class Settings(BaseSettings):
         from fangkong.leads.deadlines import parse_rules  # one parser for the rule text
 
         parse_rules(value)
+        return value
+
+    @field_validator("care_team_roles")
+    @classmethod
+    def _care_roles(cls, value: str) -> str:
+        from fangkong.people.care import parse_team_roles  # one parser for the rule text
+
+        parse_team_roles(value)
         return value
 
     def model_post_init(self, _context: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -56,6 +56,7 @@ def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2
         result.logins = _users(session, settings, stations)
         result.persons = _persons(session, rng, stations, size)
         _checkpoints(session, stations)
+        _observations(session, settings, seed, stations, size)
         audit.record(session, "demo_build", None, None, size=size, seed=seed, units=result.units,
                      persons=result.persons)
     result.seconds = time.perf_counter() - started
@@ -188,3 +189,85 @@ def _checkpoints(session: Session, stations: list[Station]) -> None:
         session.flush()
         session.add(CheckpointPost(checkpoint_id=checkpoint.id, user_id=officer.id))
     session.add(RiskArea(area_code="420106", name=None, level="high", valid_from=datetime(2020, 1, 23, tzinfo=UTC)))
+
+
+# Days since the last exposure of the demo observations: 7-day periods end today, tomorrow, later, or have ended.
+_EXPOSURE_AGES = (6, 5, 1, 2, 3, 0, 4, 7, 6)
+_DEMO_STATUSES = ("close_contact", "close_contact", "secondary_contact", "arrival_high", "close_contact",
+                  "arrival_medium")
+
+
+def _observations(session: Session, settings: Settings, seed: int, stations: list[Station], size: int) -> None:
+    """Persons under observation in the demo station and in 七里河区, care teams and two days of follow-ups.
+
+    Its own random stream, and never a station's first five persons, so the rest of the city is unchanged."""
+    from fangkong.core.db import utcnow
+    from fangkong.core.protocol import get_profile
+    from fangkong.people.care_models import CareTeam, CareTeamMember
+    from fangkong.people.models import Observation, RiskStatus
+
+    rng = random.Random(seed + 5)
+    users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
+    first = stations[0]
+    qilihe = [s for s in stations if s.district_code == "620103"][:2]
+    plan = [(first, max(9, size // 150)), *((s, max(3, size // 400)) for s in qilihe)]
+    profile, now = get_profile(settings.protocol_profile), utcnow()
+    index = 0
+    for station, count in plan:
+        ids = session.execute(select(Person.id).where(Person.unit_id == station.unit.id).order_by(Person.id)
+                              .offset(5).limit(count)).scalars().all()
+        for person_id in ids:
+            status = _DEMO_STATUSES[index % len(_DEMO_STATUSES)]
+            rule = profile.observation[status]
+            start = now - timedelta(days=_EXPOSURE_AGES[index % len(_EXPOSURE_AGES)], hours=rng.randint(1, 6))
+            index += 1
+            entry = RiskStatus(person_id=person_id, status=status, since=start + timedelta(hours=3),
+                               set_by="指挥中心值班员", reason="流调判定（演示数据）")
+            session.add(entry)
+            session.flush()
+            end = start + timedelta(days=rule.days)
+            obs = Observation(person_id=person_id, risk_status_id=entry.id, kind=rule.kind,
+                              place="集中隔离酒店（演示）" if rule.kind == "centralised_quarantine" else "居家",
+                              start=start, planned_end=end, profile=profile.name,
+                              home_monitoring_until=end + timedelta(days=rule.then_home_monitoring_days)
+                              if rule.then_home_monitoring_days else None,
+                              test_days=",".join(map(str, rule.test_days)))
+            session.add(obs)
+            session.flush()
+            if station is first:
+                team = CareTeam(observation_id=obs.id, person_id=person_id)
+                team.members = [CareTeamMember(team_role=role, user_id=users[name].id, assigned_by="指挥中心值班员")
+                                for role, name in (("officer", "station"), ("cadre", "community"),
+                                                   ("doctor", "health"))]
+                session.add(team)
+    session.flush()
+    _follow_ups(session, rng, now)
+
+
+def _follow_ups(session: Session, rng: random.Random, now: datetime) -> None:
+    """Yesterday's follow-ups mostly done (two missed), today's partly done, one with fever referred to health
+    (and received)."""
+    from fangkong.checkpoints.models import Referral
+    from fangkong.people import followups
+    from fangkong.people.care_models import FollowUp
+
+    today = followups.local_today()
+    for day in (today - timedelta(days=1), today):
+        followups.generate_follow_ups(session, day)
+        rows = session.execute(select(FollowUp).where(FollowUp.day == day).order_by(FollowUp.id)).scalars().all()
+        for i, f in enumerate(rows):
+            if (day < today and i < 2) or (day == today and i % 2 == 0):
+                continue  # missed yesterday / still to do today
+            f.done_at, f.done_by = min(now, now - timedelta(days=(today - day).days, hours=1)), "社区干部"
+            f.temperature_c = round(rng.uniform(36.1, 37.0), 1)
+            f.test_result = "negative" if f.test_due else None
+            if day == today and i == 1:
+                f.temperature_c, f.symptoms = 38.1, "cough"
+                # Already received by health: the demo shows a closed loop, and health's queue stays the tests'.
+                referral = Referral(source="follow_up", person_id=f.person_id, at=f.done_at,
+                                    reason="随访发现：体温 38.1 °C，咳嗽", acknowledged_by="市卫健委联络员",
+                                    acknowledged_at=f.done_at + timedelta(minutes=20), note="已安排发热门诊")
+                session.add(referral)
+                session.flush()
+                f.referral_id = referral.id
+    session.flush()

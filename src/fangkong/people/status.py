@@ -22,6 +22,8 @@ from fangkong.core.errors import Conflict, Forbidden, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
 from fangkong.core.protocol import get_profile
+from fangkong.people import followups
+from fangkong.people.care_models import FollowUp
 from fangkong.people.models import Observation, Person, RiskStatus
 
 STATUSES = {
@@ -55,7 +57,13 @@ class StatusView:
     @property
     def release_due(self) -> bool:
         obs = self.observation
-        return obs is not None and obs.released_at is None and obs.planned_end <= utcnow()
+        return obs is not None and obs.released_at is None and observation_end(obs) <= utcnow()
+
+
+def observation_end(obs: Observation) -> datetime:
+    """Return when the whole observation ends: after the home-monitoring tail, if the profile has one
+    (edition-9 close contacts: 7 days centralised, then 3 days home monitoring, followed up daily)."""
+    return obs.home_monitoring_until or obs.planned_end
 
 
 def status_of(session: Session, user: User, person_id: int) -> StatusView:
@@ -87,7 +95,10 @@ def change_status(session: Session, user: User, person_id: int, status: str, rea
         if changed != 1:
             raise Conflict(N_("The status was changed meanwhile; reload and try again."))
     if view.observation is not None:
+        if status == "released":
+            _refuse_if_findings(session, view.observation.id)
         view.observation.released_at, view.observation.released_by = now, f"{user.display_name} ({status})"
+        followups.drop_pending(session, view.observation.id)
     entry = RiskStatus(person_id=person.id, status=status, since=now, set_by=user.display_name,
                        reason=reason.strip()[:500], evidence=evidence.strip()[:500] or None)
     session.add(entry)
@@ -130,9 +141,18 @@ def release(session: Session, user: User, person_id: int, reason: str = "") -> S
     obs = view.observation
     if obs is None or view.current is None:
         raise ValidationFailed.one("status", NOTHING_TO_RELEASE)
-    if obs.planned_end > utcnow():
-        raise ValidationFailed.one("status", NOT_DUE, date=local_time(obs.planned_end, "%Y-%m-%d %H:%M"))
+    if observation_end(obs) > utcnow():
+        raise ValidationFailed.one("status", NOT_DUE, date=local_time(observation_end(obs), "%Y-%m-%d %H:%M"))
+    _refuse_if_findings(session, obs.id)
     return change_status(session, user, person_id, "released", reason or "观察期满，无症状")
+
+
+def _refuse_if_findings(session: Session, observation_id: int) -> None:
+    """Fever, a symptom or a positive test in a follow-up blocks release until health has assessed the person
+    (by setting another status, e.g. suspected or fever referral, which opens its own observation)."""
+    blocker = followups.release_blockers(session, [observation_id]).get(observation_id)
+    if blocker is not None:
+        raise followups.blocked_reason(blocker)
 
 
 def active_risk(session: Session, person_ids: set[int]) -> set[int]:
@@ -149,26 +169,36 @@ class DueRelease:
     person_id: int
     name: str
     status: str
-    planned_end: datetime
+    planned_end: datetime  # the end of the whole observation, home monitoring included
     unit_name: str
+    observation_id: int = 0
+    blocked: str = ""  # why release is blocked (what a follow-up found), or ""
 
 
 def release_list(session: Session, user: User) -> list[DueRelease]:
     """Return persons in the jurisdiction whose observation period has ended (health's release list)."""
-    stmt = restrict(select(Person.id, Person.name, RiskStatus.status, Observation.planned_end, Unit.name)
+    end = func.coalesce(Observation.home_monitoring_until, Observation.planned_end)
+    stmt = restrict(select(Person.id, Person.name, RiskStatus.status, end, Unit.name, Observation.id)
                     .join(Observation, Observation.person_id == Person.id)
                     .join(RiskStatus, RiskStatus.id == Observation.risk_status_id)
                     .join(Unit, Unit.id == Person.unit_id)
                     .where(Observation.released_at.is_(None), RiskStatus.ended_at.is_(None),
-                           Observation.planned_end <= utcnow()), user, Person.unit_id)
-    return [DueRelease(*row) for row in session.execute(stmt.order_by(Observation.planned_end)).all()]
+                           end <= utcnow()), user, Person.unit_id)
+    rows = session.execute(stmt.order_by(end)).all()
+    blockers = followups.release_blockers(session, [row[5] for row in rows])
+    return [DueRelease(*row, blocked=_blocked_text(blockers.get(row[5]))) for row in rows]
+
+
+def _blocked_text(f: FollowUp | None) -> str:
+    return "" if f is None else f"{f.day.isoformat()} {followups.findings_text(f)}"
 
 
 def release_all_due(session: Session, user: User, reason: str) -> int:
-    """Release everyone on the release list in one action (each release audited as its own change)."""
+    """Release everyone on the release list in one action (each release audited as its own change); persons
+    whose follow-ups found fever or symptoms stay on the list, marked blocked."""
     if user.role != Role.HEALTH:
         raise Forbidden(ONLY_HEALTH)
-    due = release_list(session, user)
+    due = [row for row in release_list(session, user) if not row.blocked]
     for row in due:
         release(session, user, row.person_id, reason)
     return len(due)
