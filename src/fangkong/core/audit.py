@@ -126,6 +126,18 @@ def _snapshot(obj: Any, changed_only: bool) -> dict[str, Any]:
     return out
 
 
+def record_created(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Audit rows inserted through the Core table (fast paths the flush events do not see), writing the same
+    "create" entry a flush of the ORM object would: every column, personal fields masked."""
+    masked = set(getattr(model, "__audit_masked__", ()))
+    keys = [a.key for a in inspect(model).column_attrs if a.key not in getattr(model, "__audit_hidden__", ())]
+    table = model.__tablename__
+    pending = _pending(session)
+    for row in rows:
+        snap = {k: MASK if k in masked and row.get(k) is not None else row.get(k) for k in keys}
+        pending.append(_entry("create", table, row["id"], {"fields": snap}))
+
+
 def _changes(session: Session) -> list[dict[str, Any]]:
     entries = []
     for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):

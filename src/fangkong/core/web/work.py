@@ -131,7 +131,7 @@ def guard(*actions: str) -> Any:
     """Route dependency: 401 without valid credentials and 403 when the role lacks an action, both
     before the request body is validated (so callers learn nothing from field errors first)."""
 
-    def dependency(user: Annotated[User, Depends(authenticated)]) -> None:
+    async def dependency(user: Annotated[User, Depends(authenticated)]) -> None:  # async: no thread hop
         for action in actions:
             require(user, action)
 
