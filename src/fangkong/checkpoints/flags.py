@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, or_, select, union
+from sqlalchemy import ScalarSelect, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.models import RiskArea
@@ -142,6 +142,12 @@ def region_code(region: str | None) -> str | None:
     return _prefecture_codes().get(region or "")
 
 
+def warm_up() -> None:
+    """Build the code tables the flags read (areas, plate regions) before the first passage needs them."""
+    lookup_area("110000")
+    _prefecture_codes()
+
+
 OPEN_LEAD = (LeadStatus.DISPATCHED, LeadStatus.MANUAL)
 
 
@@ -159,11 +165,16 @@ def watched(session: Session, id_numbers: set[str]) -> set[str]:
     return set(session.execute(select(Person.id_number).where(Person.id.in_(_watch_list(known)))).scalars())
 
 
+@functools.cache
+def _watch_list_of_ids() -> Any:
+    return _watch_list(bindparam("ids", expanding=True))  # built once: the passage path runs it every time
+
+
 def watched_persons(session: Session, person_ids: set[int]) -> set[int]:
     """Return the person files among these on the watch list, in one query."""
     if not person_ids:
         return set()
-    return set(session.execute(_watch_list(sorted(person_ids))).scalars())
+    return set(session.execute(_watch_list_of_ids(), {"ids": sorted(person_ids)}).scalars())
 
 
 def person_flags(temperature_c: float | None, id_number: str | None, risk: RiskIndex, on_watch: set[str],

@@ -13,16 +13,17 @@ audit row for every row written), in fewer round trips and less Python:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.flags import load_risk_index, risk_version, watched_persons
-from fangkong.checkpoints.models import Checkpoint, Passage, PassagePerson, Referral
+from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson, Referral
 from fangkong.checkpoints.service import (
     CheckedPerson,
     CheckResult,
@@ -37,7 +38,7 @@ from fangkong.core.context import current_actor
 from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.models import User
+from fangkong.core.models import Role, User
 from fangkong.people.matching import IncomingRecord, Link, link_persons
 from fangkong.people.models import Person
 
@@ -80,11 +81,10 @@ def register_passage(session: Session, user: User, checkpoint_id: int,
     client_id = data.client_id.strip()[:64]
     if not client_id:
         raise ValidationFailed.one("client_id", N_("This field is required."))
-    found = session.execute(visible_checkpoints(user).where(Checkpoint.id == checkpoint_id)
-                            .add_columns(risk_version())).one_or_none()
+    found = _checkpoint(session, user, checkpoint_id)
     if found is None:
         raise NotFound()
-    checkpoint, version = found
+    checkpoint, version = _Posted(found[0], found[1]), found[2]
     now = utcnow()
     checked = check_codes(data, load_risk_index(session, now, version))
     if checked.errors:
@@ -93,7 +93,7 @@ def register_passage(session: Session, user: User, checkpoint_id: int,
             return existing, False
         raise ValidationFailed(checked.errors)
     passage = _passage_row(client_id, checkpoint.id, data, checked, now)
-    passage_id = session.execute(_insert_new(session, Passage, passage, "client_id")).scalar_one_or_none()
+    passage_id = session.execute(_insert_passage(session.get_bind().dialect.name), passage).scalar_one_or_none()
     if passage_id is None:
         existing = _existing(session, client_id, checkpoint.id)
         if existing is None:  # ON CONFLICT waited for the other insert, which committed: it is visible now
@@ -118,11 +118,42 @@ def _existing(session: Session, client_id: str, checkpoint_id: int) -> Passage |
     return existing
 
 
-def _insert_new(session: Session, model: Any, row: dict[str, Any], unique: str) -> Any:
-    """Return INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id, in the session's dialect."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return (dialect.insert(model.__table__).values(row).on_conflict_do_nothing(index_elements=[unique])
-            .returning(model.__table__.c.id))
+# The statements are built once (on first use) and executed with parameters: building and hashing a
+# statement per request cost more Python than running it.
+
+@dataclass(frozen=True)
+class _Posted:
+    id: int
+    unit_id: int
+
+
+@functools.cache
+def _posted_checkpoint() -> Select[Any]:
+    return (select(Checkpoint.id, Checkpoint.unit_id, risk_version())
+            .join(CheckpointPost, CheckpointPost.checkpoint_id == Checkpoint.id)
+            .where(CheckpointPost.user_id == bindparam("user_id"), Checkpoint.id == bindparam("checkpoint_id")))
+
+
+def _checkpoint(session: Session, user: User, checkpoint_id: int) -> Any:
+    """Return (id, unit id, risk areas' version) of the checkpoint if the user may register passages there."""
+    if user.role == Role.CHECKPOINT:  # the officers posted there: the common case, one prepared statement
+        return session.execute(_posted_checkpoint(), {"user_id": user.id, "checkpoint_id": checkpoint_id}).first()
+    return session.execute(visible_checkpoints(user).where(Checkpoint.id == checkpoint_id).with_only_columns(
+        Checkpoint.id, Checkpoint.unit_id, risk_version())).first()
+
+
+@functools.cache
+def _insert_passage(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (client_id) DO NOTHING RETURNING id, in the session's dialect."""
+    table = Passage.__table__
+    dml = postgresql if dialect == "postgresql" else sqlite
+    return dml.insert(table).on_conflict_do_nothing(index_elements=["client_id"]).returning(table.c.id)
+
+
+@functools.cache
+def _insert_people() -> Any:
+    table = PassagePerson.__table__
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 def _passage_row(client_id: str, checkpoint_id: int, data: PassageInput, checked: CheckResult,
@@ -137,7 +168,7 @@ def _passage_row(client_id: str, checkpoint_id: int, data: PassageInput, checked
             "recorded_by": current_actor.get().username, "corrected_at": None}
 
 
-def _link(session: Session, checkpoint: Checkpoint, checked: CheckResult, now: datetime) -> list[Link]:
+def _link(session: Session, checkpoint: _Posted, checked: CheckResult, now: datetime) -> list[Link]:
     """Link each person to a file by ID number (or document), opening unconfirmed files; audit the new ones."""
     links = link_persons(session, [IncomingRecord(name=p.name, id_number=p.id_number, phone=None, address=None,
                                                   unit_id=checkpoint.unit_id, doc_type=p.doc_type,
@@ -161,8 +192,7 @@ def _people_rows(session: Session, passage_id: int, people: list[CheckedPerson],
              "id_number": p.id_number, "doc_type": p.doc_type, "doc_number": p.doc_number,
              "temperature_c": p.temperature_c, "disposition": p.disposition, "flags": ",".join(p.flags)}
             for p, link in zip(people, links, strict=True)]
-    table = PassagePerson.__table__
-    ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    ids = session.execute(_insert_people(), rows).scalars().all()
     for row, new_id in zip(rows, ids, strict=True):
         row["id"] = new_id
     return rows

@@ -104,6 +104,9 @@ class Database:
         self.engine.dispose()
 
 
+SMALL_BATCH = 50  # up to this many rows, one INSERT … RETURNING is one round trip and cheap to render
+
+
 def insert_returning_ids(
     session: Session, model: type[Base], rows: list[dict[str, Any]], chunk: int = 1000
 ) -> list[int]:
@@ -111,11 +114,12 @@ def insert_returning_ids(
 
     Goes through the Core table, not the ORM: the ORM's bulk insert splits rows whose None values
     differ into separate statements, which made a 10,000-row import issue thousands of INSERTs.
+    A few rows (a checkpoint passage's people) go in one INSERT … RETURNING: one round trip.
     """
     from sqlalchemy import insert, text
 
     table = model.__table__  # type: ignore[attr-defined]
-    if rows and session.get_bind().dialect.name == "postgresql":
+    if len(rows) > SMALL_BATCH and session.get_bind().dialect.name == "postgresql":
         # Take the ids from the sequence first, then insert with psycopg's pipelined executemany: rendering
         # one huge multi-row INSERT … RETURNING costs more in the driver than the database spends on it.
         # The sequence is named in the same statement: one round trip (a small request inserts a few rows).
