@@ -174,7 +174,7 @@ def watched_persons(session: Session, person_ids: set[int]) -> set[int]:
     """Return the person files among these on the watch list, in one query."""
     if not person_ids:
         return set()
-    return set(session.execute(_watch_list_of_ids(), {"ids": sorted(person_ids)}).scalars())
+    return set(session.connection().execute(_watch_list_of_ids(), {"ids": sorted(person_ids)}).scalars())
 
 
 def person_flags(temperature_c: float | None, id_number: str | None, risk: RiskIndex, on_watch: set[str],

@@ -93,7 +93,8 @@ def register_passage(session: Session, user: User, checkpoint_id: int,
             return existing, False
         raise ValidationFailed(checked.errors)
     passage = _passage_row(client_id, checkpoint.id, data, checked, now)
-    passage_id = session.execute(_insert_passage(session.get_bind().dialect.name), passage).scalar_one_or_none()
+    conn = session.connection()  # Core statements skip the ORM's execution layer
+    passage_id = conn.execute(_insert_passage(conn.dialect.name), passage).scalar_one_or_none()
     if passage_id is None:
         existing = _existing(session, client_id, checkpoint.id)
         if existing is None:  # ON CONFLICT waited for the other insert, which committed: it is visible now
@@ -137,7 +138,8 @@ def _posted_checkpoint() -> Select[Any]:
 def _checkpoint(session: Session, user: User, checkpoint_id: int) -> Any:
     """Return (id, unit id, risk areas' version) of the checkpoint if the user may register passages there."""
     if user.role == Role.CHECKPOINT:  # the officers posted there: the common case, one prepared statement
-        return session.execute(_posted_checkpoint(), {"user_id": user.id, "checkpoint_id": checkpoint_id}).first()
+        return session.connection().execute(_posted_checkpoint(), {"user_id": user.id,
+                                                                     "checkpoint_id": checkpoint_id}).first()
     return session.execute(visible_checkpoints(user).where(Checkpoint.id == checkpoint_id).with_only_columns(
         Checkpoint.id, Checkpoint.unit_id, risk_version())).first()
 
@@ -192,7 +194,7 @@ def _people_rows(session: Session, passage_id: int, people: list[CheckedPerson],
              "id_number": p.id_number, "doc_type": p.doc_type, "doc_number": p.doc_number,
              "temperature_c": p.temperature_c, "disposition": p.disposition, "flags": ",".join(p.flags)}
             for p, link in zip(people, links, strict=True)]
-    ids = session.execute(_insert_people(), rows).scalars().all()
+    ids = session.connection().execute(_insert_people(), rows).scalars().all()
     for row, new_id in zip(rows, ids, strict=True):
         row["id"] = new_id
     return rows

@@ -192,13 +192,19 @@ def forget_tokens() -> None:
     _tokens.clear()
 
 
+def cached_token_user(session: Session, token: str) -> User | None:
+    """Return the user of an API token verified a moment ago, without a query (None: ask `user_for_token`)."""
+    cached = _tokens.get((str(session.get_bind().url), token_digest(token)), utcnow())
+    return None if cached is None else session.merge(cached, load=False)  # put in this session as it was
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user of a live API token (not revoked, not expired), with its unit."""
+    cached = cached_token_user(session, token)
+    if cached is not None:
+        return cached
     now = utcnow()
     key = (str(session.get_bind().url), token_digest(token))
-    cached = _tokens.get(key, now)
-    if cached is not None:
-        return session.merge(cached, load=False)  # no query: the copy is put in this session as it was
     found = session.execute(select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id).where(
         ApiToken.token_hash == key[1], ApiToken.revoked_at.is_(None), ApiToken.expires_at > now,
         User.active.is_(True))).unique().first()
