@@ -310,7 +310,9 @@ def register_passage_orm(session: Session, user: User, checkpoint_id: int,
     """Save a passage through the ORM's unit of work; the same client id again returns the first.
 
     The first implementation, kept as the reference `checkpoints.passages.register_passage` (the lean path
-    every caller uses) is tested against, and as the benchmark's baseline.
+    every caller uses) is tested against, and as the benchmark's baseline. Not for use: on PostgreSQL two
+    concurrent retries of one client id can both pass the lookup, and the second then fails on the
+    unique client id (the lean path inserts with ON CONFLICT instead).
     """
     checkpoint = get_checkpoint(session, user, checkpoint_id, PASSAGE_WRITE)
     client_id = data.client_id.strip()[:64]
