@@ -87,9 +87,9 @@ def _cpu_seconds(pid: int) -> float:
     return total + sum(_cpu_seconds(int(child)) for child in children)
 
 
-def _load(wrk: str, port: int, token: str, checkpoint: int, seconds: int, run: str) -> dict[str, int]:
+def _load(wrk: str, port: int, token: str, checkpoint: int, seconds: int, run: str, known: Path) -> dict[str, int]:
     env = {**os.environ, "BENCH_PATH": f"/api/v1/checkpoints/{checkpoint}/passages", "BENCH_TOKEN": token,
-           "BENCH_RUN": run}
+           "BENCH_RUN": run, "BENCH_KNOWN": str(known)}
     out = subprocess.run([wrk, "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s",
                           "-s", str(HERE / "checkpoints_passages.lua"), f"http://127.0.0.1:{port}"],
                          env=env, capture_output=True, text=True, check=True).stdout
@@ -109,7 +109,7 @@ def _count(url: str, tag: str) -> tuple[int, bool, int]:
     return stored, report.ok, report.rows
 
 
-def _measure(url: str, var: Path, path: str, checkpoint: int, wrk: str) -> dict[str, float]:
+def _measure(url: str, var: Path, path: str, checkpoint: int, wrk: str, known: Path) -> dict[str, float]:
     port = _free_port()
     env = {**os.environ, "FANGKONG_DATABASE_URL": url, "FANGKONG_VAR_DIR": str(var), "FANGKONG_SECRET_KEY": "b" * 40,
            "FANGKONG_ARGON2_MEMORY_KIB": "64", "FANGKONG_ARGON2_TIME_COST": "1"}
@@ -118,9 +118,9 @@ def _measure(url: str, var: Path, path: str, checkpoint: int, wrk: str) -> dict[
     try:
         token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
                            json={"username": "checkpoint", "password": DEMO_PASSWORD}).json()["access_token"]
-        _load(wrk, port, token, checkpoint, 2, tag + "w")  # warm-up: connections, caches, statement caches
+        _load(wrk, port, token, checkpoint, 2, tag + "w", known)  # warm-up: connections, caches, statements
         cpu = _cpu_seconds(server.pid)
-        result = _load(wrk, port, token, checkpoint, SECONDS, tag)
+        result = _load(wrk, port, token, checkpoint, SECONDS, tag, known)
         cpu = _cpu_seconds(server.pid) - cpu
     finally:
         server.terminate()
@@ -143,10 +143,13 @@ def bench(url: str, label: str, var: Path) -> None:
     build_demo(db, settings, size=5000, seed=3)
     with db.engine.connect() as conn:
         checkpoint = conn.execute(sa.text("SELECT min(id) FROM checkpoints")).scalar_one()
+        numbers = conn.execute(sa.text("SELECT id_number FROM persons WHERE id_number IS NOT NULL")).scalars().all()
     db.dispose()
+    known = var / "known_ids.txt"  # people with files (some with open leads or a risk status) come through too
+    known.write_text("\n".join(numbers) + "\n")
     rates = {}
     for path in PATHS:
-        m = _measure(url, var, path, checkpoint, wrk)
+        m = _measure(url, var, path, checkpoint, wrk, known)
         rates[path] = m["rate"]
         print(f"{label:10s} {LABELS[path]:17s} {m['rate']:6.0f} passages/s  p50 {m['p50']:6.1f} ms  "
               f"p99 {m['p99']:7.1f} ms  server CPU {m['cpu_ms']:4.1f} ms/passage", flush=True)

@@ -1,5 +1,7 @@
 -- wrk script for bench/checkpoints_bench.py: POST a distinct passage (3 persons, valid ID numbers) per request.
--- Environment: BENCH_PATH (the passages URL path), BENCH_TOKEN (an API token), BENCH_RUN (a run tag).
+-- Environment: BENCH_PATH (the passages URL path), BENCH_TOKEN (an API token), BENCH_RUN (a run tag),
+-- BENCH_KNOWN (a file of ID numbers with person files: every passage's third person is one of them half the
+-- time, so linking to existing files and the watch list are part of the load, not only new files).
 
 local threads = {}
 local counter = 0
@@ -18,8 +20,16 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local known = {}
+
 function init(_args)
   math.randomseed(7 + id)
+  local path = os.getenv("BENCH_KNOWN")
+  if path then
+    for line in io.lines(path) do
+      if #line > 0 then table.insert(known, line) end
+    end
+  end
 end
 
 local function id_number()
@@ -35,8 +45,9 @@ end
 
 local function person(n, k)
   local t = 36.0 + math.random(0, 16) / 10
+  local number = (k == 2 and #known > 0 and math.random() < 0.5) and known[math.random(#known)] or id_number()
   return string.format('{"name":"人员%d-%d","id_number":"%s","temperature_c":%.1f,"disposition":"passed",'
-    .. '"role":"%s"}', n, k, id_number(), t, k == 0 and "driver" or "passenger")
+    .. '"role":"%s"}', n, k, number, t, k == 0 and "driver" or "passenger")
 end
 
 function request()

@@ -102,7 +102,8 @@ def register_passage(session: Session, user: User, checkpoint_id: int,
         return existing, False
     passage["id"] = passage_id
     links = _link(session, checkpoint, checked, now)
-    watch = watched_persons(session, {link.person_id for link in links})
+    # a file opened just now has no lead and no risk status yet: only the files found can be on the watch list
+    watch = watched_persons(session, {link.person_id for link in links if link.how != "new"})
     flag_people(checked, {p.id_number for p, link in zip(checked.people, links, strict=True)
                           if p.id_number and link.person_id in watch})
     people = _people_rows(session, passage_id, checked.people, links)
