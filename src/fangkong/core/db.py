@@ -128,9 +128,10 @@ def insert_returning_ids(
         insert_rows(session, model, [{**row, "id": new_id} for row, new_id in zip(rows, taken, strict=True)])
         return taken
     ids: list[int] = []
+    conn = session.connection()  # Core: the ORM's execution layer adds nothing here
     for start in range(0, len(rows), chunk):
-        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                 rows[start:start + chunk])
+        result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                              rows[start:start + chunk])
         ids.extend(result.scalars().all())
     return ids
 
