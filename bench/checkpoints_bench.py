@@ -7,7 +7,9 @@ bench/checkpoints_passages.lua making a distinct passage per request), so the ge
 server's CPU the way a Python client did (about 1.7 ms per request). Each backend is measured twice in the
 same database: the ORM write path kept as the baseline (`service.register_passage_orm`, served by
 bench/checkpoints_orm_app.py) and the lean path every caller uses (`passages.register_passage`).
-After each run the passages are counted against wrk's 201s and the audit chain is verified.
+Half the passages' third persons already have files (from the demo city), the rest are new. After each
+run the passages are counted against wrk's 201s, the audit chain is verified, and the server's CPU time
+per passage is printed (it moves less than the rates when other work shares the machine).
 
 BENCH_SECONDS (15), BENCH_CONNECTIONS (16), BENCH_WORKERS (2), BENCH_PATHS (orm,lean) tune it.
 """
