@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from fangkong.checkpoints import api as checkpoints_api
 from fangkong.checkpoints import web as checkpoints_web
+from fangkong.checkpoints.flags import warm_up as warm_checkpoint_flags
 from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.db import Database
 from fangkong.core.settings import Settings, load_settings
@@ -63,6 +67,14 @@ def _docs_router(app: FastAPI) -> APIRouter:
     return router
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Load the code tables once at start: otherwise the first requests of each worker all build them at once
+    (under load that made the first second of a checkpoint's shift the slowest)."""
+    await run_in_threadpool(warm_checkpoint_flags)
+    yield
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the web application for the given settings (or the environment's)."""
     settings = settings or load_settings()
@@ -75,6 +87,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from fangkong.checkpoints import service
+from fangkong.checkpoints import passages, service
 from fangkong.checkpoints.models import Passage
 from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK
 from fangkong.core.codes import mask_id_number
@@ -67,7 +67,7 @@ class PassageOut(BaseModel):
     people: list[PersonOut]
 
     @classmethod
-    def of(cls, p: Passage) -> PassageOut:
+    def of(cls, p: Passage | passages.SavedPassage) -> PassageOut:
         return cls(id=p.id, client_id=p.client_id, checkpoint_id=p.checkpoint_id, at=p.at, plate=p.plate,
                    plate_region=p.plate_region, origin=p.origin, destination=p.destination,
                    flags=[f for f in p.flags.split(",") if f],
@@ -188,7 +188,7 @@ def add_checkpoint(request: Request, body: CheckpointIn) -> CheckpointOut:
 def register(request: Request, response: Response, checkpoint_id: Id, body: PassageIn) -> PassageOut:
     """Register a passage; the same `client_id` again returns the stored passage with status 200."""
     with work(request) as w:
-        passage, created = service.register_passage(w.session, w.user, checkpoint_id, body.to_input())
+        passage, created = passages.register_passage(w.session, w.user, checkpoint_id, body.to_input())
         if not created:
             response.status_code = 200
         return PassageOut.of(passage)

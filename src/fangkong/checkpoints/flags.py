@@ -1,13 +1,21 @@
 """What the checkpoint form flags before saving: fever, coming from or through a risk area (by plate,
-by ID area, by declared origin), and the watch list (an open lead on the person)."""
+by ID area, by declared origin), and the watch list (an open lead on the person).
+
+The risk areas are read on every passage, but change a few times a day: each process keeps them in
+memory and reloads them when their version (`risk_version`) changes, so the check costs no query of
+its own on the passage path (issue 3: passages/s).
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ScalarSelect, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.models import RiskArea
@@ -16,7 +24,7 @@ from fangkong.core.codes.areas import children
 from fangkong.core.i18n import N_
 from fangkong.leads.models import Lead, LeadStatus
 from fangkong.people.models import Person
-from fangkong.people.status import active_risk
+from fangkong.people.status import active_risk_query
 
 FEVER_C = 37.3
 FLAG_LABELS = {
@@ -78,10 +86,45 @@ def _highest(levels: list[str]) -> str | None:
     return None
 
 
-def load_risk_index(session: Session, now: datetime) -> RiskIndex:
-    rows = session.execute(select(RiskArea.area_code, RiskArea.name, RiskArea.level).where(
-        RiskArea.valid_from <= now, or_(RiskArea.valid_until.is_(None), RiskArea.valid_until > now))).all()
-    return RiskIndex([(c, n, lvl) for c, n, lvl in rows if lvl in ("high", "medium")])
+RELOAD_SECONDS = 60.0  # a backstop: the version catches every change made through the use cases
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    version: tuple[Any, ...]
+    loaded: float  # time.monotonic()
+    rows: tuple[tuple[str, str | None, str, datetime, datetime | None], ...]  # code, name, level, from, until
+
+
+_cache: dict[str, _Loaded] = {}  # database URL -> the risk areas not yet ended when loaded
+_lock = threading.Lock()
+
+
+def risk_version() -> ScalarSelect[Any]:
+    """Return a scalar subquery that changes whenever a risk area is added or ended.
+
+    Risk areas are only ever added (a new id) or ended (`valid_until` set); both move this number, so
+    a caller can fetch it in a query it makes anyway and pass it to `load_risk_index`.
+    """
+    return select(func.coalesce(func.max(RiskArea.id), 0) * 1_000_000
+                  + func.count(RiskArea.valid_until)).scalar_subquery()
+
+
+def load_risk_index(session: Session, now: datetime, version: Any = None) -> RiskIndex:
+    """Return the risk areas in force at `now`, from this process's copy unless their version moved."""
+    if version is None:
+        version = session.execute(select(risk_version())).scalar_one()
+    key = str(session.get_bind().url)
+    loaded = _cache.get(key)
+    if loaded is None or loaded.version != (version,) or time.monotonic() - loaded.loaded > RELOAD_SECONDS:
+        rows = session.execute(select(RiskArea.area_code, RiskArea.name, RiskArea.level, RiskArea.valid_from,
+                                      RiskArea.valid_until)
+                               .where(or_(RiskArea.valid_until.is_(None), RiskArea.valid_until > now))).all()
+        loaded = _Loaded((version,), time.monotonic(), tuple(tuple(r) for r in rows))  # type: ignore[misc]
+        with _lock:
+            _cache[key] = loaded
+    return RiskIndex([(c, n, lvl) for c, n, lvl, start, until in loaded.rows
+                      if lvl in ("high", "medium") and start <= now and (until is None or until > now)])
 
 
 @functools.cache
@@ -99,14 +142,39 @@ def region_code(region: str | None) -> str | None:
     return _prefecture_codes().get(region or "")
 
 
+def warm_up() -> None:
+    """Build the code tables the flags read (areas, plate regions) before the first passage needs them."""
+    lookup_area("110000")
+    _prefecture_codes()
+
+
+OPEN_LEAD = (LeadStatus.DISPATCHED, LeadStatus.MANUAL)
+
+
+def _watch_list(person_ids: Any) -> Any:
+    """Return a query of the persons among these (ids, or a query of ids) with an open lead or a risk status."""
+    return union(select(Lead.person_id).where(Lead.person_id.in_(person_ids), Lead.status.in_(OPEN_LEAD)),
+                 active_risk_query(person_ids))
+
+
 def watched(session: Session, id_numbers: set[str]) -> set[str]:
     """Return the ID numbers among these on the watch list: an open lead, or a risk status in the files."""
     if not id_numbers:
         return set()
-    people = dict(session.execute(select(Person.id, Person.id_number).where(Person.id_number.in_(id_numbers))).all())
-    leads = set(session.execute(select(Lead.person_id).where(
-        Lead.person_id.in_(people), Lead.status.in_((LeadStatus.DISPATCHED, LeadStatus.MANUAL)))).scalars())
-    return {people[pid] for pid in leads | active_risk(session, set(people))}
+    known = select(Person.id).where(Person.id_number.in_(sorted(id_numbers)))
+    return set(session.execute(select(Person.id_number).where(Person.id.in_(_watch_list(known)))).scalars())
+
+
+@functools.cache
+def _watch_list_of_ids() -> Any:
+    return _watch_list(bindparam("ids", expanding=True))  # built once: the passage path runs it every time
+
+
+def watched_persons(session: Session, person_ids: set[int]) -> set[int]:
+    """Return the person files among these on the watch list, in one query."""
+    if not person_ids:
+        return set()
+    return set(session.connection().execute(_watch_list_of_ids(), {"ids": sorted(person_ids)}).scalars())
 
 
 def person_flags(temperature_c: float | None, id_number: str | None, risk: RiskIndex, on_watch: set[str],

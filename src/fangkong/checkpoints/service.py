@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints.flags import load_risk_index, person_flags, region_code, watched
+from fangkong.checkpoints.flags import RiskIndex, load_risk_index, person_flags, region_code, watched
 from fangkong.checkpoints.lanes import LanePlan, plan_lanes
 from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson, Referral, RiskArea
 from fangkong.core import audit
@@ -234,6 +234,7 @@ class CheckResult:
     origin_level: str | None = None
     people: list[CheckedPerson] = field(default_factory=list)
     errors: list[FieldError] = field(default_factory=list)
+    risk: RiskIndex = field(default_factory=RiskIndex, repr=False)
 
     @property
     def flagged(self) -> bool:
@@ -242,9 +243,14 @@ class CheckResult:
 
 def check_passage(session: Session, data: PassageInput, now: datetime | None = None) -> CheckResult:
     """Normalise and flag a passage without saving anything."""
-    now = now or utcnow()
-    result = CheckResult()
-    risk = load_risk_index(session, now)
+    result = check_codes(data, load_risk_index(session, now or utcnow()))
+    flag_people(result, watched(session, {p.id_number for p in result.people if p.id_number}))
+    return result
+
+
+def check_codes(data: PassageInput, risk: RiskIndex) -> CheckResult:
+    """Normalise a passage and say what its codes and the risk areas say (no query: the watch list is apart)."""
+    result = CheckResult(risk=risk)
     if data.plate.strip():
         try:
             plate = normalize_plate(data.plate)
@@ -258,13 +264,15 @@ def check_passage(session: Session, data: PassageInput, now: datetime | None = N
         result.errors.append(FieldError("people", NO_PEOPLE))
     if data.lane is not None and not 1 <= data.lane <= 30:
         result.errors.append(FieldError("lane", N_("Between {low} and {high}."), {"low": 1, "high": 30}))
-    checked = [_check_person(index, p, result.errors) for index, p in enumerate(data.people)]
-    on_watch = watched(session, {p.id_number for p in checked if p.id_number})
-    for person in checked:
-        person.flags = person_flags(person.temperature_c, person.id_number, risk, on_watch, result.origin_level,
-                                    result.plate_level)
-    result.people = checked
+    result.people = [_check_person(index, p, result.errors) for index, p in enumerate(data.people)]
     return result
+
+
+def flag_people(result: CheckResult, on_watch: set[str]) -> None:
+    """Set each person's flags, given the ID numbers among them on the watch list."""
+    for person in result.people:
+        person.flags = person_flags(person.temperature_c, person.id_number, result.risk, on_watch,
+                                    result.origin_level, result.plate_level)
 
 
 def _check_person(index: int, p: PersonInput, errors: list[FieldError]) -> CheckedPerson:
@@ -298,8 +306,15 @@ def _check_person(index: int, p: PersonInput, errors: list[FieldError]) -> Check
     return out
 
 
-def register_passage(session: Session, user: User, checkpoint_id: int, data: PassageInput) -> tuple[Passage, bool]:
-    """Save a passage with its people, files and referrals; the same client id again returns the first."""
+def register_passage_orm(session: Session, user: User, checkpoint_id: int,
+                         data: PassageInput) -> tuple[Passage, bool]:
+    """Save a passage through the ORM's unit of work; the same client id again returns the first.
+
+    The first implementation, kept as the reference `checkpoints.passages.register_passage` (the lean path
+    every caller uses) is tested against, and as the benchmark's baseline. Not for use: on PostgreSQL two
+    concurrent retries of one client id can both pass the lookup, and the second then fails on the
+    unique client id (the lean path inserts with ON CONFLICT instead).
+    """
     checkpoint = get_checkpoint(session, user, checkpoint_id, PASSAGE_WRITE)
     client_id = data.client_id.strip()[:64]
     if not client_id:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints import service
+from fangkong.checkpoints import passages, service
 from fangkong.core import sheets
 from fangkong.core.access import PASSAGE_WRITE
 from fangkong.core.errors import FieldError, ValidationFailed
@@ -146,6 +146,6 @@ def import_passages(session: Session, user: User, var_dir: Path, checkpoint_id: 
         raise ValidationFailed([FieldError(f"row {e.row}: {e.field}", e.message, e.params) for e in preview.errors])
     created = 0
     for _row, passage in preview.passages:
-        _passage, new = service.register_passage(session, user, checkpoint_id, passage)
+        _passage, new = passages.register_passage(session, user, checkpoint_id, passage)
         created += new
     return created

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from fangkong.checkpoints import service, sheet_import
+from fangkong.checkpoints import passages, service, sheet_import
 from fangkong.checkpoints.flags import FLAG_LABELS
 from fangkong.checkpoints.models import Passage
 from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK, can, require
@@ -136,7 +136,7 @@ def register_page(request: Request, checkpoint_id: Id, form: Annotated[FormData,
     data = passage_input(form)
     try:
         with work(request) as w:
-            passage, _created = service.register_passage(w.session, w.user, checkpoint_id, data)
+            passage, _created = passages.register_passage(w.session, w.user, checkpoint_id, data)
             passage_id = passage.id
     except ValidationFailed as exc:
         with work(request) as w:

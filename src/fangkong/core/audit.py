@@ -8,6 +8,7 @@ triggers (see the first migration) refuse UPDATE and DELETE on the table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -93,12 +94,22 @@ def _append(conn: Connection, entries: list[dict[str, Any]]) -> None:
         return
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-    prev = conn.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    prev = conn.execute(_last_hash()).scalar()
     prev = prev or GENESIS
     for entry in entries:
         entry["prev_hash"] = prev
         entry["hash"] = prev = row_hash(prev, entry)
-    conn.execute(insert(AuditEntry), entries)
+    conn.execute(_insert_entries(), entries)  # executemany: .values([...]) would be compiled anew every time
+
+
+@functools.cache
+def _insert_entries() -> Any:
+    return insert(AuditEntry.__table__)
+
+
+@functools.cache
+def _last_hash() -> Any:
+    return select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
 # --- change capture from session events -------------------------------------------------------
@@ -124,6 +135,18 @@ def _snapshot(obj: Any, changed_only: bool) -> dict[str, Any]:
             value = state.attrs[key].value
             out[key] = MASK if key in masked and value is not None else value
     return out
+
+
+def record_created(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Audit rows inserted through the Core table (fast paths the flush events do not see), writing the same
+    "create" entry a flush of the ORM object would: the columns given, personal fields masked."""
+    masked = set(getattr(model, "__audit_masked__", ()))
+    keys = [a.key for a in inspect(model).column_attrs if a.key not in getattr(model, "__audit_hidden__", ())]
+    table = model.__tablename__
+    pending = _pending(session)
+    for row in rows:
+        snap = {k: MASK if k in masked and row[k] is not None else row[k] for k in keys if k in row}
+        pending.append(_entry("create", table, row["id"], {"fields": snap}))
 
 
 def _changes(session: Session) -> list[dict[str, Any]]:

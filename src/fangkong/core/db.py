@@ -104,6 +104,9 @@ class Database:
         self.engine.dispose()
 
 
+SMALL_BATCH = 50  # up to this many rows, one INSERT … RETURNING is one round trip and cheap to render
+
+
 def insert_returning_ids(
     session: Session, model: type[Base], rows: list[dict[str, Any]], chunk: int = 1000
 ) -> list[int]:
@@ -111,22 +114,24 @@ def insert_returning_ids(
 
     Goes through the Core table, not the ORM: the ORM's bulk insert splits rows whose None values
     differ into separate statements, which made a 10,000-row import issue thousands of INSERTs.
+    A few rows (a checkpoint passage's people) go in one INSERT … RETURNING: one round trip.
     """
     from sqlalchemy import insert, text
 
     table = model.__table__  # type: ignore[attr-defined]
-    if rows and session.get_bind().dialect.name == "postgresql":
+    if len(rows) > SMALL_BATCH and session.get_bind().dialect.name == "postgresql":
         # Take the ids from the sequence first, then insert with psycopg's pipelined executemany: rendering
         # one huge multi-row INSERT … RETURNING costs more in the driver than the database spends on it.
-        sequence = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
-        taken = list(session.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"),
-                                     {"s": sequence, "n": len(rows)}).scalars())
+        # The sequence is named in the same statement: one round trip (a small request inserts a few rows).
+        taken = list(session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                          "FROM generate_series(1, :n)"), {"t": table.name, "n": len(rows)}).scalars())
         insert_rows(session, model, [{**row, "id": new_id} for row, new_id in zip(rows, taken, strict=True)])
         return taken
     ids: list[int] = []
+    conn = session.connection()  # Core: the ORM's execution layer adds nothing here
     for start in range(0, len(rows), chunk):
-        result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                 rows[start:start + chunk])
+        result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                              rows[start:start + chunk])
         ids.extend(result.scalars().all())
     return ids
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fangkong.core.access import UNIT_MANAGE, USER_MANAGE, require, restrict, scope_path
-from fangkong.core.auth import hash_password
+from fangkong.core.auth import forget_tokens, hash_password
 from fangkong.core.codes import lookup_area
 from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -229,4 +229,5 @@ def update_user(session: Session, settings: Settings, admin: User, user_id: int,
         session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
                         .values(revoked_at=utcnow()))
     session.flush()
+    forget_tokens()  # its API tokens are checked again on their next request (role, unit, active)
     return user

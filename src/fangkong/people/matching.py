@@ -88,7 +88,8 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
 def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in in_chunks(session, sorted(numbers)):
-        found.update(session.execute(select(Person.id_number, Person.id).where(
+        # on the session's connection: a Core query of two columns needs none of the ORM's execution layer
+        found.update(session.connection().execute(select(Person.id_number, Person.id).where(
             one_of(session, Person.id_number, chunk))).all())
     return found
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core.access import PERSON_READ, PERSON_STATUS, get_visible, require, restrict
@@ -155,13 +156,18 @@ def _refuse_if_findings(session: Session, observation_id: int) -> None:
         raise followups.blocked_reason(blocker)
 
 
+def active_risk_query(person_ids: Any) -> Select[tuple[int]]:
+    """Return a query of the persons among these (ids, or a query of ids) with a current risk status other
+    than released: callers fold it into a larger query (the checkpoint watch list costs one round trip)."""
+    return select(RiskStatus.person_id).where(RiskStatus.person_id.in_(person_ids), RiskStatus.ended_at.is_(None),
+                                              RiskStatus.status != "released")
+
+
 def active_risk(session: Session, person_ids: set[int]) -> set[int]:
     """Return the persons among these with a current risk status other than released (a watch list)."""
     if not person_ids:
         return set()
-    return set(session.execute(select(RiskStatus.person_id).where(
-        RiskStatus.person_id.in_(person_ids), RiskStatus.ended_at.is_(None),
-        RiskStatus.status != "released")).scalars())
+    return set(session.execute(active_risk_query(sorted(person_ids))).scalars())
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from fangkong.core.access import require
-from fangkong.core.auth import resume_session, user_for_token
+from fangkong.core.auth import cached_token_user, resume_session, user_for_token
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.errors import Forbidden, Unauthenticated
 from fangkong.core.i18n import N_
@@ -108,30 +109,42 @@ def public_work(request: Request) -> Iterator[Session]:
         yield session
 
 
-def authenticated(request: Request) -> Iterator[User]:
+def _found_user(request: Request, session: Session) -> User | None:
+    with acting_as(actor_for(request, None)):
+        return request_user(request, session)
+
+
+async def authenticated(request: Request) -> AsyncIterator[User]:
     """Route dependency (once per request): open the request's session and find its user, or 401.
 
     `work()` continues in this session and commits it; whatever is left is closed (rolled back) here.
+    Async, so that a device's recently verified token costs no trip to a worker thread (and no query):
+    only a lookup in the database, or closing a session still in a transaction, goes to one.
     """
     session = request.app.state.db.sessions()
     try:
-        session.begin()
-        with acting_as(actor_for(request, None)):
-            user = request_user(request, session)
+        session.begin()  # no connection yet: the first statement takes one
+        header = request.headers.get("Authorization", "")
+        user = cached_token_user(session, header[7:].strip()) if header.lower().startswith("bearer ") else None
+        if user is None:
+            user = await run_in_threadpool(_found_user, request, session)
         if user is None:
             raise Unauthenticated()
         request.state.session, request.state.auth_user = session, user
         yield user
     finally:
         request.state.session = None
-        session.close()
+        if session.in_transaction():  # not committed by work(): the rollback may talk to the database
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 def guard(*actions: str) -> Any:
     """Route dependency: 401 without valid credentials and 403 when the role lacks an action, both
     before the request body is validated (so callers learn nothing from field errors first)."""
 
-    def dependency(user: Annotated[User, Depends(authenticated)]) -> None:
+    async def dependency(user: Annotated[User, Depends(authenticated)]) -> None:  # async: no thread hop
         for action in actions:
             require(user, action)
 
