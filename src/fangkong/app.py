@@ -22,6 +22,7 @@ from fangkong.leads import web as leads_web
 from fangkong.leads.timeline import lead_entries
 from fangkong.people import api as people_api
 from fangkong.people import web as people_web
+from fangkong.registration import arrival_web, gathering_web, registration_api
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 
@@ -31,13 +32,15 @@ CAPABILITIES = [
     (people_web.router, people_api.router, people_web.NAV),
     (leads_web.router, leads_api.router, leads_web.NAV),
     (checkpoints_web.router, checkpoints_api.router, checkpoints_web.NAV),
+    (arrival_web.router, registration_api.router, arrival_web.NAV),
+    (gathering_web.router, None, gathering_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
 TIMELINE_SOURCES = [lead_entries, passage_entries]
-ROOMS = ("people", "leads", "checkpoints")
+ROOMS = ("people", "leads", "checkpoints", "registration")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
 

@@ -32,15 +32,18 @@ CHECKPOINT_READ = "checkpoint.read"  # flows, recent passages, lane planning
 PASSAGE_WRITE = "passage.write"
 REFERRAL_READ = "referral.read"
 REFERRAL_ACK = "referral.ack"
+REGISTRATION_READ = "registration.read"  # arrivals and gatherings registered by the public (issue 6)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ,
                              LEAD_VERIFY,
-                             LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ}),
+                             LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ,
+                             REGISTRATION_READ}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH,
-                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
-    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY}),
+                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ, REGISTRATION_READ}),
+    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY,
+                             REGISTRATION_READ}),
     Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads; the persons of their care teams
