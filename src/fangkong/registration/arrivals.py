@@ -58,7 +58,7 @@ UNKNOWN_AREA = N_("Choose the city or county you come from.")
 OUTSIDE_CITY = N_("This address is not in the city. Give the address where you will stay here.")
 CONSENT = N_("Please confirm that you have read the notice.")
 NOT_FOUND = N_("No registration matches this code and phone number. Check both and try again.")
-SOURCE_NAME = "来X人员自主填报"  # the lead source every public arrival registration is filed under
+SOURCE_NAME = "来（返）人员自主填报"  # the lead source every public arrival registration is filed under
 
 
 @dataclass
@@ -277,7 +277,7 @@ def _unique_reference(session: Session) -> str:
 def _lead_input(arrival: Arrival, now: datetime) -> dict[str, object]:
     origin = " ".join(x for x in ((lookup_area(arrival.origin_code).full_name if arrival.origin_code
                                    and lookup_area(arrival.origin_code) else ""), arrival.origin_text or "") if x)
-    note = f"来X人员自主填报 {inputs.show_reference(arrival.reference)}；抵达 {arrival.arrived_on:%Y-%m-%d}"
+    note = f"来（返）人员自主填报 {inputs.show_reference(arrival.reference)}；抵达 {arrival.arrived_on:%Y-%m-%d}"
     if arrival.route:
         note += f"；途经 {arrival.route}"
     return {"name": arrival.name, "id_number": arrival.id_number, "phone": arrival.phone,
@@ -293,7 +293,8 @@ def _set_status(session: Session, arrival: Arrival, profile_name: str) -> str | 
     status = f"arrival_{arrival.risk_level}"
     if status not in get_profile(profile_name).observation:
         return None
-    reason = f"来X人员自主填报：{REASONS[arrival.risk_reason or 'origin']}（登记号 {arrival.reference}）"
+    why = "途经风险地区" if arrival.risk_reason == "route" else "来自风险地区"  # stored text, as officers write it
+    reason = f"来（返）人员自主填报：{why}（登记号 {inputs.show_reference(arrival.reference)}）"
     exposure = datetime.combine(arrival.arrived_on, datetime.min.time(), LOCAL_TZ)
     try:  # change_status checks before it writes: a refusal leaves nothing behind
         change_status(session, acting_for_city(session), arrival.person_id, status, reason,
