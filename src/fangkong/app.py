@@ -23,6 +23,7 @@ from fangkong.leads.timeline import lead_entries
 from fangkong.people import api as people_api
 from fangkong.people import web as people_web
 from fangkong.registration import arrival_web, gathering_web, registration_api
+from fangkong.registration.timeline import arrival_entries, gathering_entries
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 
@@ -39,7 +40,7 @@ CAPABILITIES = [
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
-TIMELINE_SOURCES = [lead_entries, passage_entries]
+TIMELINE_SOURCES = [lead_entries, passage_entries, arrival_entries, gathering_entries]
 ROOMS = ("people", "leads", "checkpoints", "registration")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 

@@ -22,6 +22,7 @@ from fangkong.registration.models import Gathering
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Gatherings"), "/gatherings", frozenset({"command", "district", "station"}))]
 ROWS = 5  # attendee rows on the organiser's forms (more by adding again)
+SIGN_IN_FACTOR = 10  # guests sign in from one venue's network: ten times the per-IP limit
 Token = Annotated[str, Path(min_length=20, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -153,7 +154,7 @@ def sign_in_form(request: Request, token: Token) -> Response:
 
 
 @router.post("/g/{token}", response_class=HTMLResponse)
-def sign_in(request: Request, token: Token, form: FormData = inputs.public_form("sign_in")) -> Response:
+def sign_in(request: Request, token: Token, form: FormData = inputs.public_form("sign_in", SIGN_IN_FACTOR)) -> Response:
     try:
         with public_work(request) as session:
             gathering, attendee = gatherings.sign_in(session, token, _one_attendee(form))

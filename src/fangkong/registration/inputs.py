@@ -43,14 +43,14 @@ class FormTooLarge(DomainError):
     title = TOO_LARGE
 
 
-def public_form(kind: str):  # type: ignore[no-untyped-def]
+def public_form(kind: str, factor: int = 1):  # type: ignore[no-untyped-def]
     """Route dependency for a public form: size limit, per-IP rate limit, CSRF, honeypot."""
 
     async def dependency(request: Request) -> FormData:
         length = request.headers.get("content-length", "")
         if not length.isdigit() or int(length) > MAX_FORM_BYTES:
             raise FormTooLarge()
-        check_rate(request, kind)
+        check_rate(request, kind, factor)
         form = await checked_form(request)
         if str(form.get(HONEYPOT, "")).strip():
             raise DomainError(REFUSED)

@@ -26,15 +26,17 @@ class RateLimiter:
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> float:
-        """Count one hit for `key`; return 0 if allowed, else the seconds until the next one is."""
+    def hit(self, key: str, limit: int | None = None) -> float:
+        """Count one hit for `key` (at most `limit`, default the limiter's); return 0 if allowed, else the
+        seconds until the next one is."""
+        limit = limit or self.limit
         now = self.clock()
         with self._lock:
             hits = self._hits.pop(key, None) or deque()
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
             self._hits[key] = hits  # most recently used last
-            if len(hits) >= self.limit:
+            if len(hits) >= limit:
                 return hits[0] + self.window - now
             hits.append(now)
             while len(self._hits) > self.max_keys:
@@ -53,10 +55,15 @@ def limiter(request: Request) -> RateLimiter:
     return found
 
 
-def check_rate(request: Request, form: str) -> None:
-    """Raise TooManyAttempts when this client IP has sent too many public forms of this kind."""
+def check_rate(request: Request, form: str, factor: int = 1) -> None:
+    """Raise TooManyAttempts when this client IP has sent too many public forms of this kind.
+
+    `factor` widens the limit for forms many people send from one network (guests of a wedding on
+    the venue's Wi-Fi share one address).
+    """
     ip = request.client.host if request.client else "-"
-    wait = limiter(request).hit(f"{form}|{ip}")
+    found = limiter(request)
+    wait = found.hit(f"{form}|{ip}", found.limit * factor)
     if wait > 0:
         minutes = max(1, int(wait // 60) + 1)
         raise TooManyAttempts(SLOW_DOWN, retry_after=int(wait) + 1, minutes=minutes)
