@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.context import current_actor
 from fangkong.core.models import Role, Unit, User
 from fangkong.leads.intake import LeadInput, get_or_create_source, take_in
-from fangkong.leads.models import LeadBatch
+from fangkong.leads.models import LeadBatch, LeadSource
 
 INTAKE_NAME = "公众自主登记"  # who set a status, as people.status records it
 
@@ -31,9 +32,9 @@ def acting_for_city(session: Session) -> User:
                 unit=city_unit(session), unit_id=None, active=False, password_hash="!")
 
 
-def _day_batch(session: Session, source_name: str, now: datetime) -> tuple[object, LeadBatch]:
+def _day_batch(session: Session, source_name: str, now: datetime) -> tuple[LeadSource, LeadBatch]:
     """Return the source and its system batch of the local day (one batch a day, as for manual entries)."""
-    source = get_or_create_source(session, source_name)
+    source = _source(session, source_name)
     day = now.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
     batch = session.execute(select(LeadBatch).where(LeadBatch.source_id == source.id, LeadBatch.channel == "system",
                                                     LeadBatch.reference == day).order_by(LeadBatch.id).limit(1)
@@ -44,6 +45,18 @@ def _day_batch(session: Session, source_name: str, now: datetime) -> tuple[objec
         session.add(batch)
         session.flush()
     return source, batch
+
+
+def _source(session: Session, name: str) -> LeadSource:
+    """Return the lead source, creating it once even when two first registrations race (PostgreSQL)."""
+    found = session.execute(select(LeadSource).where(LeadSource.name == name)).scalar_one_or_none()
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            return get_or_create_source(session, name)
+    except IntegrityError:
+        return session.execute(select(LeadSource).where(LeadSource.name == name)).scalar_one()
 
 
 def raise_lead(session: Session, source_name: str, item: dict[str, object], now: datetime) -> int:
