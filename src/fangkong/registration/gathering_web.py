@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -85,9 +86,10 @@ def submit_gathering(request: Request, form: FormData = inputs.public_form("gath
 def _manage_page(request: Request, gathering: Gathering, attendees: list[Any], errors: list[Any],
                  form: FormData | None = None, status: int = 200, added: int = 0) -> Response:
     link = str(request.base_url).rstrip("/") + f"/g/{gathering.sign_in_token}"
+    qr = segno.make(link, error="m").svg_data_uri(scale=5, border=2) if gathering.sign_in_open else ""
     return private(render(request, "registration/gathering_manage.html",
                           {**labels(), "g": gathering, "attendees": attendees, "errors": errors,
-                           "values": _values(form), "share_link": link, "added": added,
+                           "values": _values(form), "share_link": link, "qr": qr, "added": added,
                            "is_new": request.query_params.get("new") == "1"}, status))
 
 
