@@ -19,6 +19,7 @@ from fangkong.core.i18n import N_
 from fangkong.core.web.params import Id, PageNo
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import public_work, work
+from fangkong.people.status import STATUSES
 from fangkong.registration import arrivals, inputs
 from fangkong.registration.models import Arrival
 
@@ -47,7 +48,8 @@ def origin_options() -> list[tuple[str, list[tuple[str, str]]]]:
 def labels() -> dict[str, Any]:
     return {"transports": arrivals.TRANSPORTS, "symptom_labels": arrivals.SYMPTOMS, "tests": arrivals.TESTS,
             "levels": arrivals.LEVELS, "reasons": arrivals.REASONS, "show_reference": inputs.show_reference,
-            "documents": document_options(), "area_name": _area_name}
+            "documents": document_options(), "area_name": _area_name, "has_fever": arrivals.has_fever,
+            "status_labels": STATUSES}
 
 
 def document_options() -> list[tuple[str, str]]:
