@@ -192,3 +192,17 @@ def test_public_forms_are_rate_limited_per_ip(settings, db) -> None:
         assert codes == [303, 303, 303, 429]
         again = _send(c, phone="13900000009")
         assert again.status_code == 429 and "请等待" in again.text and again.headers["retry-after"]
+
+
+def test_an_app_registers_through_the_public_api_and_errors_are_problem_json(client, db) -> None:
+    body = {**_form(), "consent": True, "symptoms": ["cough"]}
+    body.pop("csrf_token", None)
+    r = client.post("/api/v1/public/arrivals", json=body)
+    assert r.status_code == 201, r.text
+    code = r.json()["reference"].replace("-", "")
+    with db.sessions() as s:
+        assert s.execute(select(Arrival.symptoms).where(Arrival.reference == code)).scalar_one() == "cough"
+    bad = client.post("/api/v1/public/arrivals", json={**body, "phone": "021-1234567", "arrived_on": "2020-13-01"},
+                      headers={"Accept-Language": "en"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in bad.json()["errors"]} >= {"phone", "arrived_on"}

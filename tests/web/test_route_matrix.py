@@ -140,6 +140,7 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/register/arrival/done"): ("/register/arrival/done?ref=ABCDEFGHJK", PUBLIC),
     ("GET", "/register/arrival/lookup"): ("/register/arrival/lookup", PUBLIC),
     ("POST", "/register/arrival/lookup"): ("/register/arrival/lookup", PUBLIC),
+    ("POST", "/api/v1/public/arrivals"): ("/api/v1/public/arrivals", PUBLIC),
     ("GET", "/arrivals"): ("/arrivals", REG_READERS),
     ("GET", "/arrivals/counts"): ("/arrivals/counts", REG_READERS),
     ("GET", "/arrivals/{arrival_id}"): ("/arrivals/{arrival}", REG_READERS),

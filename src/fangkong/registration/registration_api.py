@@ -1,4 +1,5 @@
-"""Registration API (JSON) for police units: arrivals and gatherings in the jurisdiction, masked."""
+"""Registration API (JSON): the public arrival form for apps and mini-programs (no account, rate-limited),
+and, for police units, arrivals and gatherings in the jurisdiction, masked."""
 
 from __future__ import annotations
 
@@ -11,11 +12,52 @@ from pydantic import BaseModel, Field
 from fangkong.core.access import REGISTRATION_READ
 from fangkong.core.codes import mask_id_number, mask_phone
 from fangkong.core.web.params import Id, PageNo
-from fangkong.core.web.work import guard, work
-from fangkong.registration import arrivals, gatherings
+from fangkong.core.web.work import guard, public_work, work
+from fangkong.registration import arrivals, gatherings, inputs
 from fangkong.registration.models import Arrival, GatheringAttendee
+from fangkong.registration.ratelimit import check_rate
 
-router = APIRouter(prefix="/api/v1", tags=["registration"], dependencies=[guard(REGISTRATION_READ)])
+router = APIRouter(prefix="/api/v1", tags=["registration"])
+STAFF = [guard(REGISTRATION_READ)]
+
+
+class ArrivalIn(BaseModel):
+    """The public arrival form (the same rules as the page); dates YYYY-MM-DD, origin a GB/T 2260 code."""
+
+    name: str = Field(max_length=100)
+    doc_type: str = Field("resident_id", max_length=40)
+    doc_number: str = Field(max_length=40)
+    phone: str = Field(max_length=40)
+    origin_code: str = Field("", max_length=6)
+    origin_text: str = Field("", max_length=200)
+    route: str = Field("", max_length=400)
+    departed_on: str = Field(max_length=10)
+    arrived_on: str = Field(max_length=10)
+    transport: str = Field(max_length=12, description="train, flight, car, coach or other")
+    transport_number: str = Field("", max_length=20)
+    plate: str = Field("", max_length=20)
+    destination_address: str = Field(max_length=200)
+    symptoms: list[str] = Field(default_factory=list, max_length=10)
+    temperature_c: str = Field("", max_length=8)
+    test_result: str = Field("none", max_length=12)
+    test_on: str = Field("", max_length=10)
+    consent: bool = Field(description="The person has read the notice (GET /register/arrival shows it)")
+
+
+class ReceiptOut(BaseModel):
+    reference: str = Field(description="Show as two groups of five; looked up again with the phone")
+
+
+@router.post("/public/arrivals", response_model=ReceiptOut, status_code=201)
+def register_arrival(request: Request, body: ArrivalIn) -> ReceiptOut:
+    """Register an arrival without an account (rate-limited per IP): returns the receipt's reference code."""
+    check_rate(request, "arrival")
+    settings = request.app.state.settings
+    data = arrivals.ArrivalInput(**body.model_dump(exclude={"symptoms"}), symptoms=[s[:20] for s in body.symptoms])
+    with public_work(request) as session:
+        arrival = arrivals.register_arrival(session, data, settings.registration_retention_days,
+                                            settings.protocol_profile)
+        return ReceiptOut(reference=inputs.show_reference(arrival.reference))
 
 
 def _masked_document(id_number: str | None, doc_number: str | None) -> str | None:
@@ -68,7 +110,7 @@ class ArrivalPage(BaseModel):
     arrivals: list[ArrivalOut]
 
 
-@router.get("/arrivals", response_model=ArrivalPage)
+@router.get("/arrivals", response_model=ArrivalPage, dependencies=STAFF)
 def list_arrivals(request: Request, day: date | None = None,
                   origin: Annotated[str, Query(max_length=6, description="Province (2 digits) or area code")] = "",
                   risk: Annotated[str, Query(pattern="^(|high|medium|risk|none)$")] = "",
@@ -80,7 +122,7 @@ def list_arrivals(request: Request, day: date | None = None,
         return ArrivalPage(total=found.total, page=found.page, arrivals=[ArrivalOut.of(a) for a in found.rows])
 
 
-@router.get("/arrivals/{arrival_id}", response_model=ArrivalOut)
+@router.get("/arrivals/{arrival_id}", response_model=ArrivalOut, dependencies=STAFF)
 def read_arrival(request: Request, arrival_id: Id) -> ArrivalOut:
     with work(request) as w:
         return ArrivalOut.of(arrivals.open_arrival(w.session, w.user, arrival_id))
@@ -115,7 +157,7 @@ class GatheringOut(BaseModel):
     attendees: list[AttendeeOut] | None = None
 
 
-@router.get("/gatherings", response_model=list[GatheringOut])
+@router.get("/gatherings", response_model=list[GatheringOut], dependencies=STAFF)
 def list_gatherings(request: Request, page: PageNo = 1) -> list[GatheringOut]:
     """Gatherings in the caller's jurisdiction, latest first (without their attendee lists)."""
     with work(request) as w:
@@ -126,7 +168,7 @@ def list_gatherings(request: Request, page: PageNo = 1) -> list[GatheringOut]:
                              unit_id=r.gathering.unit_id, attendee_count=r.attendees) for r in found.rows]
 
 
-@router.get("/gatherings/{gathering_id}", response_model=GatheringOut)
+@router.get("/gatherings/{gathering_id}", response_model=GatheringOut, dependencies=STAFF)
 def read_gathering(request: Request, gathering_id: Id) -> GatheringOut:
     """One gathering with its attendees (masked; the read is audited)."""
     with work(request) as w:
