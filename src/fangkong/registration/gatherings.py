@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -205,9 +206,14 @@ def _add(session: Session, gathering: Gathering, people: list[CleanAttendee], ad
                                 phone=person.phone, added_by=added_by)
         session.add(row)
         added.append(row)
+    where = "name" if added_by == "self" else "attendees"
     if not added:
-        raise ValidationFailed.one("name" if added_by == "self" else "attendees", ALREADY_SIGNED)
-    session.flush()
+        raise ValidationFailed.one(where, ALREADY_SIGNED)
+    try:
+        with session.begin_nested():  # the same person signing in twice at once: one wins, one is told
+            session.flush()
+    except IntegrityError:
+        raise ValidationFailed.one(where, ALREADY_SIGNED) from None
     return added
 
 
