@@ -4,6 +4,7 @@ for police units, the arrivals to their jurisdiction, one arrival, and the count
 from __future__ import annotations
 
 import functools
+import json
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from starlette.datastructures import FormData
 from fangkong.core.codes import DOCUMENT_LABELS, children, lookup_area, provinces
 from fangkong.core.context import current_locale
 from fangkong.core.errors import ValidationFailed
-from fangkong.core.i18n import N_
+from fangkong.core.i18n import N_, gettext
 from fangkong.core.web.params import Id, PageNo
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import public_work, work
@@ -158,8 +159,13 @@ def counts_page(request: Request, days: Annotated[int, Query(ge=1, le=60)] = 14)
         table.setdefault(province, {})[day] = n
     names = {p.code[:2]: p.name for p in provinces()}
     ordered = sorted(table, key=lambda p: -sum(table[p].values()))
+    chart = json.dumps({"hours": [d.strftime("%m-%d") for d in all_days],  # the shared chart script's keys
+                        "series": {gettext("All origins"): [sum(table[p].get(d, 0) for p in table) for d in all_days],
+                                   **{names.get(p, p): [table[p].get(d, 0) for d in all_days] for p in ordered[:5]}}},
+                       ensure_ascii=False)
     return private(render(request, "registration/arrival_counts.html",
-                          {"days": all_days, "table": table, "ordered": ordered, "names": names, "span": days}))
+                          {"days": all_days, "table": table, "ordered": ordered, "names": names, "span": days,
+                           "chart": chart}))
 
 
 @router.get("/arrivals/{arrival_id}", response_class=HTMLResponse)
