@@ -206,3 +206,16 @@ def test_an_app_registers_through_the_public_api_and_errors_are_problem_json(cli
                       headers={"Accept-Language": "en"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
     assert {e["field"] for e in bad.json()["errors"]} >= {"phone", "arrived_on"}
+
+
+def test_every_public_form_carries_the_csrf_token_a_browser_sends_back(client, db) -> None:
+    from fangkong.registration.models import Gathering
+
+    with db.sessions() as s:
+        g = s.execute(select(Gathering).limit(1)).scalar_one()  # the demo city's
+    pages = ["/register/arrival", "/register/arrival/lookup", "/register/gathering", "/register/gathering/lookup",
+             f"/register/gathering/manage/{g.manage_token}", f"/g/{g.sign_in_token}"]
+    for path in pages:
+        page = client.get(path)
+        sent = re.findall(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert sent and set(sent) == {client.cookies["fk_csrf"]}, path
