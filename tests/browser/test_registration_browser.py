@@ -49,3 +49,33 @@ def test_command_sees_the_count_chart(server, browser) -> None:  # type: ignore[
     page.goto(base + "/arrivals/counts")
     page.wait_for_selector("[data-chart=flows] canvas")  # drawn by ECharts from the page's JSON
     page.close()
+
+
+def test_an_organiser_shares_the_link_and_a_guest_signs_in_on_a_phone(server, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    base, _db = server
+    organiser = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True)
+    organiser.goto(base + "/register/gathering")
+    organiser.select_option("select[name=kind]", "funeral")
+    organiser.fill("input[name=title]", "赵府丧事")
+    organiser.fill("input[name=date]", (date.today() + timedelta(days=1)).isoformat())
+    organiser.fill("input[name=start_time]", "09:00")
+    organiser.fill("input[name=expected_size]", "60")
+    organiser.fill("input[name=address]", "兰州市城关区张掖路街道中山路9号")
+    organiser.fill("input[name=organiser_name]", "赵大")
+    organiser.fill("input[name=organiser_phone]", "13811117777")
+    organiser.click("button[type=submit]")
+    organiser.wait_for_url("**/register/gathering/manage/*")
+    link = organiser.get_attribute(".share a", "href")
+    assert link and "/g/" in link and organiser.is_visible("img.qr")
+    guest = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True).new_page()
+    guest.goto(link)
+    guest.fill("input[name=name]", "钱二")
+    guest.fill("input[name=doc_number]", "11010519491231002X")
+    guest.fill("input[name=phone]", "13811118888")
+    guest.click("button[type=submit]")
+    guest.wait_for_selector("text=签到成功")
+    assert "赵府丧事" in guest.content() and guest.evaluate("document.documentElement.scrollWidth") <= 375
+    organiser.reload()
+    assert "钱二" in organiser.content()
+    guest.close()
+    organiser.close()
