@@ -28,6 +28,8 @@ from fangkong.people import api as people_api
 from fangkong.people import followup_api, followup_web
 from fangkong.people import web as people_web
 from fangkong.people.followups import follow_up_entries
+from fangkong.registration import arrival_web, gathering_web, registration_api
+from fangkong.registration.timeline import arrival_entries, gathering_entries
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import web as tracing_web
 from fangkong.tracing.cases import Presence, upgrade_secondaries
@@ -44,13 +46,15 @@ CAPABILITIES = [
     (leads_web.router, leads_api.router, leads_web.NAV),
     (checkpoints_web.router, checkpoints_api.router, checkpoints_web.NAV),
     (tracing_web.router, tracing_api.router, tracing_web.NAV),
+    (arrival_web.router, registration_api.router, arrival_web.NAV),
+    (gathering_web.router, None, gathering_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
-TIMELINE_SOURCES = [lead_entries, passage_entries, follow_up_entries]
-ROOMS = ("people", "leads", "checkpoints", "tracing")
+TIMELINE_SOURCES = [lead_entries, passage_entries, follow_up_entries, arrival_entries, gathering_entries]
+ROOMS = ("people", "leads", "checkpoints", "tracing", "registration")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
 

@@ -153,6 +153,25 @@ def users_create(
         db.dispose()
 
 
+registration_app = typer.Typer(help="Public registrations (arrivals, gatherings).", no_args_is_help=True)
+app.add_typer(registration_app, name="registration")
+
+
+@registration_app.command("purge")
+def registration_purge() -> None:
+    """Delete arrival and gathering registrations past their retention period; print what was removed."""
+    from fangkong.core.db import Database
+    from fangkong.registration.retention import purge_expired
+
+    settings = _settings()
+    db = Database(settings.database_url)
+    with acting_as(_cli_actor()), db.unit_of_work() as session:
+        purged = purge_expired(session)
+    db.dispose()
+    console.print(f"Purged {purged.arrivals} arrivals, {purged.gatherings} gatherings "
+                  f"and {purged.attendees} attendees past their retention period.")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the audit log's hash chain; exit 1 if it is broken."""

@@ -10,4 +10,5 @@ def load_all() -> None:
     import fangkong.leads.models
     import fangkong.people.care_models
     import fangkong.people.models
+    import fangkong.registration.models
     import fangkong.tracing.models  # noqa: F401

@@ -34,6 +34,7 @@ TRACERS = frozenset({"command", "health"})
 FOLLOWUP_READERS = frozenset({"command", "district", "station", "health", "community"})
 FOLLOWUP_RECORDERS = frozenset({"station", "health", "community"})
 CARE_MANAGERS = frozenset({"command", "district", "station"})
+REG_READERS = frozenset({"command", "district", "station"})  # arrivals and gatherings of the jurisdiction
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -180,6 +181,33 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/audit/verify"): ("/audit/verify", AUDITOR),
     ("GET", "/api/v1/audit"): ("/api/v1/audit", AUDITOR),
     ("GET", "/api/v1/audit/verify"): ("/api/v1/audit/verify", AUDITOR),
+    ("GET", "/register/arrival"): ("/register/arrival", PUBLIC),
+    ("POST", "/register/arrival"): ("/register/arrival", PUBLIC),
+    ("GET", "/register/arrival/done"): ("/register/arrival/done?ref=ABCDEFGHJK", PUBLIC),
+    ("GET", "/register/arrival/lookup"): ("/register/arrival/lookup", PUBLIC),
+    ("POST", "/register/arrival/lookup"): ("/register/arrival/lookup", PUBLIC),
+    ("POST", "/api/v1/public/arrivals"): ("/api/v1/public/arrivals", PUBLIC),
+    ("GET", "/arrivals"): ("/arrivals", REG_READERS),
+    ("GET", "/arrivals/counts"): ("/arrivals/counts", REG_READERS),
+    ("GET", "/arrivals/{arrival_id}"): ("/arrivals/{arrival}", REG_READERS),
+    ("GET", "/api/v1/arrivals"): ("/api/v1/arrivals", REG_READERS),
+    ("GET", "/api/v1/arrivals/{arrival_id}"): ("/api/v1/arrivals/{arrival}", REG_READERS),
+    ("GET", "/register/gathering"): ("/register/gathering", PUBLIC),
+    ("POST", "/register/gathering"): ("/register/gathering", PUBLIC),
+    ("GET", "/register/gathering/manage/{token}"): ("/register/gathering/manage/{manage_token}", PUBLIC),
+    ("POST", "/register/gathering/manage/{token}/attendees"): ("/register/gathering/manage/{manage_token}/attendees",
+                                                               PUBLIC),
+    ("GET", "/register/gathering/lookup"): ("/register/gathering/lookup", PUBLIC),
+    ("POST", "/register/gathering/lookup"): ("/register/gathering/lookup", PUBLIC),
+    ("GET", "/g/{token}"): ("/g/{sign_in_token}", PUBLIC),
+    ("POST", "/g/{token}"): ("/g/{sign_in_token}", PUBLIC),
+    ("GET", "/gatherings"): ("/gatherings", REG_READERS),
+    ("GET", "/gatherings/{gathering_id}"): ("/gatherings/{gathering}", REG_READERS),
+    ("GET", "/api/v1/gatherings"): ("/api/v1/gatherings", REG_READERS),
+    ("GET", "/api/v1/gatherings/{gathering_id}"): ("/api/v1/gatherings/{gathering}", REG_READERS),
+    # Last: closing sign-in revokes the link the rows above use.
+    ("POST", "/register/gathering/manage/{token}/sign-in"): ("/register/gathering/manage/{manage_token}/sign-in",
+                                                             PUBLIC),
 }
 
 
@@ -263,7 +291,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
             .where(CareTeamMember.user_id == community, FollowUp.day == local_today())
             .order_by(CareTeam.id).limit(1)).one()
     pair, merge = _pair_and_merge(db, personas, person)
-    return {"own_pair": pair, "own_merge": merge, "team_obs": team_obs, "follow_up": follow_up,
+    registration = _registrations(db)
+    return {**registration, "own_pair": pair, "own_merge": merge, "team_obs": team_obs, "follow_up": follow_up,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
@@ -285,6 +314,27 @@ def _pair_and_merge(db, personas: Personas, person: int) -> tuple[int, int]:  # 
                                              json={"merged_id": made[1], "reason": "矩阵测试"})
     assert merge.status_code == 201, merge.text
     return pair_id, merge.json()["id"]
+
+
+def _registrations(db) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """An arrival and a gathering in the `station` persona's jurisdiction, registered by the public."""
+    from datetime import date, timedelta
+
+    from fangkong.registration.arrivals import ArrivalInput, register_arrival
+    from fangkong.registration.gatherings import AttendeeInput, GatheringInput, register_gathering
+
+    address = "兰州市城关区酒泉路街道庆阳路1号"
+    with db.unit_of_work() as s:
+        arrival = register_arrival(s, ArrivalInput(
+            name="矩阵来人", doc_number="11010519491231002X", phone="13800000003", origin_code="110105",
+            departed_on=date.today().isoformat(), arrived_on=date.today().isoformat(), transport="other",
+            destination_address=address, consent=True), 28)
+        gathering = register_gathering(s, GatheringInput(
+            kind="market", title="矩阵集市", date=(date.today() + timedelta(days=1)).isoformat(), start_time="09:00",
+            address=address, expected_size="50", organiser_name="组织者", organiser_phone="13800000004"),
+            [AttendeeInput(name="赶集人", doc_number="11010519491231002X", phone="13800000005")], 28)
+        return {"arrival": arrival.id, "gathering": gathering.id, "manage_token": gathering.manage_token,
+                "sign_in_token": gathering.sign_in_token}
 
 
 def _call(client, method: str, path: str, api: bool, headers: dict[str, str]):  # type: ignore[no-untyped-def]

@@ -37,16 +37,17 @@ TRACE_RUN = "trace.run"  # trace a case, add or strike contacts, dispatch them a
 CARE_MANAGE = "care.manage"  # form care teams (N包1) for persons under observation
 FOLLOWUP_READ = "followup.read"  # follow-up lists, missed lists, counts; community: its own teams' persons
 FOLLOWUP_RECORD = "followup.record"  # record a follow-up; community only for the persons of its teams
+REGISTRATION_READ = "registration.read"  # arrivals and gatherings registered by the public (issue 6)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_INTAKE,
                              LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
-                             REFERRAL_READ, TRACE_RUN, CARE_MANAGE, FOLLOWUP_READ}),
+                             REFERRAL_READ, TRACE_RUN, CARE_MANAGE, FOLLOWUP_READ, REGISTRATION_READ}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH, CARE_MANAGE, FOLLOWUP_READ,
-                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
+                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ, REGISTRATION_READ}),
     Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_READ,
-                             LEAD_VERIFY, CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD}),
+                             LEAD_VERIFY, CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD, REGISTRATION_READ}),
     Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK, TRACE_RUN,
                             FOLLOWUP_READ, FOLLOWUP_RECORD}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),

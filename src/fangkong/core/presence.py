@@ -3,7 +3,7 @@
 Sources (checkpoints, registration) keep their own rows in their own tables, in the transaction that
 acknowledges them. Each source module exposes
 
-    presence_rows(session, start: datetime, end: datetime) -> Iterable[PresenceRecord]
+    <source>_presence(session, start: datetime, end: datetime) -> Iterable[PresenceRecord]
 
 returning the stays that began in [start, end) (aware datetimes, UTC in the database), and
 

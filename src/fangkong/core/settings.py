@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         "officer=station,cadre=community,doctor=health|community",
         description="Care team (N包1) roles, in order: team role = the user roles that may fill it ('|' between).",
     )
+    registration_retention_days: int = Field(
+        28, ge=1, le=366, description="Arrival and gathering registrations are purged this many days after "
+        "the arrival or the event (PIPL: the shortest period the purpose needs).")
+    registration_rate_limit: int = Field(
+        20, ge=1, description="Public registration forms sent per IP address within the window below.")
+    registration_rate_window_seconds: int = Field(600, ge=1, description="Window of the public rate limit.")
     lead_deadlines: str = Field(
         "express=5/10,urgent=120/120,normal=midnight/midnight",
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",

@@ -21,6 +21,7 @@ from fangkong.core.context import Actor, acting_as
 from fangkong.core.db import Database
 from fangkong.core.models import Role, Unit, UnitArea, UnitKind, User
 from fangkong.core.settings import Settings
+from fangkong.demo.arrivals import build_registrations
 from fangkong.demo.city import CITY, DISTRICTS, GIVEN, ORIGINS, ROADS, SURNAMES
 from fangkong.people.models import Person
 
@@ -57,6 +58,8 @@ def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2
         result.persons = _persons(session, rng, stations, size)
         _checkpoints(session, stations)
         _observations(session, settings, seed, stations, size)
+        session.flush()
+        build_registrations(session, rng, settings)
         audit.record(session, "demo_build", None, None, size=size, seed=seed, units=result.units,
                      persons=result.persons)
     result.seconds = time.perf_counter() - started

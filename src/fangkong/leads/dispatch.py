@@ -9,6 +9,7 @@ manual queue, with the phone's or ID's origin as a hint only.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -99,6 +100,7 @@ def load_jurisdiction(session: Session) -> Jurisdiction:
     return j
 
 
+@functools.cache  # pure code data: computed once per process, not on every registration or import
 def _foreign_names(city_code: str) -> tuple[str, ...]:
     names = [p.name for p in provinces() if p.code[:2] != city_code[:2]]
     names += [p.name.rstrip("省市") for p in provinces() if p.code[:2] != city_code[:2] and len(p.name) > 2]

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
+from fangkong.registration.gatherings import gathering_place_names, gathering_presence
 from fangkong.tracing.sync import Source
 
 PlaceNamer = Callable[[Session, Iterable[str]], dict[str, str]]
 
-PRESENCE_SOURCES: tuple[Source, ...] = (passage_presence,)
-PLACE_NAMERS: tuple[PlaceNamer, ...] = (passage_place_names,)
+PRESENCE_SOURCES: tuple[Source, ...] = (passage_presence, gathering_presence)
+PLACE_NAMERS: tuple[PlaceNamer, ...] = (passage_place_names, gathering_place_names)
 
 
 def place_names(session: Session, keys: Iterable[str], namers: Iterable[PlaceNamer] = PLACE_NAMERS) -> dict[str, str]:

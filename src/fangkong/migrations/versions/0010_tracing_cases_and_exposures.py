@@ -13,7 +13,7 @@ from alembic import op
 import fangkong.core.db
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,153 @@
+"""Checks shared by the public forms: size, scripted content, documents, phones, dates, reference codes.
+
+Each check appends a FieldError naming its field and returns the cleaned value (or None), so a form
+reports every problem at once and nothing is written while any remains.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import date
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from fangkong.core.codes import CodeError, DocumentType, fold, normalize_mobile, validate_document
+from fangkong.core.errors import DomainError, FieldError
+from fangkong.core.i18n import N_
+from fangkong.core.web.work import checked_form
+from fangkong.registration.ratelimit import check_rate
+
+MAX_FORM_BYTES = 16 * 1024  # the largest form (a gathering with 20 attendees) is a few kilobytes
+REQUIRED = N_("This field is required.")
+TOO_LONG = N_("At most {n} characters.")
+SCRIPTED = N_("Please write plain text: the characters < > and code are not accepted here.")
+BAD_DATE = N_("Use the form YYYY-MM-DD.")
+CHOOSE = N_("Choose one of the options.")
+TOO_LARGE = N_("The form is too large.")
+REFUSED = N_("The form could not be accepted.")
+
+# Markup and script: angle brackets, URL schemes that run code, and event-handler attributes.
+_SCRIPT = re.compile(r"[<>]|javascript:|vbscript:|data:text|\bon[a-z]+\s*=", re.IGNORECASE)
+# Reference codes: no 0/O, 1/I/L, so a code read aloud or copied from a screen is not mistaken.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 10
+HONEYPOT = "website"  # a field hidden from people; a bot that fills it is refused
+
+
+class FormTooLarge(DomainError):
+    status = 413
+    slug = "too-large"
+    title = TOO_LARGE
+
+
+def public_form(kind: str, factor: int = 1):  # type: ignore[no-untyped-def]
+    """Route dependency for a public form: size limit, per-IP rate limit, CSRF, honeypot."""
+
+    async def dependency(request: Request) -> FormData:
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+            raise FormTooLarge()
+        check_rate(request, kind, factor)
+        form = await checked_form(request)
+        if str(form.get(HONEYPOT, "")).strip():
+            raise DomainError(REFUSED)
+        return form
+
+    return Depends(dependency)
+
+
+def clean_text(errors: list[FieldError], name: str, raw: object, max_len: int, required: bool = False) -> str | None:
+    """Return the text with spaces collapsed, or None when empty; report missing, long or scripted input."""
+    text = " ".join(fold(str(raw or "")).split())
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
+        errors.append(FieldError(name, SCRIPTED))
+        return None
+    if _SCRIPT.search(text):
+        errors.append(FieldError(name, SCRIPTED))
+        return None
+    if len(text) > max_len:
+        errors.append(FieldError(name, TOO_LONG, {"n": max_len}))
+        return None
+    if not text:
+        if required:
+            errors.append(FieldError(name, REQUIRED))
+        return None
+    return text
+
+
+def clean_choice(errors: list[FieldError], name: str, raw: object, options: dict[str, str]) -> str | None:
+    value = str(raw or "").strip()
+    if value not in options:
+        errors.append(FieldError(name, REQUIRED if not value else CHOOSE))
+        return None
+    return value
+
+
+def clean_phone(errors: list[FieldError], name: str, raw: object) -> str | None:
+    text = str(raw or "").strip()
+    if not text:
+        errors.append(FieldError(name, REQUIRED))
+        return None
+    try:
+        return normalize_mobile(text[:40])
+    except CodeError as exc:
+        errors.append(FieldError(name, exc.message, exc.params))
+        return None
+
+
+def clean_document(errors: list[FieldError], name: str, doc_type: object,
+                   raw: object) -> tuple[str, str | None, str | None]:
+    """Return (document type, resident ID number or None, other document number or None)."""
+    kind = str(doc_type or "").strip() or DocumentType.RESIDENT_ID
+    text = str(raw or "").strip()
+    if kind not in {d.value for d in DocumentType}:
+        errors.append(FieldError(name + "_type", CHOOSE))
+        return DocumentType.RESIDENT_ID, None, None
+    if not text:
+        errors.append(FieldError(name, REQUIRED))
+        return kind, None, None
+    try:
+        number = validate_document(kind, text[:40])
+    except CodeError as exc:
+        errors.append(FieldError(name, exc.message, exc.params))
+        return kind, None, None
+    if kind == DocumentType.RESIDENT_ID:
+        return kind, number, None
+    return kind, None, number
+
+
+def clean_date(errors: list[FieldError], name: str, raw: object, required: bool = True) -> date | None:
+    text = fold(str(raw or "")).strip()
+    if not text:
+        if required:
+            errors.append(FieldError(name, REQUIRED))
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(FieldError(name, BAD_DATE))
+        return None
+
+
+def new_reference() -> str:
+    """Return a fresh reference code: 10 characters of a 31-letter alphabet (about 50 bits)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def normalise_reference(raw: str) -> str:
+    """Return a typed reference code without spaces and dashes, upper case ('' if it cannot be one)."""
+    text = fold(raw or "", drop=" -_").upper()
+    return text if len(text) == REFERENCE_LENGTH and all(ch in ALPHABET for ch in text) else ""
+
+
+def show_reference(code: str) -> str:
+    """Return the code as printed: two groups of five (ABCDE-FGHJK)."""
+    return f"{code[:5]}-{code[5:]}"
+
+
+def new_token() -> str:
+    """Return an unguessable URL token (256 bits)."""
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,37 @@
+"""Retention (PIPL: the shortest period the purpose needs): registrations past their purge date are
+deleted, and the purge says what it removed. Person files, leads and risk status made from them stay:
+they belong to the people and leads capabilities and their own rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from fangkong.core import audit
+from fangkong.core.db import utcnow
+from fangkong.registration.models import Arrival, Gathering, GatheringAttendee
+
+
+@dataclass(frozen=True)
+class Purged:
+    arrivals: int
+    gatherings: int
+    attendees: int
+
+
+def purge_expired(session: Session, now: datetime | None = None) -> Purged:
+    """Delete arrivals and gatherings (with their attendees) whose purge date has passed."""
+    now = now or utcnow()
+    gathering_ids = list(session.execute(select(Gathering.id).where(Gathering.purge_after <= now)).scalars())
+    attendees = session.execute(delete(GatheringAttendee).where(
+        GatheringAttendee.gathering_id.in_(gathering_ids))).rowcount if gathering_ids else 0
+    gatherings = session.execute(delete(Gathering).where(Gathering.id.in_(gathering_ids))).rowcount \
+        if gathering_ids else 0
+    arrivals = session.execute(delete(Arrival).where(Arrival.purge_after <= now)).rowcount
+    result = Purged(arrivals or 0, gatherings or 0, attendees or 0)
+    audit.record(session, "purge", "registrations", None, arrivals=result.arrivals, gatherings=result.gatherings,
+                 attendees=result.attendees)
+    return result
