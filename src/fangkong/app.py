@@ -22,22 +22,26 @@ from fangkong.leads import web as leads_web
 from fangkong.leads.timeline import lead_entries
 from fangkong.people import api as people_api
 from fangkong.people import web as people_web
+from fangkong.registration import checkin as registration_checkin
+from fangkong.registration import venue_api, venue_web
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 
 # Each capability contributes page routes, API routes, navigation entries and a template folder.
 CAPABILITIES = [
     (shell.router, None, []),
+    (registration_checkin.router, None, []),  # the public hot path: early in the route list
     (people_web.router, people_api.router, people_web.NAV),
     (leads_web.router, leads_api.router, leads_web.NAV),
     (checkpoints_web.router, checkpoints_api.router, checkpoints_web.NAV),
+    (venue_web.router, venue_api.router, venue_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
 TIMELINE_SOURCES = [lead_entries, passage_entries]
-ROOMS = ("people", "leads", "checkpoints")
+ROOMS = ("people", "leads", "checkpoints", "registration")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
 

@@ -82,6 +82,8 @@ def demo(
         db.dispose()
         return
     console.print(f"Open http://{host}:{port}/ and log in with one of the accounts above.")
+    if city.checkin_path:
+        console.print(f"Venue check-in (public, no login): http://{host}:{port}{city.checkin_path}")
     uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
 
 

@@ -8,4 +8,5 @@ def load_all() -> None:
     import fangkong.core.audit
     import fangkong.core.models
     import fangkong.leads.models
-    import fangkong.people.models  # noqa: F401
+    import fangkong.people.models
+    import fangkong.registration.models  # noqa: F401

@@ -32,22 +32,30 @@ CHECKPOINT_READ = "checkpoint.read"  # flows, recent passages, lane planning
 PASSAGE_WRITE = "passage.write"
 REFERRAL_READ = "referral.read"
 REFERRAL_ACK = "referral.ack"
+VENUE_READ = "venue.read"  # the venue registry and its counts (no personal data)
+VENUE_MANAGE = "venue.manage"  # venues, their codes and posters
+VISIT_READ = "visit.read"  # who came and went at a venue (personal data, audited)
+VENUE_INSPECT = "venue.inspect"  # inspections and closure orders
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ,
                              LEAD_VERIFY,
-                             LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ}),
+                             LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ, REFERRAL_READ,
+                             VENUE_READ, VENUE_MANAGE, VISIT_READ, VENUE_INSPECT}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH,
-                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ}),
-    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY}),
+                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ, VENUE_READ, VISIT_READ}),
+    Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, LEAD_READ, LEAD_VERIFY,
+                             VENUE_READ, VENUE_MANAGE, VISIT_READ, VENUE_INSPECT}),
     Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads; the persons of their care teams
     # arrive with issue 5, not the person files at large.
-    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY}),
+    # They also keep the entry/exit registration of residential compounds and villages (and only those:
+    # registration.venues.visible_venues).
+    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY, VENUE_READ, VISIT_READ}),
     Role.AUDITOR: frozenset({AUDIT_READ}),
-    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE}),
+    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE, VENUE_READ, VENUE_MANAGE}),
 }
 
 M = TypeVar("M")
