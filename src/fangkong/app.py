@@ -87,4 +87,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(_docs_router(app))
     errors.install(app)
     middleware.install(app)
+    registration_checkin.install(app)  # outermost: the public check-in skips the stack above
     return app
