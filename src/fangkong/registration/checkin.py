@@ -150,7 +150,8 @@ async def _read_form(request: Request) -> dict[str, str] | Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         return _refuse(request, 413, TOO_LARGE)
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    kind = request.headers.get("content-type", "")
+    if kind and not kind.startswith("application/x-www-form-urlencoded"):  # multipart, JSON …
         return _refuse(request, 400, BAD_FORM)
     body = b""
     async for chunk in request.stream():
@@ -372,5 +373,13 @@ class CheckinFastPath:
 
 
 def install(app: Any) -> None:
-    """Put the fast path in front of everything (call after the shell middleware is installed)."""
+    """Put the fast path in front of everything (call after the shell middleware is installed), and
+    let the writer finish its queue when the app shuts down."""
     app.add_middleware(CheckinFastPath, settings=app.state.settings)
+
+    def shutdown() -> None:
+        service = getattr(app.state, "checkin", None)
+        if service is not None:
+            service.writer.close()
+
+    app.router.on_shutdown.append(shutdown)

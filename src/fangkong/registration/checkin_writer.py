@@ -66,10 +66,12 @@ class CheckinWriter:
                  idle_work: Callable[[], None] | None = None, idle_every: float = 2.0) -> None:
         self.db, self.batch_max = db, batch_max
         self.idle_work, self.idle_every = idle_work, idle_every
-        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()  # None wakes the thread up
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._last_idle = 0.0
+        self._dirty = False  # rows written since the idle work last ran
+        self._closed = False
         self.batches = 0  # counters for the benchmark and tests
         self.rows = 0
 
@@ -89,32 +91,45 @@ class CheckinWriter:
                 self._thread = threading.Thread(target=self._run, name="checkin-writer", daemon=True)
                 self._thread.start()
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, then stop the thread (app shutdown); a later submit starts it again."""
+        self._closed = True
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+        self._closed = False
+
     def _run(self) -> None:
+        idle_since = time.monotonic()
         while True:
             try:
-                first = self._queue.get(timeout=min(self.idle_every, IDLE_EXIT_SECONDS))
+                first = self._queue.get(timeout=0.05 if self._closed else self.idle_every)
             except queue.Empty:
-                if self._idle():
-                    continue
-                if time.monotonic() - self._last_idle > IDLE_EXIT_SECONDS:
+                first = None
+            if first is None:
+                if self._closed or (not self._idle() and time.monotonic() - idle_since > IDLE_EXIT_SECONDS):
                     with self._lock:
                         if self._queue.empty():
                             self._thread = None
                             return
                 continue
+            idle_since = time.monotonic()
             batch = [first]
             while len(batch) < self.batch_max:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is not None:
+                    batch.append(item)
             self._write(batch)
 
     def _idle(self) -> bool:
-        """Run the idle work (person linking) at most every `idle_every` seconds; True if it ran."""
-        if self.idle_work is None or time.monotonic() - self._last_idle < self.idle_every:
+        """Run the idle work (person linking) after writes, at most every `idle_every` seconds; True if it ran."""
+        if self.idle_work is None or not self._dirty or time.monotonic() - self._last_idle < self.idle_every:
             return False
-        self._last_idle = time.monotonic()
+        self._last_idle, self._dirty = time.monotonic(), False
         try:
             self.idle_work()
         except Exception:  # never let linking stop the writer
@@ -152,6 +167,7 @@ class CheckinWriter:
                         audit.record(session, "checkin", "visits", inserted[row.client_id], venue=row.venue_id)
         self.batches += 1
         self.rows += len(inserted)
+        self._dirty = True
         out: list[Recorded | BaseException] = []
         for row in rows:
             if row.client_id in inserted:

@@ -31,7 +31,7 @@ KINDS = {"market": N_("Market"), "supermarket": N_("Supermarket"), "pharmacy": N
          "other": N_("Other")}
 COMMUNITY_KINDS = ("residential_compound", "village")  # the entry/exit registration community cadres keep
 INSPECTION_KINDS = {"inspection": N_("Inspection"), "closure": N_("Closure order")}
-STATUSES = {"open": N_("Open"), "closed": N_("Closed"), "reopened": N_("Reopened")}
+STATUSES = {"open": N_("Open, in force"), "closed": N_("Closed, lifted"), "reopened": N_("Reopened")}
 # An inspection stays open until its findings are put right; a closure order is open while in force.
 # Either may be reopened after closing (a repeat finding, a renewed order).
 NEXT_STATUS = {"open": ("closed",), "closed": ("reopened",), "reopened": ("closed",)}
