@@ -15,6 +15,7 @@ from rich.table import Table
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.settings import Settings, load_settings
 from fangkong.leads.cli import leads_app
+from fangkong.registration.venue_cli import venues_app
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(leads_app, name="leads")
+app.add_typer(venues_app, name="venues")
 console = Console()
 ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
 
@@ -78,12 +80,13 @@ def demo(
     for login in city.logins:
         table.add_row(login.username, login.password, login.role, login.unit)
     console.print(table)
+    if city.checkin_path:
+        console.print(f"Venue check-in (public, no login): http://{host}:{port}{city.checkin_path}")
     if build_only:
         db.dispose()
         return
     console.print(f"Open http://{host}:{port}/ and log in with one of the accounts above.")
-    if city.checkin_path:
-        console.print(f"Venue check-in (public, no login): http://{host}:{port}{city.checkin_path}")
+
     uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
 
 

@@ -382,3 +382,33 @@ def test_every_check_in_is_a_presence_record_with_an_assumed_stay(client, db) ->
 @pytest.mark.parametrize("path", ["/api/v1/venues", "/api/v1/venue-inspections/counts"])
 def test_venue_lists_need_a_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
     assert client.get(path).status_code == 401
+
+
+def test_the_link_command_gives_every_waiting_visit_a_person_file(db, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from fangkong.cli import app as cli
+
+    venue = _venue(db)
+    with db.unit_of_work() as s:
+        s.add_all([Visit(client_id=new_token(), venue_id=venue.id, name=f"待关联{i}", phone=f"1770000000{i}",
+                         checked_in_at=utcnow()) for i in range(3)])
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("FANGKONG_VAR_DIR", str(settings.var_dir))
+    result = CliRunner().invoke(cli, ["venues", "link-visits", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert "3" in result.output
+    assert [v for v in _visits(db) if v.person_id is None] == []
+
+
+def test_the_demo_prints_a_venue_check_in_address(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from fangkong.cli import app as cli
+
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    monkeypatch.setenv("FANGKONG_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("FANGKONG_ARGON2_MEMORY_KIB", "64")
+    result = CliRunner().invoke(cli, ["demo", "--build-only", "--size", "120", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"http://127\.0\.0\.1:8000/v/[A-Za-z0-9_-]{22}", result.output)
