@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -127,6 +128,40 @@ def _serve(url: str, var: Path) -> tuple[subprocess.Popen[bytes], str]:
     return server, base
 
 
+def _cpu(pids: list[int]) -> float:
+    """Return the CPU seconds (user + system) the given processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _pg_pids(conn: sa.Connection) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (the server's pool), not this connection."""
+    return list(conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")).scalars())
+
+
 def _step(wrk: str, script: Path, base: str, index: int, connections: int, seconds: int) -> dict[str, float]:
     env = {**os.environ, "BENCH_STEP": f"{index:02d}"}
     out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
@@ -156,18 +191,34 @@ def bench(url: str, label: str, var: Path) -> None:
     server, base = _serve(url, var)
     print(f"{label}: {WORKERS} uvicorn workers, wrk -t2, {SECONDS} s per step, {VENUES} venues")
     print(f"{'in flight':>9} {'sustained/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'acked':>7} {'stored':>7} "
-          f"{'lost':>5} {'refused':>7} {'errors':>6}")
+          f"{'lost':>5} {'refused':>7} {'errors':>6}   CPU ms per check-in: server + PostgreSQL + wrk")
     try:
         _step(wrk, script, base, 99, 8, 3)  # warm-up: venue caches, pool connections, the writer thread
+        costs = []
         for index, connections in enumerate(STEPS, start=1):
+            with db.engine.connect() as conn:
+                pg_before = {pid: _cpu([pid]) for pid in _pg_pids(conn)}
+            servers = _server_pids(server.pid)
+            before = (_cpu(servers), resource.getrusage(resource.RUSAGE_CHILDREN))
             r = _step(wrk, script, base, index, connections, SECONDS)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            with db.engine.connect() as conn:  # backends opened during the step count in full
+                pg_cpu = sum(max(0.0, _cpu([pid]) - pg_before.get(pid, 0.0))
+                             for pid in set(_pg_pids(conn)) | set(pg_before))
+            n = max(1, r["acked"])
+            cost = ((_cpu(servers) - before[0]) * 1000 / n, pg_cpu * 1000 / n,
+                    (after.ru_utime + after.ru_stime - before[1].ru_utime - before[1].ru_stime) * 1000 / n)
+            costs.append(cost)
             with db.engine.connect() as conn:
                 stored = conn.execute(sa.text("SELECT count(*) FROM visits WHERE client_id LIKE :p"),
                                       {"p": f"b{index:02d}%"}).scalar_one()
             seconds = r["duration_us"] / 1e6
             print(f"{connections:>9} {r['acked'] / seconds:11.0f} {r['p50'] / 1000:7.1f} {r['p99'] / 1000:7.1f} "
                   f"{r['acked']:7d} {stored:7d} {max(0, r['acked'] - stored):5d} {r['refused']:7d} "
-                  f"{r['errors'] + r['timeouts']:6d}", flush=True)
+                  f"{r['errors'] + r['timeouts']:6d}   {cost[0]:.2f} + {cost[1]:.2f} + {cost[2]:.2f}", flush=True)
+        busiest = max(costs[len(costs) // 2:], key=sum)
+        print(f"on 2 otherwise idle cores that CPU cost allows about {2000 / sum(busiest):.0f} check-ins/s "
+              f"({2000 / (busiest[0] + busiest[1]):.0f}/s with the load generator on another machine)")
         with db.engine.connect() as conn:
             audit_rows = conn.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = 'checkin'")).scalar_one()
             visits = conn.execute(sa.text("SELECT count(*) FROM visits WHERE client_id LIKE 'b%'")).scalar_one()

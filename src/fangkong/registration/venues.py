@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -203,12 +203,11 @@ def link_pending_visits(session: Session, limit: int = 1000, where: tuple[Any, .
         return 0
     links = link_persons(session, [IncomingRecord(name=name, id_number=None, phone=phone, address=None,
                                                   unit_id=unit_id) for _id, name, phone, unit_id in pending])
-    by_person: dict[int, list[int]] = {}
-    for (visit_id, *_rest), link in zip(pending, links, strict=True):
-        by_person.setdefault(link.person_id, []).append(visit_id)
-    for person_id, visit_ids in by_person.items():
-        session.execute(update(Visit).where(Visit.id.in_(visit_ids), Visit.person_id.is_(None))
-                        .values(person_id=person_id))
+    table = Visit.__table__
+    session.execute(update(table).where(table.c.id == bindparam("visit"), table.c.person_id.is_(None))
+                    .values(person_id=bindparam("person")),
+                    [{"visit": visit_id, "person": link.person_id}
+                     for (visit_id, *_rest), link in zip(pending, links, strict=True)])  # one executemany
     created = sum(1 for link in links if link.how == "new")
     audit.record(session, "link", "visits", None, visits=len(pending), new_persons=created)
     return len(pending)
