@@ -24,6 +24,7 @@ from fangkong.people import api as people_api
 from fangkong.people import web as people_web
 from fangkong.registration import checkin as registration_checkin
 from fangkong.registration import venue_api, venue_web
+from fangkong.registration.venue_timeline import visit_entries
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 
@@ -40,7 +41,7 @@ CAPABILITIES = [
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
-TIMELINE_SOURCES = [lead_entries, passage_entries]
+TIMELINE_SOURCES = [lead_entries, passage_entries, visit_entries]
 ROOMS = ("people", "leads", "checkpoints", "registration")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 

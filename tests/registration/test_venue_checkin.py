@@ -412,3 +412,17 @@ def test_the_demo_prints_a_venue_check_in_address(tmp_path, monkeypatch) -> None
     result = CliRunner().invoke(cli, ["demo", "--build-only", "--size", "120", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert re.search(r"http://127\.0\.0\.1:8000/v/[A-Za-z0-9_-]{22}", result.output)
+
+
+def test_a_check_in_shows_on_the_person_file_timeline(client, db, personas) -> None:  # type: ignore[no-untyped-def]
+    venue = _venue(db)
+    with db.sessions() as s:
+        known = s.execute(select(Person).where(Person.phone.is_not(None), Person.unit_id == venue.unit_id)
+                          .order_by(Person.id.desc()).limit(1)).scalar_one()
+    _check_in(client, venue.token, name=known.name, phone=known.phone)
+    with db.unit_of_work() as s:
+        from fangkong.registration.venues import link_pending_visits
+
+        link_pending_visits(s)
+    page = personas.browser("station").get(f"/people/{known.id}")
+    assert page.status_code == 200 and "场所登记" in page.text and venue.name in page.text
