@@ -34,6 +34,11 @@ from fangkong.registration.models.venues import Visit
 
 log = logging.getLogger("fangkong.checkin")
 IDLE_EXIT_SECONDS = 30.0  # an idle writer thread ends; the next check-in starts another
+# Group-commit window (like PostgreSQL's commit_delay): when a batch would be tiny, wait this long for
+# company. A transaction costs the writer about the same for 1 row as for 20, so at moderate load this
+# halves the CPU per check-in for at most 2 ms more latency.
+GATHER_SECONDS = 0.002
+SMALL_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ class CheckinWriter:
                 continue
             idle_since = time.monotonic()
             batch = [first]
+            if self._queue.qsize() < SMALL_BATCH and not self._closed:
+                time.sleep(GATHER_SECONDS)
             while len(batch) < self.batch_max:
                 try:
                     item = self._queue.get_nowait()
