@@ -28,12 +28,14 @@ from fangkong.people import api as people_api
 from fangkong.people import followup_api, followup_web
 from fangkong.people import web as people_web
 from fangkong.people.followups import follow_up_entries
-from fangkong.registration import arrival_web, gathering_web, registration_api
+from fangkong.registration import arrival_web, gathering_web, registration_api, venue_api, venue_web
+from fangkong.registration import checkin as registration_checkin
 from fangkong.registration.timeline import arrival_entries, gathering_entries
+from fangkong.registration.venue_timeline import visit_entries
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import web as tracing_web
 from fangkong.tracing.cases import Presence, upgrade_secondaries
-from fangkong.tracing.sources import PLACE_NAMERS, PRESENCE_SOURCES
+from fangkong.tracing.sources import PLACE_NAMERS, presence_sources
 from fangkong.tracing.store import PresenceStore
 
 STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
@@ -41,6 +43,7 @@ STATIC = Path(__file__).resolve().parent / "core" / "web" / "static"
 # Each capability contributes page routes, API routes, navigation entries and a template folder.
 CAPABILITIES = [
     (shell.router, None, []),
+    (registration_checkin.router, None, []),  # the public hot path: early in the route list
     (people_web.router, people_api.router, people_web.NAV),
     (followup_web.router, followup_api.router, followup_web.NAV),
     (leads_web.router, leads_api.router, leads_web.NAV),
@@ -48,12 +51,13 @@ CAPABILITIES = [
     (tracing_web.router, tracing_api.router, tracing_web.NAV),
     (arrival_web.router, registration_api.router, arrival_web.NAV),
     (gathering_web.router, None, gathering_web.NAV),
+    (venue_web.router, venue_api.router, venue_web.NAV),
     (admin.router, None, admin.NAV),
     (audit_pages.router, None, audit_pages.NAV),
     (None, core_api.router, []),
 ]
 # What each capability contributes to a person's timeline (people imports none of them).
-TIMELINE_SOURCES = [lead_entries, passage_entries, follow_up_entries, arrival_entries, gathering_entries]
+TIMELINE_SOURCES = [lead_entries, passage_entries, follow_up_entries, arrival_entries, gathering_entries, visit_entries]
 ROOMS = ("people", "leads", "checkpoints", "tracing", "registration")
 TEMPLATE_DIRS = tuple(Path(__file__).resolve().parent / room / "templates" for room in ROOMS)
 
@@ -97,7 +101,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db or Database(settings.database_url)
     app.state.template_dirs = TEMPLATE_DIRS
     app.state.timeline_sources = TIMELINE_SOURCES
-    app.state.presence = Presence(PresenceStore(settings.presence_dir), PRESENCE_SOURCES, settings.presence_sync_days,
+    app.state.presence = Presence(PresenceStore(settings.presence_dir), presence_sources(settings),
+                                  settings.presence_sync_days,
                                   PLACE_NAMERS)
     profile = settings.protocol_profile
     app.state.status_listeners = (lambda s, u, pid, st: upgrade_secondaries(s, u, pid, st, profile),)
@@ -113,4 +118,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(_docs_router(app))
     errors.install(app)
     middleware.install(app)
+    registration_checkin.install(app)  # outermost: the public check-in skips the stack above
     return app

@@ -17,6 +17,7 @@ from fangkong.core.context import Actor, acting_as
 from fangkong.core.settings import Settings, load_settings
 from fangkong.leads.cli import leads_app
 from fangkong.people.cli import followups_app
+from fangkong.registration.venue_cli import venues_app
 from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
@@ -28,6 +29,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(leads_app, name="leads")
 app.add_typer(followups_app, name="followups")
+app.add_typer(venues_app, name="venues")
 tracing_cli.register(app)
 console = Console()
 ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
@@ -88,10 +90,13 @@ def demo(
     console.print(table)
     console.print(f"Tracing: {outbreak.records} stays of the last days are in the presence store; log in as "
                   f"`health` and open /tracing/cases/{outbreak.case_person_id} (a confirmed case) to trace it.")
+    if city.checkin_path:
+        console.print(f"Venue check-in (public, no login): http://{host}:{port}{city.checkin_path}")
     if build_only:
         db.dispose()
         return
     console.print(f"Open http://{host}:{port}/ and log in with one of the accounts above.")
+
     uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
 
 

@@ -35,6 +35,10 @@ FOLLOWUP_READERS = frozenset({"command", "district", "station", "health", "commu
 FOLLOWUP_RECORDERS = frozenset({"station", "health", "community"})
 CARE_MANAGERS = frozenset({"command", "district", "station"})
 REG_READERS = frozenset({"command", "district", "station"})  # arrivals and gatherings of the jurisdiction
+VENUE_READERS = frozenset({"admin", "command", "district", "station", "community"})  # community: compounds only
+VENUE_MANAGERS = frozenset({"admin", "command", "station"})
+VISIT_READERS = frozenset({"command", "district", "station", "community"})
+INSPECTORS = frozenset({"command", "station"})
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -48,6 +52,10 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/login"): ("/login", PUBLIC),
     ("POST", "/logout"): ("/logout", PUBLIC),
     ("GET", "/"): ("/", ANY_USER),
+    # The public check-in first: later rows disable and rotate the same venue's code.
+    ("GET", "/v/{token}"): ("/v/{venue_code}", PUBLIC),
+    ("POST", "/v/{token}"): ("/v/{venue_code}", PUBLIC),
+    ("POST", "/v/{token}/checkout"): ("/v/{venue_code}/checkout", PUBLIC),
     ("GET", "/api/docs"): ("/api/docs", PUBLIC),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", PUBLIC),
     ("POST", "/api/v1/auth/token"): ("/api/v1/auth/token", PUBLIC),
@@ -177,6 +185,31 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
         "/api/v1/care-teams/{team_obs}/members/officer", CARE_MANAGERS),
     ("GET", "/api/v1/observations"): ("/api/v1/observations", PERSON_READERS),
     ("GET", "/api/v1/observations/counts"): ("/api/v1/observations/counts", FOLLOWUP_READERS),
+    ("GET", "/venues"): ("/venues", VENUE_READERS),
+    ("GET", "/venues/new"): ("/venues/new", VENUE_MANAGERS),
+    ("POST", "/venues/new"): ("/venues/new", VENUE_MANAGERS),
+    ("GET", "/venues/inspections"): ("/venues/inspections", VENUE_READERS),
+    ("GET", "/venues/{venue_id}"): ("/venues/{venue}", VENUE_READERS),
+    ("GET", "/venues/{venue_id}/edit"): ("/venues/{venue}/edit", VENUE_MANAGERS),
+    ("POST", "/venues/{venue_id}/edit"): ("/venues/{venue}/edit", VENUE_MANAGERS),
+    ("GET", "/venues/{venue_id}/poster"): ("/venues/{venue}/poster", VENUE_MANAGERS),
+    ("GET", "/venues/{venue_id}/visits"): ("/venues/{venue}/visits", VISIT_READERS),
+    ("POST", "/venues/{venue_id}/inspections"): ("/venues/{venue}/inspections", INSPECTORS),
+    ("POST", "/venue-inspections/{inspection_id}/status"): ("/venue-inspections/{venue_inspection}/status",
+                                                            INSPECTORS),
+    ("GET", "/api/v1/venues"): ("/api/v1/venues", VENUE_READERS),
+    ("POST", "/api/v1/venues"): ("/api/v1/venues", VENUE_MANAGERS),
+    ("GET", "/api/v1/venues/{venue_id}"): ("/api/v1/venues/{venue}", VENUE_READERS),
+    ("GET", "/api/v1/venues/{venue_id}/visits"): ("/api/v1/venues/{venue}/visits", VISIT_READERS),
+    ("GET", "/api/v1/venues/{venue_id}/inspections"): ("/api/v1/venues/{venue}/inspections", VENUE_READERS),
+    ("POST", "/api/v1/venues/{venue_id}/inspections"): ("/api/v1/venues/{venue}/inspections", INSPECTORS),
+    ("POST", "/api/v1/venue-inspections/{inspection_id}/status"): (
+        "/api/v1/venue-inspections/{venue_inspection}/status", INSPECTORS),
+    ("GET", "/api/v1/venue-inspections/counts"): ("/api/v1/venue-inspections/counts", VENUE_READERS),
+    ("PUT", "/api/v1/venues/{venue_id}"): ("/api/v1/venues/{venue}", VENUE_MANAGERS),
+    ("POST", "/venues/{venue_id}/active"): ("/venues/{venue}/active", VENUE_MANAGERS),
+    ("POST", "/venues/{venue_id}/rotate"): ("/venues/{venue}/rotate", VENUE_MANAGERS),
+    ("POST", "/api/v1/venues/{venue_id}/rotate"): ("/api/v1/venues/{venue}/rotate", VENUE_MANAGERS),
     ("GET", "/audit"): ("/audit", AUDITOR),
     ("GET", "/audit/verify"): ("/audit/verify", AUDITOR),
     ("GET", "/api/v1/audit"): ("/api/v1/audit", AUDITOR),
@@ -290,13 +323,20 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
             .join(FollowUp, FollowUp.observation_id == CareTeam.observation_id)
             .where(CareTeamMember.user_id == community, FollowUp.day == local_today())
             .order_by(CareTeam.id).limit(1)).one()
+    from fangkong.registration.models.venues import Inspection, Venue
+
+    with db.sessions() as s:  # a compound in the station's area (community cadres see compounds only)
+        venue = s.execute(select(Venue).where(Venue.kind == "residential_compound", Venue.unit_id == station.unit_id)
+                          .order_by(Venue.id).limit(1)).scalar_one()
+        inspection = s.execute(select(Inspection.id).order_by(Inspection.id).limit(1)).scalar_one()
     pair, merge = _pair_and_merge(db, personas, person)
     registration = _registrations(db)
     return {**registration, "own_pair": pair, "own_merge": merge, "team_obs": team_obs, "follow_up": follow_up,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
-            "batch": pushed["batch_id"], "exposure": exposure}
+            "batch": pushed["batch_id"], "exposure": exposure, "venue": venue.id, "venue_code": venue.token,
+            "venue_inspection": inspection}
 
 
 def _pair_and_merge(db, personas: Personas, person: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]

@@ -38,24 +38,33 @@ CARE_MANAGE = "care.manage"  # form care teams (N包1) for persons under observa
 FOLLOWUP_READ = "followup.read"  # follow-up lists, missed lists, counts; community: its own teams' persons
 FOLLOWUP_RECORD = "followup.record"  # record a follow-up; community only for the persons of its teams
 REGISTRATION_READ = "registration.read"  # arrivals and gatherings registered by the public (issue 6)
+VENUE_READ = "venue.read"  # the venue registry and its counts (no personal data)
+VENUE_MANAGE = "venue.manage"  # venues, their codes and posters
+VISIT_READ = "visit.read"  # who came and went at a venue (personal data, audited)
+VENUE_INSPECT = "venue.inspect"  # inspections and closure orders
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_INTAKE,
                              LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
-                             REFERRAL_READ, TRACE_RUN, CARE_MANAGE, FOLLOWUP_READ, REGISTRATION_READ}),
+                             REFERRAL_READ, TRACE_RUN, CARE_MANAGE, FOLLOWUP_READ, REGISTRATION_READ,
+                             VENUE_READ, VENUE_MANAGE, VISIT_READ, VENUE_INSPECT}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH, CARE_MANAGE, FOLLOWUP_READ,
-                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ, REGISTRATION_READ}),
+                              LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ, REGISTRATION_READ, VENUE_READ,
+                              VISIT_READ}),
     Role.STATION: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_READ,
-                             LEAD_VERIFY, CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD, REGISTRATION_READ}),
+                             LEAD_VERIFY, CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD, REGISTRATION_READ,
+                             VENUE_READ, VENUE_MANAGE, VISIT_READ, VENUE_INSPECT}),
     Role.HEALTH: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, REFERRAL_READ, REFERRAL_ACK, TRACE_RUN,
                             FOLLOWUP_READ, FOLLOWUP_RECORD}),
     Role.CHECKPOINT: frozenset({CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_READ}),
     # Community cadres verify the community leg of two-leg leads and follow up the persons of their
-    # care teams (people.care narrows them to those), not the person files at large.
-    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY, FOLLOWUP_READ, FOLLOWUP_RECORD}),
+    # care teams (people.care narrows them to those), not the person files at large. They also keep the
+    # entry/exit registration of residential compounds and villages (and only those:
+    # registration.venues.visible_venues).
+    Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY, FOLLOWUP_READ, FOLLOWUP_RECORD, VENUE_READ, VISIT_READ}),
     Role.AUDITOR: frozenset({AUDIT_READ}),
-    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE}),
+    Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE, VENUE_READ, VENUE_MANAGE}),
 }
 
 M = TypeVar("M")

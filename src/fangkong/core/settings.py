@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     registration_rate_limit: int = Field(
         20, ge=1, description="Public registration forms sent per IP address within the window below.")
     registration_rate_window_seconds: int = Field(600, ge=1, description="Window of the public rate limit.")
+    public_url: str = Field("", description="Base URL printed on venue posters (default: the request's own).")
+    visit_assumed_stay_minutes: int = Field(
+        60, ge=1, le=24 * 60, description="A visit without a check-out counts as a stay of this length for tracing.")
+    venue_cache_seconds: float = Field(
+        10.0, ge=0, le=3600, description="How long a worker trusts its cached venue code (disable/rotate delay).")
+    checkin_device_per_minute: float = Field(6.0, gt=0, description="Check-ins per minute per device (cookie).")
+    checkin_device_burst: int = Field(10, ge=1, description="Check-ins a device may make at once.")
+    checkin_ip_per_minute: float = Field(1200.0, gt=0, description="Check-ins per minute per IP address (NAT!).")
+    checkin_ip_burst: int = Field(300, ge=1, description="Check-ins an IP address may make at once.")
+    checkin_batch_max: int = Field(500, ge=1, le=5000, description="Most check-ins written in one transaction.")
     lead_deadlines: str = Field(
         "express=5/10,urgent=120/120,normal=midnight/midnight",
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",

@@ -43,6 +43,7 @@ class DemoCity:
     units: int = 0
     persons: int = 0
     seconds: float = 0.0
+    checkin_path: str = ""  # one venue's public check-in page, printed by `fangkong demo`
 
 
 def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2020) -> DemoCity:
@@ -60,6 +61,7 @@ def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2
         _observations(session, settings, seed, stations, size)
         session.flush()
         build_registrations(session, rng, settings)
+        result.checkin_path = _venues(session, rng, stations)
         audit.record(session, "demo_build", None, None, size=size, seed=seed, units=result.units,
                      persons=result.persons)
     result.seconds = time.perf_counter() - started
@@ -274,3 +276,55 @@ def _follow_ups(session: Session, rng: random.Random, now: datetime) -> None:
                 session.flush()
                 f.referral_id = referral.id
     session.flush()
+
+
+DEMO_VENUES = (  # (station index, name, kind, address)
+    (0, "庆阳路农贸市场", "market", "城关区庆阳路88号"),
+    (0, "酒泉路大药房", "pharmacy", "城关区酒泉路120号"),
+    (0, "金城花园小区", "residential_compound", "城关区酒泉路街道金城花园东门"),
+    (0, "西关什字华联超市", "supermarket", "城关区西关什字15号"),
+    (0, "星光KTV", "entertainment", "城关区张掖路步行街32号"),
+    (1, "兰州市第二人民医院", "hospital", "城关区"),
+    (-1, "安宁区桃林村", "village", "安宁区桃林村村委会"),
+)
+
+
+def _venues(session: Session, rng: random.Random, stations: list[Station]) -> str:
+    """A handful of venues with codes, today's visits by demo residents, an inspection and a closure.
+
+    Returns the first venue's check-in path (/v/<code>)."""
+    from datetime import UTC, datetime
+
+    from fangkong.registration.checkin_limits import new_token
+    from fangkong.registration.models.venues import Inspection, Venue, Visit
+
+    now = datetime.now(UTC)
+    made = []
+    for index, name, kind, address in DEMO_VENUES:
+        venue = Venue(name=name, kind=kind, address=address, unit_id=stations[index].unit.id, token=new_token(),
+                      active=True, token_issued_at=now)
+        session.add(venue)
+        made.append(venue)
+    session.flush()
+    people = session.execute(select(Person.id, Person.name, Person.phone).where(Person.unit_id.in_(
+        [s.unit.id for s in stations[:2]])).order_by(Person.id).limit(60)).all()
+    visits = []
+    for n, (person_id, name, phone) in enumerate(people):
+        venue = made[n % 4] if n % 5 else made[rng.randrange(len(made))]
+        came = now - timedelta(minutes=rng.randint(5, 600))
+        gone = came + timedelta(minutes=rng.randint(5, 90)) if rng.random() < 0.6 else None
+        visits.append({"client_id": new_token(), "venue_id": venue.id, "person_id": person_id, "name": name,
+                       "phone": phone, "checked_in_at": came,
+                       "checked_out_at": gone if gone and gone < now else None})
+    if visits:
+        session.execute(insert(Visit), visits)
+    inspector = "station"
+    session.add_all([
+        Inspection(venue_id=made[0].id, kind="inspection", status="closed", at=now - timedelta(days=1),
+                   note="冷链食品台账齐全", recorded_by=inspector, unit_id=stations[0].unit.id, changed_at=now),
+        Inspection(venue_id=made[1].id, kind="inspection", status="open", at=now - timedelta(hours=3),
+                   note="退热药购买登记不全，限期整改", recorded_by=inspector, unit_id=stations[0].unit.id),
+        Inspection(venue_id=made[4].id, kind="closure", status="open", at=now - timedelta(days=2),
+                   note="疫情期间暂停营业", recorded_by=inspector, unit_id=stations[0].unit.id),
+    ])
+    return f"/v/{made[0].token}"

@@ -252,14 +252,14 @@ def sync_command(store: StoreOption = None) -> None:
     """Copy the platform's own stays (passages, check-ins, gatherings) into the store, by day."""
     from fangkong.core.db import Database
     from fangkong.core.settings import load_settings
-    from fangkong.tracing.sources import PRESENCE_SOURCES
+    from fangkong.tracing.sources import presence_sources
     from fangkong.tracing.sync import sync_platform
 
     settings = load_settings()
     db = Database(settings.database_url)
     try:
         with db.unit_of_work() as session:
-            result = sync_platform(session, PresenceStore(store or settings.presence_dir), PRESENCE_SOURCES,
+            result = sync_platform(session, PresenceStore(store or settings.presence_dir), presence_sources(settings),
                                    horizon_days=settings.presence_sync_days)
     finally:
         db.dispose()

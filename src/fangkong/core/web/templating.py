@@ -59,6 +59,7 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat() per render (the check-in hot path)
     )
     env.globals.update(_=gettext, ngettext=ngettext, role_labels=ROLE_LABELS, lang_url=lang_url, countdown=countdown,
                        mask_id=mask_id_number, mask_phone=mask_phone, area_name=area_name, inf=math.inf)
