@@ -10,13 +10,10 @@ with a cache: names are short and their alphabet small, so a million names fold 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 import opencc
 from pypinyin import Style, lazy_pinyin
-
-from fangkong.core.codes import fold
 
 _T2S = opencc.OpenCC("t2s")
 _SEPARATORS = frozenset(" \t·•・.-_'’")
@@ -24,16 +21,26 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 
 class _Simplified(dict[int, str]):
-    """str.translate table that asks OpenCC once per character (C-speed translation after that)."""
+    """str.translate table: full-width ASCII to ASCII, separators out, traditional to simplified (OpenCC
+    asked once per character; C-speed translation after that)."""
+
+    def __init__(self, drop: frozenset[str]) -> None:
+        super().__init__()
+        self.drop = drop
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
-        value = "" if char in _SEPARATORS else _T2S.convert(char)
+        if 0xFF01 <= code <= 0xFF5E:  # full-width ASCII, as Chinese input methods type it
+            char = chr(code - 0xFEE0)
+        elif code == 0x3000:
+            char = " "
+        value = "" if char in self.drop else _T2S.convert(char)
         self[code] = value
         return value
 
 
-_TO_SIMPLIFIED = _Simplified()
+_NAME_TABLE = _Simplified(_SEPARATORS)
+_ADDRESS_TABLE = _Simplified(frozenset())
 
 
 @lru_cache(maxsize=65536)
@@ -50,7 +57,7 @@ def _is_han(char: str) -> bool:
 
 def fold_name(name: str | None) -> str:
     """Return the name in simplified characters, full-width folded, without spaces or middle dots."""
-    return unicodedata.normalize("NFKC", fold(name)).translate(_TO_SIMPLIFIED).lower()
+    return (name or "").translate(_NAME_TABLE).lower()
 
 
 def name_key(name: str | None) -> str:
@@ -66,4 +73,4 @@ def surname_key(name: str | None) -> str:
 
 def fold_address(address: str | None) -> str:
     """Return the address simplified and without spaces or punctuation, for similarity scoring."""
-    return _NOT_WORD.sub("", fold(address).translate(_TO_SIMPLIFIED))
+    return _NOT_WORD.sub("", (address or "").translate(_ADDRESS_TABLE))

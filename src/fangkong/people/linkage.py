@@ -17,11 +17,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, insert, select, tuple_
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
-from fangkong.core.db import insert_rows
+from fangkong.core.db import in_chunks, insert_rows, one_of
 from fangkong.people.folding import fold_address, fold_name, name_key, surname_key
 from fangkong.people.models import MatchPair, Person
 from fangkong.people.scoring import CERTAIN, UNCERTAIN, Side, decide, near_numbers, score_pairs
@@ -42,20 +42,11 @@ class FuzzyResult:
 
 @dataclass
 class _Candidates:
-    """The candidate files found, one row each, and the (record, candidate) pairs the blocks gave."""
+    """The candidate files found (one row each, by id) and the (record, candidate row) pairs of the blocks."""
 
     rows: list[Any] = field(default_factory=list)
-    position: dict[int, int] = field(default_factory=dict)
-    recs: list[int] = field(default_factory=list)
-    cands: list[int] = field(default_factory=list)
-
-    def add(self, rec: int, row: Any) -> None:
-        at = self.position.get(row.id)
-        if at is None:
-            at = self.position[row.id] = len(self.rows)
-            self.rows.append(row)
-        self.recs.append(rec)
-        self.cands.append(at)
+    recs: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cands: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @contextmanager
@@ -70,7 +61,13 @@ def key_table(session: Session, columns: list[Column[Any]], rows: list[dict[str,
     table.create(conn)
     try:
         if rows:
-            conn.execute(insert(table), rows)
+            # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing would cost
+            # more than the database spends on the rows.
+            names = [c.name for c in columns]
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+                                 f"({', '.join([mark] * len(names))})",
+                                 [tuple(row[n] for n in names) for row in rows])
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"ANALYZE {table.name}")
         yield table
@@ -90,7 +87,7 @@ def match_fuzzy(session: Session, records: list[IncomingRecord]) -> list[FuzzyRe
         return [FuzzyResult(None) for _ in records]
     used, local = np.unique(cand_index, return_inverse=True)
     candidates = _candidate_side([found.rows[i] for i in used.tolist()])
-    scores = score_pairs(_record_side(records, keys).take(rec_index), candidates.take(local))
+    scores = score_pairs(_record_side(records, keys).with_lengths().take(rec_index), candidates.take(local))
     results: list[FuzzyResult] = []
     bounds = np.searchsorted(rec_index, np.arange(len(records) + 1))
     verdicts_all = scores.verdict.tolist()
@@ -120,11 +117,10 @@ class _Keys:
 
 
 def _record_keys(record: IncomingRecord) -> _Keys:
-    from fangkong.core.codes import parse_id_number
-
     birth = record.birth_date
-    if birth is None and record.id_number:
-        birth = parse_id_number(record.id_number).birth_date
+    if birth is None and record.id_number and len(record.id_number) == 18:  # normalised and valid already
+        n = record.id_number
+        birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     return _Keys(fold_name(record.name), name_key(record.name), surname_key(record.name), birth, record.phone or "")
 
 
@@ -150,19 +146,30 @@ def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
                                   Column("y0", Date), Column("y1", Date)]
     swap_columns: list[Column[Any]] = [Column("rec", Integer), Column("name_key", String(64)), Column("birth", Date)]
     with key_table(session, columns, rows) as t, key_table(session, swap_columns, swaps) as w:
-        by_year = select(t.c.rec, *_COLUMNS).join(Person, and_(
+        by_year = select(t.c.rec, Person.id).join(Person, and_(
             Person.name_key == t.c.name_key, Person.birth_date >= t.c.y0, Person.birth_date <= t.c.y1))
-        by_swap = select(w.c.rec, *_COLUMNS).join(Person, and_(Person.name_key == w.c.name_key,
+        by_swap = select(w.c.rec, Person.id).join(Person, and_(Person.name_key == w.c.name_key,
                                                                Person.birth_date == w.c.birth))
-        by_name = (select(t.c.rec, *_COLUMNS).join(Person, Person.name_key == t.c.name_key)
+        by_name = (select(t.c.rec, Person.id).join(Person, Person.name_key == t.c.name_key)
                    .where(t.c.birth.is_(None)))
-        by_birth = select(t.c.rec, *_COLUMNS).join(Person, and_(Person.birth_date == t.c.birth,
+        by_birth = select(t.c.rec, Person.id).join(Person, and_(Person.birth_date == t.c.birth,
                                                                 Person.surname_key == t.c.surname_key))
-        by_phone = select(t.c.rec, *_COLUMNS).join(Person, Person.phone == t.c.phone)
+        by_phone = select(t.c.rec, Person.id).join(Person, Person.phone == t.c.phone)
         conn = session.connection()
+        recs: list[int] = []
+        ids: list[int] = []
         for stmt in (by_year, by_swap, by_name, by_birth, by_phone):
-            for row in conn.execute(stmt):
-                found.add(row.rec, row)
+            # Pairs come back narrow (record, file id); the files' fields once per file below.
+            for rec, person_id in conn.execute(stmt).all():
+                recs.append(rec)
+                ids.append(person_id)
+    found.recs = np.asarray(recs, np.int64)
+    wanted = np.asarray(ids, np.int64)
+    unique = _distinct(wanted)
+    for chunk in in_chunks(session, unique.tolist()):
+        found.rows.extend(session.connection().execute(
+            select(*_COLUMNS).where(one_of(session, Person.id, chunk)).order_by(Person.id)).all())
+    found.cands = np.searchsorted(unique, wanted)
     return found
 
 
@@ -183,11 +190,15 @@ def _swapped_dates(born: date) -> list[date]:
 
 def _pairs(keys: list[_Keys], found: _Candidates) -> tuple[np.ndarray, np.ndarray]:
     """Return (record index, candidate position) of every distinct pair, sorted by record."""
-    recs = np.asarray(found.recs, np.int64)
-    cands = np.asarray(found.cands, np.int64)
     width = max(1, len(found.rows))
-    unique = np.unique(recs * width + cands)
+    unique = _distinct(found.recs * width + found.cands)
     return unique // width, unique % width
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Return the sorted distinct values (sorting beats hashing for int64 here)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
 
 
 def _day_number(day: Any) -> int:
@@ -204,14 +215,17 @@ def _prefilter(keys: list[_Keys], found: _Candidates, recs: np.ndarray,
     rec_birth = np.fromiter((_day_number(k.birth) for k in keys), np.int64, len(keys))[recs]
     cand_birth = np.fromiter((_day_number(r.birth_date) for r in found.rows), np.int64, len(found.rows))[cands]
     both = (rec_birth > 0) & (cand_birth > 0)
-    equal, near = near_numbers(rec_birth, cand_birth, 8)
-    keep = np.where(both, equal | near, True)
-    rec_phone = np.fromiter((int(k.phone) if k.phone.isdigit() else 0 for k in keys), np.int64, len(keys))[recs]
-    cand_phone = np.fromiter((int(r.phone) if r.phone and r.phone.isdigit() else 0 for r in found.rows), np.int64,
-                             len(found.rows))[cands]
-    phone_equal, phone_near = near_numbers(rec_phone, cand_phone, 11)
-    has_address = np.fromiter((bool(r.current_address) for r in found.rows), bool, len(found.rows))[cands]
-    keep &= both | ((rec_phone > 0) & (phone_equal | phone_near)) | has_address
+    keep = ~both | (rec_birth == cand_birth)
+    differ = np.flatnonzero(both & ~keep)
+    keep[differ] = near_numbers(rec_birth[differ], cand_birth[differ], 8)[1]
+    unknown = np.flatnonzero(~both)
+    if len(unknown):
+        rec_phone = np.fromiter((_phone_number(k.phone) for k in keys), np.int64, len(keys))
+        cand_phone = np.fromiter((_phone_number(r.phone) for r in found.rows), np.int64, len(found.rows))
+        has_address = np.fromiter((bool(r.current_address) for r in found.rows), bool, len(found.rows))
+        a, b = rec_phone[recs[unknown]], cand_phone[cands[unknown]]
+        equal, near = near_numbers(a, b, 11)
+        keep[unknown] = ((a > 0) & (equal | near)) | has_address[cands[unknown]]
     return recs[keep], cands[keep]
 
 
@@ -228,27 +242,38 @@ def _document(id_number: str | None, doc_type: str | None, doc_number: str | Non
     return f"doc:{doc_type}:{doc_number}" if doc_type and doc_number else ""
 
 
-def _record_side(records: list[IncomingRecord], keys: list[_Keys]) -> Side:
-    from fangkong.core.codes import parse_id_number
+def _phone_number(phone: str | None) -> int:
+    return int(phone) if phone and phone.isdigit() else 0
 
+
+def _sex_of(id_number: str | None) -> str:
+    """Return the sex an 18-digit ID number encodes (odd sequence: male); the number is valid already."""
+    return ("M" if int(id_number[16]) % 2 else "F") if id_number and len(id_number) == 18 else ""
+
+
+def _record_side(records: list[IncomingRecord], keys: list[_Keys]) -> Side:
     return Side(
-        name=_objects(k.name for k in keys), name_key=_objects(k.name_key for k in keys),
-        birth=_objects(k.birth.strftime("%Y%m%d") if k.birth else "" for k in keys),
-        address=_objects(fold_address(r.address) for r in records),
-        phone=_objects(k.phone for k in keys),
-        id_number=_objects(_document(r.id_number, r.doc_type, r.doc_number) for r in records),
-        sex=_objects(parse_id_number(r.id_number).sex if r.id_number else "" for r in records),
+        name=_objects([k.name for k in keys]), name_key=_objects([k.name_key for k in keys]),
+        birth=np.asarray([_day_number(k.birth) for k in keys], np.int64),
+        address=_objects([fold_address(r.address) for r in records]),
+        phone=np.asarray([_phone_number(k.phone) for k in keys], np.int64),
+        id_number=_objects([_document(r.id_number, r.doc_type, r.doc_number) for r in records]),
+        sex=_objects([_sex_of(r.id_number) for r in records]),
     )
 
 
 def _candidate_side(rows: list[Any]) -> Side:
+    if not rows:
+        return Side(*(_objects([]) for _ in range(7)))  # never scored: no pair points at it
+    _ids, names, keys, births, addresses, phones, numbers, doc_types, doc_numbers, sexes = zip(
+        *rows, strict=True)
     return Side(
-        name=_objects(fold_name(r.name) for r in rows), name_key=_objects(r.name_key or "" for r in rows),
-        birth=_objects(r.birth_date.strftime("%Y%m%d") if r.birth_date else "" for r in rows),
-        address=_objects(fold_address(r.current_address) for r in rows),
-        phone=_objects(r.phone or "" for r in rows),
-        id_number=_objects(_document(r.id_number, r.doc_type, r.doc_number) for r in rows),
-        sex=_objects(r.sex or "" for r in rows),
+        name=_objects([fold_name(n) for n in names]), name_key=_objects([k or "" for k in keys]),
+        birth=np.asarray([_day_number(b) for b in births], np.int64),
+        address=_objects([fold_address(a) for a in addresses]),
+        phone=np.asarray([_phone_number(p) for p in phones], np.int64),
+        id_number=_objects([_document(n, t, d) for n, t, d in zip(numbers, doc_types, doc_numbers, strict=True)]),
+        sex=_objects([x or "" for x in sexes]),
     )
 
 

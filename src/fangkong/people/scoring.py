@@ -51,21 +51,34 @@ class Side:
 
     name: np.ndarray  # object arrays of str: folded (people.folding.fold_name)
     name_key: np.ndarray  # toneless pinyin
-    birth: np.ndarray  # YYYYMMDD
+    birth: np.ndarray  # int64 YYYYMMDD, 0 when unknown
     address: np.ndarray  # folded (people.folding.fold_address)
-    phone: np.ndarray
+    phone: np.ndarray  # int64, 0 when unknown
     id_number: np.ndarray  # the resident ID number, or "doc:<type>:<number>" for other documents
     sex: np.ndarray
+    name_len: np.ndarray | None = None  # length of `name`; computed before `take` when sides are big
 
     @classmethod
     def of(cls, rows: list[dict[str, str]]) -> Side:
         """Build a side from one dict per pair (for tests and small calls)."""
-        keys = ("name", "name_key", "birth", "address", "phone", "id_number", "sex")
-        return cls(*(_objects([row.get(k, "") for row in rows]) for k in keys))
+        def number(row: dict[str, str], key: str) -> int:
+            value = row.get(key, "")
+            return int(value) if value.isdigit() else 0
+
+        side = {k: _objects([row.get(k, "") for row in rows]) for k in ("name", "name_key", "address", "id_number",
+                                                                         "sex")}
+        return cls(name=side["name"], name_key=side["name_key"],
+                   birth=np.asarray([number(r, "birth") for r in rows], np.int64), address=side["address"],
+                   phone=np.asarray([number(r, "phone") for r in rows], np.int64), id_number=side["id_number"],
+                   sex=side["sex"])
+
+    def with_lengths(self) -> Side:
+        self.name_len = _lengths(self.name)
+        return self
 
     def take(self, index: np.ndarray) -> Side:
         """Return the side of the pairs whose rows are `index` (NumPy fancy indexing, no Python loop)."""
-        return Side(*(getattr(self, k)[index] for k in self.__dataclass_fields__))
+        return Side(*(None if getattr(self, k) is None else getattr(self, k)[index] for k in self.__dataclass_fields__))
 
 
 def _objects(values: list[str]) -> np.ndarray:
@@ -95,10 +108,13 @@ def near_digits(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, n
 
 def near_numbers(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (equal, near) per pair of numbers read as `width` digits (birth dates as YYYYMMDD, phones)."""
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    left = (a[:, None] // powers) % 10
-    right = (b[:, None] // powers) % 10
-    return _near(left, right)
+    equal = a == b
+    near = np.zeros(len(a), bool)
+    differ = np.flatnonzero(~equal & (a > 0) & (b > 0))  # the digit matrices only where needed
+    if len(differ):
+        powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        near[differ] = _near((a[differ, None] // powers) % 10, (b[differ, None] // powers) % 10)[1]
+    return equal, near
 
 
 def _near(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +167,8 @@ def score_pairs(rec: Side, cand: Side) -> Scores:
     name_exact = _equal(rec.name, cand.name) & _known(rec.name)
     name_pinyin = ~name_exact & _equal(rec.name_key, cand.name_key) & _known(rec.name_key)
     # One character off (any name of two characters or more), or pinyin nearly the same.
-    one_off = (_distance(rec.name, cand.name) == 1) & (_lengths(rec.name) >= 2)
+    lengths = rec.name_len if rec.name_len is not None else _lengths(rec.name)
+    one_off = (_distance(rec.name, cand.name) == 1) & (lengths >= 2)
     close = _similarity(rec.name_key, cand.name_key, Levenshtein.normalized_similarity)
     name_close = ~name_exact & ~name_pinyin & _known(rec.name) & (one_off | (close >= NAME_CLOSE))
     add("name_exact", name_exact)
@@ -159,8 +176,8 @@ def score_pairs(rec: Side, cand: Side) -> Scores:
     add("name_close", name_close)
     veto = ~(name_exact | name_pinyin | name_close)
 
-    both_birth = _known(rec.birth) & _known(cand.birth)
-    birth_equal, birth_near = near_digits(rec.birth, cand.birth, 8)
+    both_birth = (rec.birth > 0) & (cand.birth > 0)
+    birth_equal, birth_near = near_numbers(rec.birth, cand.birth, 8)
     add("birth_exact", both_birth & birth_equal)
     add("birth_near", both_birth & birth_near)
     veto |= both_birth & ~birth_equal & ~birth_near
@@ -171,8 +188,8 @@ def score_pairs(rec: Side, cand: Side) -> Scores:
     add("address_close", both_address & (address >= 0.75) & (address < 0.9))
     add("address_other", both_address & (address < 0.5))
 
-    both_phone = _known(rec.phone) & _known(cand.phone)
-    phone_equal, phone_near = near_digits(rec.phone, cand.phone, 11)
+    both_phone = (rec.phone > 0) & (cand.phone > 0)
+    phone_equal, phone_near = near_numbers(rec.phone, cand.phone, 11)
     add("phone_same", both_phone & phone_equal)
     add("phone_near", both_phone & phone_near)
     add("phone_other", both_phone & ~phone_equal & ~phone_near)
