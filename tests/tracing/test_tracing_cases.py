@@ -172,3 +172,37 @@ def test_station_and_district_cannot_trace(personas: Personas, city) -> None:  #
         r = personas.browser(role).post(f"/api/v1/tracing/cases/{city['ids']['甲']}/trace",
                                         headers=personas.headers(role), json={"onset": city["t0"].isoformat()})
         assert r.status_code == 403, role
+
+
+def test_check_ins_at_a_venue_are_traced_and_named_by_the_venue(client, db, personas: Personas) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from fangkong.registration.models.venues import Venue, Visit
+
+    with db.sessions() as s:
+        venue = s.execute(select(Venue).where(Venue.kind == "market").order_by(Venue.id).limit(1)).scalar_one()
+    for name, phone in (("甲某", "13911110001"), ("乙某", "13911110002"), ("丙某", "13911110003")):
+        page = client.get(f"/v/{venue.token}")
+        nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        assert client.post(f"/v/{venue.token}", data={"nonce": nonce, "name": name, "phone": phone}).status_code == 200
+    r = _trace_after_linking(db, personas, "13911110001")
+    by_name = {c["person_id"]: c for c in r["close"]}
+    with db.sessions() as s:
+        names = dict(s.execute(select(Visit.person_id, Visit.name).where(Visit.venue_id == venue.id)).all())
+    found = {names[p] for p in by_name}  # the demo city's own visitors of the day may be there too
+    assert {"乙某", "丙某"} <= found and "甲某" not in found
+    place = next(c for p, c in by_name.items() if names[p] == "乙某")["exposures"][0]
+    assert place["place"] == f"venue:{venue.id}" and place["place_name"].startswith(venue.name)
+
+
+def _trace_after_linking(db, personas: Personas, phone: str) -> dict:  # type: ignore[no-untyped-def]
+    from fangkong.registration.models.venues import Visit
+    from fangkong.registration.venues import link_pending_visits
+
+    with db.unit_of_work() as s:
+        while link_pending_visits(s, limit=100):
+            pass
+        person = s.execute(select(Visit.person_id).where(Visit.phone == phone)).scalar_one()
+    r = _trace(personas, person, datetime.now(UTC) - timedelta(minutes=5))
+    assert r.status_code == 200, r.text
+    return r.json()
