@@ -254,8 +254,9 @@ def _form(request: Request, venue: venues.PublicVenue, token: str, values: dict[
     return response
 
 
-async def check_in(request: Request) -> Response:
-    """Check in: validate, queue for the writer, answer after the commit with a confirmation to show."""
+async def _admit(request: Request) -> Response | tuple[Any, dict[str, str], Any, str]:
+    """Return (service, form, venue, token) for a public POST, or the refusal: the code's shape first
+    (no lookup for junk), then the rate limits, the form's size and shape, and the venue itself."""
     token = request.path_params["token"]
     if not is_token(token):
         return _refuse(request, 404, NOT_A_CODE)
@@ -269,6 +270,15 @@ async def check_in(request: Request) -> Response:
     venue = await _venue(request, svc, token)
     if isinstance(venue, Response):
         return venue
+    return svc, form, venue, token
+
+
+async def check_in(request: Request) -> Response:
+    """Check in: validate, queue for the writer, answer after the commit with a confirmation to show."""
+    admitted = await _admit(request)
+    if isinstance(admitted, Response):
+        return admitted
+    svc, form, venue, token = admitted
     nonce = form.get("nonce", "")
     nonce = nonce if is_token(nonce) else new_token()
     name, phone, errors = validate_checkin(form)
@@ -297,19 +307,10 @@ async def check_in(request: Request) -> Response:
 
 async def check_out(request: Request) -> Response:
     """Check out of this phone's open check-in at the venue."""
-    token = request.path_params["token"]
-    if not is_token(token):
-        return _refuse(request, 404, NOT_A_CODE)
-    svc = checkin_service(request.app)
-    refused = _limited(request, svc)
-    if refused is not None:
-        return refused
-    form = await _read_form(request)
-    if isinstance(form, Response):
-        return form
-    venue = await _venue(request, svc, token)
-    if isinstance(venue, Response):
-        return venue
+    admitted = await _admit(request)
+    if isinstance(admitted, Response):
+        return admitted
+    svc, form, venue, token = admitted
     key = form.get("visit", "") or _open_visit(request, venue.id) or ""
     if not is_token(key):
         return _refuse(request, 422, venues.NO_OPEN_VISIT)
