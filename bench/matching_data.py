@@ -140,7 +140,9 @@ def plant(files: list[dict[str, object]], count: int, unit_id: int, seed: int = 
              ("traditional_no_phone", 0.05), ("new_person", 0.10), ("namesake_other_id", 0.07),
              ("namesake_no_id_other_address", 0.05), ("sibling_homophone_same_address", 0.03))
     names, weights = zip(*kinds, strict=True)
-    for n in range(count):
+    n = 0
+    while len(out) < count:
+        n += 1
         kind = rng.choices(names, weights)[0]
         at = rng.randrange(len(files))
         f = files[at]

@@ -33,3 +33,19 @@ def test_planted_near_duplicates_are_never_linked_to_the_wrong_file(db) -> None:
         queued = {(a, b) for a, b in s.execute(select(MatchPair.left_id, MatchPair.right_id))}
     review = [(min(o, link.person_id), max(o, link.person_id)) for link in links for o in link.review]
     assert review and set(review) <= queued
+
+
+def test_small_batches_link_as_the_bulk_path_does(db) -> None:  # type: ignore[no-untyped-def]
+    from fangkong.people.linkage import SMALL_BATCH, match_fuzzy
+
+    with db.unit_of_work() as s:
+        unit_id = s.execute(select(Unit.id).order_by(Unit.id)).scalars().first()
+        files = make_files(2000, unit_id, seed=31)
+        insert_returning_ids(s, Person, files)
+    records = [p.record for p in plant(files, 200, unit_id, seed=32)]
+    with db.sessions() as s:
+        bulk = match_fuzzy(s, records)
+        one_by_one = [match_fuzzy(s, [r])[0] for r in records]
+    assert len(records) > SMALL_BATCH
+    assert [r.person_id for r in bulk] == [r.person_id for r in one_by_one]
+    assert sum(r.person_id is not None for r in bulk) > 10

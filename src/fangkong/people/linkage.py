@@ -17,7 +17,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, select, tuple_
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from fangkong.people.matching import IncomingRecord
 
 REVIEW_MAX = 3  # candidates per record put in the review queue
+SMALL_BATCH = 20  # up to this many records, one OR-ed query instead of temporary key tables
 _COLUMNS = (Person.id, Person.name, Person.name_key, Person.birth_date, Person.current_address, Person.phone,
             Person.id_number, Person.doc_type, Person.doc_number, Person.sex)
 
@@ -68,7 +69,7 @@ def key_table(session: Session, columns: list[Column[Any]], rows: list[dict[str,
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
                                  f"({', '.join([mark] * len(names))})",
                                  [tuple(row[n] for n in names) for row in rows])
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and len(rows) > 1000:  # a plan for big batches; small ones nest
             conn.exec_driver_sql(f"ANALYZE {table.name}")
         yield table
     finally:
@@ -135,7 +136,9 @@ def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
     - phone.
     A one-digit typo in the year with a different given name falls through every block: a known gap.
     """
-    found = _Candidates()
+    if len(keys) <= SMALL_BATCH:
+        recs, ids = _block_small(session, keys)
+        return _with_rows(session, recs, ids)
     rows = [{"rec": r, "name_key": k.name_key or None, "birth": k.birth, "surname_key": k.surname_key or None,
              "phone": k.phone or None, "y0": date(k.birth.year, 1, 1) if k.birth else None,
              "y1": date(k.birth.year, 12, 31) if k.birth else None} for r, k in enumerate(keys)]
@@ -163,6 +166,12 @@ def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
             for rec, person_id in conn.execute(stmt).all():
                 recs.append(rec)
                 ids.append(person_id)
+    return _with_rows(session, recs, ids)
+
+
+def _with_rows(session: Session, recs: list[int], ids: list[int]) -> _Candidates:
+    """Fetch each candidate file once and express the pairs as (record, row) positions."""
+    found = _Candidates()
     found.recs = np.asarray(recs, np.int64)
     wanted = np.asarray(ids, np.int64)
     unique = _distinct(wanted)
@@ -171,6 +180,30 @@ def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
             select(*_COLUMNS).where(one_of(session, Person.id, chunk)).order_by(Person.id)).all())
     found.cands = np.searchsorted(unique, wanted)
     return found
+
+
+def _block_small(session: Session, keys: list[_Keys]) -> tuple[list[int], list[int]]:
+    """Blocks for a handful of records (a checkpoint passage): one query with the blocks OR-ed, every
+    record paired with every file found. Temporary tables would cost more than the search; the scoring
+    decides anyway, blocking only saves work."""
+    conditions = []
+    for k in keys:
+        if k.name_key and k.birth:
+            conditions.append(and_(Person.name_key == k.name_key, Person.birth_date >= date(k.birth.year, 1, 1),
+                                   Person.birth_date <= date(k.birth.year, 12, 31)))
+            swaps = _swapped_dates(k.birth)
+            if swaps:
+                conditions.append(and_(Person.name_key == k.name_key, Person.birth_date.in_(swaps)))
+        elif k.name_key:
+            conditions.append(Person.name_key == k.name_key)
+        if k.birth and k.surname_key:
+            conditions.append(and_(Person.birth_date == k.birth, Person.surname_key == k.surname_key))
+        if k.phone:
+            conditions.append(Person.phone == k.phone)
+    if not conditions:
+        return [], []
+    found = list(session.connection().execute(select(Person.id).where(or_(*conditions)).limit(5000)).scalars())
+    return [r for r in range(len(keys)) for _ in found], [i for _ in keys for i in found]
 
 
 def _swapped_dates(born: date) -> list[date]:
