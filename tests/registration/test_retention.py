@@ -28,8 +28,9 @@ def test_registrations_are_kept_for_the_retention_period_then_purged(client, db,
     _reference(_send(client))
     _token(_register(client))
     with db.unit_of_work() as s:
-        kept = purge_expired(s, utcnow() + timedelta(days=settings.registration_retention_days - 1))
-        assert (kept.arrivals, kept.gatherings) == (0, 0) and _mine(s) == (1, 1)
+        # the demo city's own registrations (some from days ago) may go first: only ours are checked here
+        purge_expired(s, utcnow() + timedelta(days=settings.registration_retention_days - 1))
+        assert _mine(s) == (1, 1)
     with db.unit_of_work() as s:
         gone = purge_expired(s, utcnow() + timedelta(days=settings.registration_retention_days + 10))
     assert gone.arrivals >= 1 and gone.gatherings >= 1 and gone.attendees >= 2

@@ -7,14 +7,21 @@ Precision before recall: only strong evidence links automatically, and never acr
 valid ID numbers. Works in bulk: one query per key kind and chunk, whatever the number of records
 (blocking on the pinyin name key, on birth date and surname, and on the phone), then one vectorised
 scoring pass over every candidate pair.
+
+Concurrent callers (two check-in workers, two tablets at one checkpoint) never open two files for one
+new person: on PostgreSQL the identities about to get a new file are locked (transaction-scoped
+advisory locks, one per ID number, document or phone and name) and looked up again; a file another
+transaction opened meanwhile is linked instead. SQLite writers are serialised by BEGIN IMMEDIATE.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Column, String, and_, select, tuple_
+from sqlalchemy import Column, String, and_, bindparam, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 from sqlalchemy.orm import Session
 
 from fangkong.core.codes import parse_id_number
@@ -66,11 +73,16 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
     to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
     new_rows: list[dict[str, object]] = []
     pending: list[tuple[int, tuple[str, ...], tuple[int, ...]]] = []
+    creating = [index for index, found in zip(unmatched, fuzzy, strict=True) if found.person_id is None]
+    opened_meanwhile = _lock_identities(session, [records[i] for i in creating])
     for index, found in zip(unmatched, fuzzy, strict=True):
         if found.person_id is not None:
             links[index] = Link(found.person_id, "fuzzy")
             continue
         record = records[index]
+        if (meanwhile := opened_meanwhile.get(_identity(record, index))) is not None:
+            links[index] = meanwhile
+            continue
         key = _identity(record, index)
         if key not in to_create:
             to_create[key] = len(new_rows)
@@ -83,6 +95,32 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
         queue_pairs(session, [(other, ids[to_create[key]], score, reasons)
                               for _i, key, review in pending for other, score, reasons in review])
     return [link for link in links if link is not None]
+
+
+# Advisory-lock class for "a new file for this identity" (two-key form: its own key space, apart from
+# the audit chain's single-key lock).
+_PG_IDENTITY_LOCK = 0x70657273  # "pers"
+
+
+def _lock_identities(session: Session, records: list[IncomingRecord]) -> dict[tuple[str, ...], Link]:
+    """On PostgreSQL, lock the identities of records about to get a new file until the transaction
+    ends, then return the files that other transactions opened for them in the meantime."""
+    keys = {key for index, r in enumerate(records) if (key := _identity(r, index))[0] != "row"}
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return {}
+    hashes = sorted({int.from_bytes(hashlib.blake2b("\x1f".join(k).encode(), digest_size=4).digest(), "big",
+                                    signed=True) for k in keys})  # one order everywhere: no lock cycles
+    session.connection().execute(
+        text("SELECT pg_advisory_xact_lock(:cls, h) FROM unnest(:hashes) WITH ORDINALITY AS t(h, n) ORDER BY n")
+        .bindparams(bindparam("hashes", type_=ARRAY(INTEGER))), {"cls": _PG_IDENTITY_LOCK, "hashes": hashes})
+    found: dict[tuple[str, ...], Link] = {}
+    found.update({("id", n): Link(pid, "id_number") for n, pid in _existing_by_id(
+        session, {k[1] for k in keys if k[0] == "id"}).items()})
+    found.update({("doc", t, n): Link(pid, "document") for (t, n), pid in _existing_by_doc(
+        session, {(k[1], k[2]) for k in keys if k[0] == "doc"}).items()})
+    found.update({("pn", p, n): Link(pid, "phone_name") for (p, n), pid in _existing_by_phone_name(
+        session, {(k[1], k[2]) for k in keys if k[0] == "pn"}).items()})
+    return found
 
 
 def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import time
 import uuid
 from typing import Any
@@ -94,9 +93,6 @@ class CheckinService:
         self.devices = TokenBucket(settings.checkin_device_burst, settings.checkin_device_per_minute / 60)
         self.ips = TokenBucket(settings.checkin_ip_burst, settings.checkin_ip_per_minute / 60)
         self.writer = CheckinWriter(db, settings.checkin_batch_max, idle_work=self.link_some)
-        # The writer thread shares the GIL with the event loop; with the default 5 ms switch interval a
-        # request waiting on it would wait up to 5 ms per hand-over, which shows in the p99.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
 
     def link_some(self) -> None:
         """Link a batch of new visits to person files (the writer's idle work)."""
