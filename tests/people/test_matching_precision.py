@@ -35,7 +35,10 @@ def test_planted_near_duplicates_are_never_linked_to_the_wrong_file(db) -> None:
     assert review and set(review) <= queued
 
 
-def test_small_batches_link_as_the_bulk_path_does(db) -> None:  # type: ignore[no-untyped-def]
+def test_small_batches_link_as_the_bulk_path_does(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The temporary-table blocks (bulk), the OR-ed query (SQLite, a few records) and the array statement
+    (PostgreSQL, up to PG_ARRAY_BATCH records) find the same links."""
+    from fangkong.people import linkage
     from fangkong.people.linkage import SMALL_BATCH, match_fuzzy
 
     with db.unit_of_work() as s:
@@ -44,8 +47,12 @@ def test_small_batches_link_as_the_bulk_path_does(db) -> None:  # type: ignore[n
         insert_returning_ids(s, Person, files)
     records = [p.record for p in plant(files, 200, unit_id, seed=32)]
     with db.sessions() as s:
-        bulk = match_fuzzy(s, records)
         one_by_one = [match_fuzzy(s, [r])[0] for r in records]
+        arrays = match_fuzzy(s, records)
+        monkeypatch.setattr(linkage, "PG_ARRAY_BATCH", 0)
+        bulk = match_fuzzy(s, records)
+    assert [r.person_id for r in arrays] == [r.person_id for r in bulk]
+    assert [r.review for r in arrays] == [r.review for r in bulk]
     assert len(records) > SMALL_BATCH
     assert [r.person_id for r in bulk] == [r.person_id for r in one_by_one]
     assert sum(r.person_id is not None for r in bulk) > 10

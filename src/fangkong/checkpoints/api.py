@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from fangkong.checkpoints import passages, service
 from fangkong.checkpoints.models import Passage
+from fangkong.checkpoints.writer import passage_writer
 from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK
 from fangkong.core.codes import mask_id_number
 from fangkong.core.web.params import BodyId, Id
-from fangkong.core.web.work import guard, work
+from fangkong.core.web.work import actor_for, guard, release_request_session, work
 
 router = APIRouter(prefix="/api/v1", tags=["checkpoints"], dependencies=[guard()])
 
@@ -185,13 +186,18 @@ def add_checkpoint(request: Request, body: CheckpointIn) -> CheckpointOut:
 
 @router.post("/checkpoints/{checkpoint_id}/passages", response_model=PassageOut, status_code=201,
              dependencies=[guard(PASSAGE_WRITE)])
-def register(request: Request, response: Response, checkpoint_id: Id, body: PassageIn) -> PassageOut:
-    """Register a passage; the same `client_id` again returns the stored passage with status 200."""
-    with work(request) as w:
-        passage, created = passages.register_passage(w.session, w.user, checkpoint_id, body.to_input())
-        if not created:
-            response.status_code = 200
-        return PassageOut.of(passage)
+async def register(request: Request, response: Response, checkpoint_id: Id, body: PassageIn) -> PassageOut:
+    """Register a passage; the same `client_id` again returns the stored passage with status 200.
+
+    Answered once the passage is committed (with others sent at the same moment: group commit); 503
+    when it could not be, and sending it again with the same `client_id` is always safe."""
+    user = request.state.auth_user
+    await release_request_session(request)
+    passage, created = await passage_writer(request.app).register(
+        passages.PassageRequest(user, checkpoint_id, body.to_input(), actor_for(request, user)))
+    if not created:
+        response.status_code = 200
+    return PassageOut.of(passage)
 
 
 @router.post("/checkpoints/{checkpoint_id}/passages/check", response_model=CheckOut,

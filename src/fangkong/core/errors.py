@@ -65,6 +65,14 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class NotSavedTryAgain(DomainError):
+    """The write was not committed (a failed or slow transaction): the client may send it again."""
+
+    status = 503
+    slug = "not-saved"
+    title = N_("Not saved. Please send it again.")
+
+
 class ValidationFailed(DomainError):
     status = 422
     slug = "validation-failed"

@@ -126,18 +126,30 @@ async def authenticated(request: Request) -> AsyncIterator[User]:
         session.begin()  # no connection yet: the first statement takes one
         header = request.headers.get("Authorization", "")
         user = cached_token_user(session, header[7:].strip()) if header.lower().startswith("bearer ") else None
-        if user is None:
+        queried = user is None
+        if queried:
             user = await run_in_threadpool(_found_user, request, session)
         if user is None:
             raise Unauthenticated()
         request.state.session, request.state.auth_user = session, user
+        request.state.session_queried = queried
         yield user
     finally:
-        request.state.session = None
-        if session.in_transaction():  # not committed by work(): the rollback may talk to the database
-            await run_in_threadpool(session.close)
-        else:
-            session.close()
+        await release_request_session(request, session)
+
+
+async def release_request_session(request: Request, session: Session | None = None) -> None:
+    """Close the request's session (rolling back what work() did not commit). Routes that hand their
+    writing to a group-commit writer call it first: waiting for the writer while holding a transaction
+    (on SQLite, the database's write lock) would stall the writer."""
+    session = session or getattr(request.state, "session", None)
+    request.state.session = None
+    if session is None:
+        return
+    if session.in_transaction() and getattr(request.state, "session_queried", True):
+        await run_in_threadpool(session.close)  # the rollback talks to the database
+    else:
+        session.close()  # a verified token's session never took a connection
 
 
 def guard(*actions: str) -> Any:
