@@ -19,7 +19,7 @@ from fangkong.checkpoints.flags import warm_up as warm_checkpoint_flags
 from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.db import Database
 from fangkong.core.settings import Settings, load_settings
-from fangkong.core.web import admin, audit_pages, errors, middleware, shell
+from fangkong.core.web import admin, audit_pages, errors, fastpath, middleware, shell
 from fangkong.core.web import api as core_api
 from fangkong.leads import api as leads_api
 from fangkong.leads import web as leads_web
@@ -118,5 +118,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(_docs_router(app))
     errors.install(app)
     middleware.install(app)
-    registration_checkin.install(app)  # outermost: the public check-in skips the stack above
+    registration_checkin.install(app)
+    # outermost: the public check-in and the tablets' passages skip the stack above
+    fastpath.install(app, registration_checkin.FAST_ROUTES + checkpoints_api.FAST_ROUTES)
     return app

@@ -141,3 +141,58 @@ def test_a_passage_the_writer_could_not_commit_is_a_503_problem(app, db, persona
     with db.sessions() as s:
         assert s.execute(select(func.count()).select_from(Passage).where(Passage.client_id == "gc-503")
                          ).scalar_one() == 0
+
+
+def test_the_fast_path_answers_as_the_route_does(app, db, personas, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first request of a token goes through the app (which verifies and caches the token); the next
+    ones through the fast path: same status, body shape, errors and headers."""
+    from fangkong.checkpoints import api
+    from fangkong.core.auth import forget_tokens
+
+    checkpoints, _officer = _ids(db)
+    served: list[bool] = []
+    real = api.verified_token_user
+
+    def spy(url: str, token: str):  # type: ignore[no-untyped-def]
+        user = real(url, token)
+        served.append(user is not None)
+        return user
+
+    monkeypatch.setattr(api, "verified_token_user", spy)
+    client, url = personas.browser("checkpoint"), f"/api/v1/checkpoints/{checkpoints[0]}/passages"
+    headers = personas.headers("checkpoint")
+    forget_tokens()
+
+    def post(body: object, who: dict[str, str] = headers):  # type: ignore[no-untyped-def]
+        return client.post(url, json=body, headers=who)
+
+    body = {"client_id": "fast-1", "plate": "甘A12345", "people": [
+        {"name": "王五", "id_number": _id("62010219800101005"), "temperature_c": 37.9}]}
+    slow, fast, again = post(body), post({**body, "client_id": "fast-2"}), post(body)
+    assert served == [False, True, True]
+    assert (slow.status_code, fast.status_code, again.status_code) == (201, 201, 200)
+    assert slow.json().keys() == fast.json().keys() and again.json()["id"] == slow.json()["id"]
+    assert fast.json()["people"][0]["flags"] == ["fever"] and fast.json()["people"][0]["id_number"].count("*") > 0
+    for r in (slow, fast):
+        assert r.headers["cache-control"] == "no-store" and r.headers["x-request-id"]
+        assert "content-security-policy" in r.headers and r.headers["x-content-type-options"] == "nosniff"
+    good = _id("62010219800101006")
+    digit = "1" if good[-1] == "0" else "0"
+    wrong = {"client_id": "fast-3", "people": [{"name": "王五", "id_number": good[:-1] + digit, "temperature_c": 50}]}
+    bad = post(wrong)
+    forget_tokens()
+    bad_slow = post(wrong)
+    assert bad.status_code == bad_slow.status_code == 422
+    assert bad.json()["errors"] == bad_slow.json()["errors"] and len(bad.json()["errors"]) == 2
+    shape = post({"client_id": "fast-4", "people": [{"name": "王五", "temperature_c": "hot"}]})
+    assert shape.status_code == 422 and shape.json()["errors"][0]["field"] == "people.0.temperature_c"
+    huge = post({"client_id": "fast-5", "people": [{"name": "王" * 50}] * 60, "reason": "x" * 100,
+                 "padding": "y" * 200_000})
+    assert huge.status_code == 413 and huge.headers["content-type"].startswith("application/problem+json")
+    command = personas.headers("command")
+    post(body, command)  # verifies and caches the command user's token
+    refused = post(body, command)
+    assert served[-1] is True and refused.status_code == 403
+    with db.sessions() as s:
+        stored = s.execute(select(Passage.client_id).where(Passage.client_id.like("fast-%"))).scalars().all()
+    assert sorted(stored) == ["fast-1", "fast-2"]

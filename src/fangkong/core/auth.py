@@ -192,9 +192,15 @@ def forget_tokens() -> None:
     _tokens.clear()
 
 
+def verified_token_user(database_url: str, token: str) -> User | None:
+    """Return the user (detached, with its unit; read it, never change it) of an API token this process
+    verified a moment ago, without a query; None: ask `user_for_token`."""
+    return _tokens.get((database_url, token_digest(token)), utcnow())
+
+
 def cached_token_user(session: Session, token: str) -> User | None:
     """Return the user of an API token verified a moment ago, without a query (None: ask `user_for_token`)."""
-    cached = _tokens.get((str(session.get_bind().url), token_digest(token)), utcnow())
+    cached = verified_token_user(str(session.get_bind().url), token)
     return None if cached is None else session.merge(cached, load=False)  # put in this session as it was
 
 

@@ -65,6 +65,12 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class BodyTooLarge(DomainError):
+    status = 413
+    slug = "too-large"
+    title = N_("The request is too large.")
+
+
 class NotSavedTryAgain(DomainError):
     """The write was not committed (a failed or slow transaction): the client may send it again."""
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangkong.core.errors import DomainError, FieldError, NotFound, Unauthenticated, ValidationFailed
@@ -68,28 +69,34 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> Response:
+def validation_problem(request: Request, problems: list[dict[str, Any]]) -> Response:
+    """Answer a body or parameter that failed validation (pydantic's error list) with field errors."""
+    errors = [FieldError(_field_of(tuple(e.get("loc", ()))), REQUIRED if e.get("type") == "missing" else INVALID)
+              for e in problems]
+    return problem(request, ValidationFailed(errors), errors)
+
+
+def response_for(request: Request, exc: Exception) -> Response:
+    """The answer to an exception a request raised: problem JSON for the API, an error page otherwise."""
+    if isinstance(exc, DomainError):
         return problem(request, exc, getattr(exc, "errors", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = [FieldError(_field_of(tuple(e.get("loc", ()))), REQUIRED if e.get("type") == "missing" else INVALID)
-                  for e in exc.errors()]
-        return problem(request, ValidationFailed(errors), errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    if isinstance(exc, RequestValidationError | PydanticValidationError):
+        return validation_problem(request, list(exc.errors()))  # type: ignore[arg-type]
+    if isinstance(exc, StarletteHTTPException):
         if exc.status_code == 404:
             return problem(request, NotFound())
         err = DomainError(METHOD if exc.status_code == 405 else INVALID)
         err.status = exc.status_code
         return problem(request, err)
+    log.exception("unhandled error request_id=%s", getattr(request.state, "request_id", "-"), exc_info=exc)
+    err = DomainError(SERVER)
+    err.status, err.slug, err.title = 500, "server-error", N_("Server error")
+    return problem(request, err)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error request_id=%s", getattr(request.state, "request_id", "-"))
-        err = DomainError(SERVER)
-        err.status, err.slug, err.title = 500, "server-error", N_("Server error")
-        return problem(request, err)
+
+def install(app: FastAPI) -> None:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return response_for(request, exc)
+
+    for kind in (DomainError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, handle)
