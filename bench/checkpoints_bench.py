@@ -5,23 +5,23 @@ PostgreSQL with p99 under 100 ms on this 2-core machine.
 The server runs in its own processes (uvicorn, BENCH_WORKERS workers); the load comes from wrk (C, with
 bench/checkpoints_passages.lua making a distinct passage per request), so the generator does not eat the
 server's CPU the way a Python client did (about 1.7 ms per request). Each backend is measured twice in the
-same database: the ORM write path kept as the baseline (`service.register_passage_orm`, served by
-bench/checkpoints_orm_app.py) and the lean path every caller uses (`passages.register_passage`).
-Half the passages' third persons already have files (from the demo city), the rest are new. After each
-run the passages are counted against wrk's 201s, the audit chain is verified, and the server's CPU time
-per passage is printed (it moves less than the rates when other work shares the machine).
+same database: the first write path kept as the baseline (`service.register_passage_orm`, one ORM
+transaction per request through the full FastAPI stack, served by bench/checkpoints_orm_app.py) and the
+path every device uses now (the fast path in front of the app, `checkpoints.writer`'s group commit,
+`passages.register_passages`). Half the passages' third persons already have files (from the demo city),
+the rest are new. After each run the passages are counted against wrk's 201s, the audit chain is
+verified, and the server's CPU time per passage is printed (it moves less than the rates when other work
+shares the machine).
 
 BENCH_SECONDS (15), BENCH_CONNECTIONS (16), BENCH_WORKERS (2), BENCH_PATHS (orm,lean) tune it.
 
-Where the time went (py-spy on the server, PostgreSQL, 2026-12-01). ORM path, ~13 ms CPU per passage,
-~17 statements: the code tables built by every worker thread at once on the first requests (a quarter of
-a short run), link_persons, the watch list (three queries), FastAPI body handling and three thread hops,
-the ORM flush, h11, the token check (two queries), the audit chain, the risk areas reloaded each time.
-Lean path, ~5.5–8.5 ms: 9–11 statements (SQLAlchemy Core + psycopg cost 0.1–0.35 ms CPU each, together
-about 45%), FastAPI/Starlette about 25%, the audit chain's lock, last hash and insert about 14%; building
-statements per request, the token lookup and a multi-row VALUES audit insert (compiled anew each time)
-are gone. Next: fewer statements (the audit append and the passage's rows in one server-side call),
-an async driver to drop the last thread hop.
+Where the time went (py-spy on the server, PostgreSQL, idle machine, 2026-12-02). First path, ~13 ms CPU
+per passage, ~17 statements per passage. One request, one transaction (2026-12-01): ~10 ms on an idle
+machine, of which fuzzy blocking for the new persons (an OR-ed query compiled anew each time) ~20%,
+FastAPI/Starlette ~25%, the statements themselves ~45%. Now 2.2–3.5 ms: concurrent requests are written
+in one transaction (the statements and the audit chain's lock and insert of one passage, shared by the
+batch), the fuzzy blocks are one array statement whose text never changes (compiled and prepared once),
+and a device whose token was verified a moment ago skips FastAPI's stack (core.web.fastpath).
 """
 
 from __future__ import annotations

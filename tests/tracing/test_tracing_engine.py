@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -178,3 +179,20 @@ def test_parallel_sort_builds_the_same_index_as_one_sort(monkeypatch) -> None:  
     rules = contact_rules()
     cases = [IndexCase(p, 1_646_064_000 + 5 * DAY) for p in (1, 77, 500)]
     assert engine.trace_batch(one, cases, rules) == engine.trace_batch(many, cases, rules)
+
+
+def test_a_batch_traced_in_parts_on_all_cores_equals_one_pass(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fangkong.tracing.generate import generate_city
+    from fangkong.tracing.store import index_batch
+
+    ix = index_batch(generate_city(60_000, seed=9).batch)
+    rng = np.random.default_rng(4)
+    cases = [IndexCase(int(p), 1_646_064_000 + int(d) * DAY, 1_646_064_000 + (int(d) + 1) * DAY)
+             for p, d in zip(rng.integers(0, len(ix.persons), 150), rng.integers(3, 25, 150), strict=True)]
+    rules = contact_rules()
+    one = engine.trace_arrays(ix, cases, rules, workers=1)
+    parts = engine.trace_arrays(ix, cases, rules, workers=3)
+    assert len(one.sec_case) > 0
+    for name in engine.TraceArrays.__dataclass_fields__:
+        assert (getattr(one, name) == getattr(parts, name)).all(), name
+    assert engine.decode(ix, cases, parts, rules) == [engine.trace(ix, c, rules) for c in cases]

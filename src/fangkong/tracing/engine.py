@@ -8,7 +8,10 @@ with two binary searches (see index.py), expand the candidates, keep the pairs t
 from __future__ import annotations
 
 import gc
+import itertools
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -210,9 +213,36 @@ def _isolation_of(ix: PresenceIndex, persons: np.ndarray, contact_isolation: Map
     return out
 
 
+PARALLEL_CASES = 64  # from this many cases a batch is cut into parts traced on all cores at once
+
+
 def trace_arrays(ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules, hops: int = 2,
-                 contact_isolation: Mapping[PersonKey, int] | None = None) -> TraceArrays:
-    """Return the traces of a batch of index cases as code arrays (all cases vectorised together)."""
+                 contact_isolation: Mapping[PersonKey, int] | None = None,
+                 workers: int | None = None) -> TraceArrays:
+    """Return the traces of a batch of index cases as code arrays (all cases vectorised together).
+
+    Cases are independent, and NumPy's sorts, searches and gathers release the GIL: a large batch is cut
+    into contiguous parts (a few per core, so that one heavy part does not leave a core idle) traced in
+    threads, and the parts' rows laid end to end with their case rows shifted (still sorted by case).
+    """
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(cases) < PARALLEL_CASES:
+        return _trace_arrays(ix, cases, rules, hops, contact_isolation)
+    bounds = np.linspace(0, len(cases), 3 * workers + 1).astype(int).tolist()
+    parts = [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+    with ThreadPoolExecutor(workers) as pool:
+        traced = list(pool.map(lambda part: _trace_arrays(ix, cases[part[0]:part[1]], rules, hops,
+                                                          contact_isolation), parts))
+    columns = []
+    for field_name in TraceArrays.__dataclass_fields__:
+        shifted = field_name in ("exp_case", "close_case", "sec_case")
+        columns.append(np.concatenate([getattr(t, field_name) + lo if shifted else getattr(t, field_name)
+                                       for t, (lo, _hi) in zip(traced, parts, strict=True)]))
+    return TraceArrays(*columns)
+
+
+def _trace_arrays(ix: PresenceIndex, cases: Sequence[IndexCase], rules: ContactRules, hops: int,
+                  contact_isolation: Mapping[PersonKey, int] | None) -> TraceArrays:
     index = np.array([ix.persons.code(c.person) for c in cases], _I64)
     onset = np.array([c.onset for c in cases], _I64)
     w1 = np.array([NO_ISOLATION if c.isolated is None else c.isolated for c in cases], _I64)
