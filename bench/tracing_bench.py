@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from fangkong.tracing import engine
 from fangkong.tracing.generate import MONTH_START, generate_city
-from fangkong.tracing.index import PresenceIndex
+from fangkong.tracing.index import PresenceIndex, keep_freed_memory
 from fangkong.tracing.model import DAY, NO_ISOLATION, ContactRules, IndexCase, contact_rules
 from fangkong.tracing.store import PresenceStore
 
@@ -165,6 +165,7 @@ def bench_trajectory(ix: PresenceIndex, db: duckdb.DuckDBPyConnection, persons: 
 
 
 def main() -> None:
+    keep_freed_memory()  # as the CLI does: see tracing.index
     rules = contact_rules()
     with tempfile.TemporaryDirectory(prefix="tracing-bench-") as folder:
         ix, part, raw, index_seconds = build(Path(folder))

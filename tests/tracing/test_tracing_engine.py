@@ -163,24 +163,6 @@ def test_contact_isolation_closes_the_contacts_window() -> None:
     assert got.secondary == () == reference.trace(rows, case, uniform(0, 0), contact_isolation=isolated).secondary
 
 
-def test_parallel_sort_builds_the_same_index_as_one_sort(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from fangkong.tracing import index as index_module
-    from fangkong.tracing.generate import generate_city
-    from fangkong.tracing.store import index_batch
-
-    batch = generate_city(30_000, seed=5).batch
-    monkeypatch.setattr(index_module, "PARALLEL_SORT_MIN", 10**12)
-    one = index_batch(batch)
-    monkeypatch.setattr(index_module, "PARALLEL_SORT_MIN", 1)
-    many = index_batch(batch)
-    assert (one.key == many.key).all() and (one.person_off == many.person_off).all()  # ties may differ in order
-    assert sorted(zip(one.key.tolist(), one.t_out.tolist(), strict=True)) == sorted(
-        zip(many.key.tolist(), many.t_out.tolist(), strict=True))
-    rules = contact_rules()
-    cases = [IndexCase(p, 1_646_064_000 + 5 * DAY) for p in (1, 77, 500)]
-    assert engine.trace_batch(one, cases, rules) == engine.trace_batch(many, cases, rules)
-
-
 def test_a_batch_traced_in_parts_on_all_cores_equals_one_pass(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from fangkong.tracing.generate import generate_city
     from fangkong.tracing.store import index_batch

@@ -22,7 +22,7 @@ from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.protocol import DEFAULT_PROFILE, UnknownProfile
 from fangkong.tracing import engine
 from fangkong.tracing.columns import ImportFailed, person_key
-from fangkong.tracing.index import PresenceIndex
+from fangkong.tracing.index import PresenceIndex, keep_freed_memory
 from fangkong.tracing.model import ContactRules, IndexCase, Trace, contact_rules, format_time
 from fangkong.tracing.store import PresenceStore, index_batch, read_presence_file
 
@@ -149,6 +149,7 @@ def trace_command(
         raise typer.BadParameter("give either --index (with --onset) or --index-file")
     if index is not None and not onset:
         raise typer.BadParameter("--onset is required with --index", param_hint="--onset")
+    keep_freed_memory()
     rules = _rules(profile, lookback_days, min_overlap_minutes, tolerance_minutes)
     cases = read_index_file(index_file) if index_file else [
         IndexCase(person_key(index.strip()), parse_time(onset or "", "--onset"),  # type: ignore[union-attr]
@@ -182,7 +183,7 @@ def _emit(results: list[Trace], batch: bool, as_json: bool, seconds: float) -> N
 
 
 presence_app = typer.Typer(help="Presence store: import files, generate a synthetic city, trajectories.",
-                           no_args_is_help=True)
+                           no_args_is_help=True, callback=keep_freed_memory)
 StoreOption = Annotated[Path | None, typer.Option("--store", help="Store directory (default: var/presence).")]
 
 
