@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from fangkong.cli import app as cli
-from fangkong.core.audit import AuditEntry, verify_chain
+from fangkong.core.audit import AuditEntry, record, verify_chain
+from fangkong.core.models import Unit
 
 
 def _tamper(db, entry_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -46,6 +49,47 @@ def test_a_changed_row_breaks_the_chain_at_that_row(personas, db) -> None:
     with db.sessions() as s:
         report = verify_chain(s)
     assert not report.ok and report.first_bad_id == target
+
+
+def _audited_units(db) -> set[str]:  # type: ignore[no-untyped-def]
+    """The codes of the units whose creation is in the log (ids are reused after a rollback; codes say which)."""
+    with db.sessions() as s:
+        details = s.execute(select(AuditEntry.detail).where(AuditEntry.object_type == "units",
+                                                            AuditEntry.action == "create")).scalars()
+        return {json.loads(d)["fields"]["code"] for d in details}
+
+
+def test_a_rolled_back_savepoint_keeps_the_audit_of_what_its_transaction_commits(db) -> None:
+    with db.sessions() as s, s.begin():
+        kept = Unit(code="T-KEPT", name="留下", kind="station", path="/")
+        s.add(kept)
+        s.flush()
+        record(s, "reveal", "units", kept.id)
+        with pytest.raises(RuntimeError), s.begin_nested():
+            gone = Unit(code="T-GONE", name="撤回", kind="station", path="/")
+            s.add(gone)
+            s.flush()
+            raise RuntimeError("one sign-in loses a race")
+        with s.begin_nested():  # a savepoint released normally keeps its entries
+            s.add(Unit(code="T-LATER", name="其后", kind="station", path="/"))
+    units = _audited_units(db)
+    assert {"T-KEPT", "T-LATER"} <= units and "T-GONE" not in units
+    with db.sessions() as s:
+        assert s.execute(select(AuditEntry).where(AuditEntry.action == "reveal",
+                                                  AuditEntry.object_id == str(kept.id))).scalar_one()
+        assert verify_chain(s).ok
+
+
+def test_a_rolled_back_transaction_writes_no_audit(db) -> None:
+    with db.sessions() as s:
+        s.begin()
+        s.add(Unit(code="T-ROLLED", name="回滚", kind="station", path="/"))
+        s.flush()
+        s.rollback()
+        with s.begin():
+            s.add(Unit(code="T-NEXT", name="下一个", kind="station", path="/"))
+    units = _audited_units(db)
+    assert "T-NEXT" in units and "T-ROLLED" not in units
 
 
 def test_the_database_refuses_to_update_or_delete_audit_rows(db) -> None:

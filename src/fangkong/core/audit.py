@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Integer, String, Text, insert, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from fangkong.core.context import current_actor
 from fangkong.core.db import Base, UTCDateTime, utcnow
@@ -179,8 +179,31 @@ def _before_commit(session: Session) -> None:
         _append(session.connection(), entries)
 
 
-def _discard(session: Session, *_args: object) -> None:
-    session.info.pop("audit_pending", None)
+def _mark(session: Session, transaction: SessionTransaction) -> None:
+    """Remember where a savepoint began in the pending entries, so its rollback drops only its own."""
+    if transaction.nested:
+        session.info.setdefault("audit_marks", {})[id(transaction)] = len(_pending(session))
+
+
+def _discard(session: Session, transaction: SessionTransaction) -> None:
+    """Drop the entries of what was rolled back: a savepoint's since it began, a transaction's all.
+
+    A savepoint's rollback must not drop the entries of the enclosing transaction, which goes on and
+    commits (SQLAlchemy fires after_rollback for savepoints too, hence this event and the marks).
+    """
+    marks = session.info.get("audit_marks", {})
+    if transaction.nested:
+        mark = marks.pop(id(transaction), None)
+        if mark is not None:
+            del _pending(session)[mark:]
+    elif transaction.parent is None:
+        session.info.pop("audit_pending", None)
+        session.info.pop("audit_marks", None)
+
+
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the marks of a finished transaction's savepoints are of no more use
+        session.info.pop("audit_marks", None)
 
 
 def install(factory: Any) -> None:
@@ -188,7 +211,8 @@ def install(factory: Any) -> None:
     from sqlalchemy import event
 
     for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
-                           ("after_rollback", _discard)):
+                           ("after_transaction_create", _mark), ("after_soft_rollback", _discard),
+                           ("after_transaction_end", _forget)):
         if not event.contains(factory, name, listener):
             event.listen(factory, name, listener)
 
