@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fangkong.app import create_app
 from fangkong.core.audit import AuditEntry
@@ -92,6 +92,18 @@ def test_check_out_after_check_in_records_the_time_out(client, db) -> None:  # t
     assert r.status_code == 200 and "已离场" in r.text
     [visit] = _visits(db, phone="13700002222")
     assert visit.checked_out_at is not None
+
+
+def test_a_check_out_long_after_the_check_in_is_refused_and_the_visit_keeps_its_assumed_stay(client, db) -> None:  # type: ignore[no-untyped-def]
+    venue = _venue(db)
+    _check_in(client, venue.token, phone="13700003333")
+    [visit] = _visits(db, phone="13700003333")
+    with db.sessions() as s, s.begin():  # the phone kept its cookie; the visit began 13 hours ago
+        s.execute(update(Visit).where(Visit.id == visit.id).values(checked_in_at=utcnow() - timedelta(hours=13)))
+    r = client.post(f"/v/{venue.token}/checkout", data={})
+    assert r.status_code == 422 and "12 小时" in r.text
+    [visit] = _visits(db, phone="13700003333")
+    assert visit.checked_out_at is None
 
 
 def test_check_out_without_check_in_is_refused_kindly(client, db) -> None:  # type: ignore[no-untyped-def]

@@ -294,7 +294,7 @@ async def check_in(request: Request) -> Response:
            "at": recorded.checked_in_at, "out_at": None, "code": nonce[:6].upper(), "nonce": nonce, "token": token}
     response = render(request, "registration/checkin_done.html", ctx)
     response.headers["Cache-Control"] = "no-store"
-    _cookie(response, request, OPEN_COOKIE, f"{venue.id}.{nonce}", 12 * 3600)
+    _cookie(response, request, OPEN_COOKIE, f"{venue.id}.{nonce}", int(venues.OPEN_VISIT.total_seconds()))
     if remember:
         _cookie(response, request, REMEMBER_COOKIE, _remember_value(name, phone), 30 * 86400)
     elif REMEMBER_COOKIE in request.cookies:
@@ -320,8 +320,8 @@ async def check_out(request: Request) -> Response:
 
     try:
         name, phone, at, out_at = await run_in_threadpool(run)
-    except ValidationFailed:
-        return _refuse(request, 422, venues.NO_OPEN_VISIT)
+    except ValidationFailed as exc:  # no open visit, or one that has ended on its own
+        return _refuse(request, 422, exc.errors[0].message)
     ctx = {"venue": venue, "kind": venues.KINDS.get(venue.kind, ""), "name": name, "phone": mask_phone(phone),
            "at": at, "out_at": out_at, "code": key[:6].upper(), "nonce": key, "token": token}
     response = render(request, "registration/checkin_done.html", ctx)

@@ -38,6 +38,12 @@ NEXT_STATUS = {"open": ("closed",), "closed": ("reopened",), "reopened": ("close
 CHOOSE = N_("Choose one of the options.")
 STATUS_CHANGED = N_("The status was changed meanwhile; reload the page.")
 NO_OPEN_VISIT = N_("There is no open check-in at this venue on this phone. Check in first.")
+VISIT_ENDED = N_("This check-in was more than 12 hours ago and has ended on its own. If you are here now, "
+                 "check in again.")
+# A check-in can be checked out this long after (the phone keeps its open visit as long). Later, the visit
+# keeps its assumed stay: a check-out days later would record days at the venue, and tracing's store
+# rewrites only today's and yesterday's stays (tracing.sync.OPEN_DAYS).
+OPEN_VISIT = timedelta(hours=12)
 
 
 # --- registry ------------------------------------------------------------------------------------
@@ -220,6 +226,8 @@ def check_out(session: Session, venue_id: int, client_id: str) -> Visit:
     if visit is None or visit.checked_out_at is not None:
         raise ValidationFailed.one("visit", NO_OPEN_VISIT)
     now = utcnow()
+    if now - visit.checked_in_at > OPEN_VISIT:
+        raise ValidationFailed.one("visit", VISIT_ENDED)
     changed = session.execute(update(Visit).where(Visit.id == visit.id, Visit.checked_out_at.is_(None))
                               .values(checked_out_at=now)).rowcount
     if not changed:
