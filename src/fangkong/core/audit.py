@@ -198,7 +198,6 @@ def _discard(session: Session, transaction: SessionTransaction) -> None:
             del _pending(session)[mark:]
     elif transaction.parent is None:
         session.info.pop("audit_pending", None)
-        session.info.pop("audit_marks", None)
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:

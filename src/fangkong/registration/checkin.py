@@ -321,7 +321,7 @@ async def check_out(request: Request) -> Response:
     try:
         name, phone, at, out_at = await run_in_threadpool(run)
     except ValidationFailed as exc:  # no open visit, or one that has ended on its own
-        return _refuse(request, 422, exc.errors[0].message)
+        return _refuse(request, 422, exc.errors[0].message, **exc.errors[0].params)
     ctx = {"venue": venue, "kind": venues.KINDS.get(venue.kind, ""), "name": name, "phone": mask_phone(phone),
            "at": at, "out_at": out_at, "code": key[:6].upper(), "nonce": key, "token": token}
     response = render(request, "registration/checkin_done.html", ctx)

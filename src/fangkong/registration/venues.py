@@ -38,7 +38,7 @@ NEXT_STATUS = {"open": ("closed",), "closed": ("reopened",), "reopened": ("close
 CHOOSE = N_("Choose one of the options.")
 STATUS_CHANGED = N_("The status was changed meanwhile; reload the page.")
 NO_OPEN_VISIT = N_("There is no open check-in at this venue on this phone. Check in first.")
-VISIT_ENDED = N_("This check-in was more than 12 hours ago and has ended on its own. If you are here now, "
+VISIT_ENDED = N_("This check-in was more than {hours} hours ago and has ended on its own. If you are here now, "
                  "check in again.")
 # A check-in can be checked out this long after (the phone keeps its open visit as long). Later, the visit
 # keeps its assumed stay: a check-out days later would record days at the venue, and tracing's store
@@ -227,7 +227,7 @@ def check_out(session: Session, venue_id: int, client_id: str) -> Visit:
         raise ValidationFailed.one("visit", NO_OPEN_VISIT)
     now = utcnow()
     if now - visit.checked_in_at > OPEN_VISIT:
-        raise ValidationFailed.one("visit", VISIT_ENDED)
+        raise ValidationFailed.one("visit", VISIT_ENDED, hours=int(OPEN_VISIT.total_seconds() // 3600))
     changed = session.execute(update(Visit).where(Visit.id == visit.id, Visit.checked_out_at.is_(None))
                               .values(checked_out_at=now)).rowcount
     if not changed:
