@@ -13,12 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fangkong.capabilities import platform
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.settings import Settings, load_settings
-from fangkong.leads.cli import leads_app
-from fangkong.people.cli import followups_app
-from fangkong.registration.venue_cli import venues_app
-from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -27,10 +24,7 @@ audit_app = typer.Typer(help="Audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
-app.add_typer(leads_app, name="leads")
-app.add_typer(followups_app, name="followups")
-app.add_typer(venues_app, name="venues")
-tracing_cli.register(app)
+platform().register_cli(app)
 console = Console()
 ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
 

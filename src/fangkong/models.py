@@ -4,11 +4,6 @@ from __future__ import annotations
 
 
 def load_all() -> None:
-    import fangkong.checkpoints.models
-    import fangkong.core.audit
-    import fangkong.core.models
-    import fangkong.leads.models
-    import fangkong.people.care_models
-    import fangkong.people.models
-    import fangkong.registration.models
-    import fangkong.tracing.models  # noqa: F401
+    from fangkong.capabilities import platform
+
+    platform().import_models()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from fangkong.checkpoints import passages, service
-from fangkong.checkpoints.models import Checkpoint, Passage, PassagePerson, Referral
+from fangkong.checkpoints.models import Checkpoint, Passage, PassagePerson
 from fangkong.core import auth
 from fangkong.core.audit import AuditEntry, verify_chain
 from fangkong.core.codes import check_character
@@ -21,6 +21,7 @@ from fangkong.core.db import utcnow
 from fangkong.core.models import ApiToken, User
 from fangkong.core.units import UserInput, update_user
 from fangkong.people.models import Person
+from fangkong.people.referral_models import Referral
 
 CHENGDU_ID = "51010719800101001" + check_character("51010719800101001")
 WUHAN_ID = "42010619800101001" + check_character("42010619800101001")

@@ -395,6 +395,8 @@ def test_role_gets_exactly_what_the_matrix_allows(role: str, app, personas: Pers
         api = path.startswith("/api/")
         r = _call(browser, method, _concrete(path, ids), api, headers)
         where = f"{role} {method} {template}"
+        if allowed != PUBLIC:  # private by default: no page or answer of a logged-in user is kept by a cache
+            assert "no-store" in r.headers.get("cache-control", ""), f"{where}: may be cached"
         if allowed == PUBLIC or role in allowed:
             assert r.status_code not in (401, 403, 404, 500), f"{where}: {r.status_code} {r.text[:200]}"
         elif role in SCOPE_ONLY.get((method, template), ()):

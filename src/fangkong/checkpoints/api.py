@@ -307,8 +307,9 @@ def acknowledge(request: Request, referral_id: Id, body: AckIn) -> ReferralOut:
     """Health confirms it has received the person."""
     with work(request) as w:
         service.acknowledge_referral(w.session, w.user, referral_id, body.note)
-        rows = service.referrals(w.session, w.user, False, request.app.state.settings.referral_overdue_minutes)
-    row = next(r for r in rows if r.referral.id == referral_id)
+        rows = service.referrals(w.session, w.user, False, request.app.state.settings.referral_overdue_minutes,
+                                 referral_id)
+    row = rows[0]
     return ReferralOut(id=row.referral.id, source=row.referral.source,
                        checkpoint=row.checkpoint_name, person_id=row.referral.person_id,
                        name=row.name, temperature_c=row.temperature_c, at=row.referral.at, reason=row.referral.reason,

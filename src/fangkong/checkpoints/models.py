@@ -97,25 +97,3 @@ class PassagePerson(Base):
     flags: Mapped[str] = mapped_column(String(255), default="")
 
     passage: Mapped[Passage] = relationship(back_populates="people")
-
-
-class Referral(Base):
-    """A person handed over to health (移交卫健): at a checkpoint, or from a follow-up that found fever or
-    symptoms (source "follow_up", no passage or checkpoint); the loop closes when health acknowledges."""
-
-    __tablename__ = "referrals"
-    __audited__ = True
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(16), default="checkpoint", server_default="checkpoint")
-    passage_person_id: Mapped[int | None] = mapped_column(ForeignKey("passage_people.id", ondelete="CASCADE"),
-                                                          unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    reason: Mapped[str] = mapped_column(String(255))
-    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
-    note: Mapped[str | None] = mapped_column(String(500))
-
-    passage_person: Mapped[PassagePerson | None] = relationship()

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.flags import load_risk_index, risk_version, watched_persons
-from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson, Referral
+from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson
 from fangkong.checkpoints.service import (
     CheckResult,
     PassageInput,
@@ -43,6 +43,7 @@ from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.people.matching import IncomingRecord, Link, link_persons
 from fangkong.people.models import Person
+from fangkong.people.referral_models import Referral
 
 OTHER_CHECKPOINT = N_("This client id was used for another checkpoint.")
 
@@ -267,7 +268,7 @@ def _link_all(session: Session, passages: list[_Pending]) -> None:
     records = [IncomingRecord(name=person.name, id_number=person.id_number, phone=None, address=None,
                               unit_id=p.checkpoint.unit_id, doc_type=person.doc_type, doc_number=person.doc_number)
                for p in passages for person in p.checked.people]
-    links = iter(link_persons(session, records))
+    links = iter(link_persons(session, records, audit_new=False))  # audited below, per actor
     opened: set[int] = set()
     for p in passages:
         p.links = [next(links) for _ in p.checked.people]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.flags import RiskIndex, load_risk_index, person_flags, region_code, watched
 from fangkong.checkpoints.lanes import LanePlan, plan_lanes
-from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson, Referral, RiskArea
+from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson, RiskArea
 from fangkong.core import audit
 from fangkong.core.access import (
     CHECKPOINT_MANAGE,
@@ -40,6 +40,7 @@ from fangkong.core.models import Role, User
 from fangkong.core.units import get_unit_in_scope
 from fangkong.people.matching import IncomingRecord, link_persons
 from fangkong.people.models import Person
+from fangkong.people.referral_models import Referral
 
 KINDS = {"ring_station": N_("Ring-city station"), "toll_gate": N_("Highway toll gate"),
          "temporary_post": N_("Temporary post"), "community_gate": N_("Community gate")}
@@ -404,8 +405,10 @@ class ReferralRow:
     overdue: bool
 
 
-def referrals(session: Session, user: User, open_only: bool, overdue_minutes: int) -> list[ReferralRow]:
-    """Return referrals: health sees the city's (follow-ups' included), checkpoint officers their checkpoints'."""
+def referrals(session: Session, user: User, open_only: bool, overdue_minutes: int,
+              referral_id: int | None = None) -> list[ReferralRow]:
+    """Return referrals (the newest 500, or the one asked for): health sees the city's (follow-ups'
+    included), checkpoint officers their checkpoints'."""
     require(user, REFERRAL_READ)
     stmt = (select(Referral, Checkpoint.name, func.coalesce(PassagePerson.name, Person.name),
                    PassagePerson.temperature_c)
@@ -416,6 +419,8 @@ def referrals(session: Session, user: User, open_only: bool, overdue_minutes: in
         stmt = stmt.where(Referral.checkpoint_id.in_(visible_checkpoints(user).with_only_columns(Checkpoint.id)))
     if open_only:
         stmt = stmt.where(Referral.acknowledged_at.is_(None))
+    if referral_id is not None:
+        stmt = stmt.where(Referral.id == referral_id)
     rows = session.execute(stmt.order_by(Referral.at.desc()).limit(500)).all()
     audit.record(session, "list", "referrals", None, open_only=open_only, results=len(rows))
     limit = utcnow() - timedelta(minutes=overdue_minutes)

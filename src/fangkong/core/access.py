@@ -71,6 +71,11 @@ M = TypeVar("M")
 S = TypeVar("S", bound=Select[Any])
 
 
+def grant(role: str, actions: frozenset[str]) -> None:
+    """Add actions a capability declares for a role (core.capability.Platform.grant_permissions)."""
+    PERMISSIONS[role] = PERMISSIONS.get(role, frozenset()) | frozenset(actions)
+
+
 def can(user: User, action: str) -> bool:
     return action in PERMISSIONS.get(user.role, frozenset())
 

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     @field_validator("lead_deadlines")
     @classmethod
     def _deadlines(cls, value: str) -> str:
-        from fangkong.leads.deadlines import parse_rules  # one parser for the rule text
+        from fangkong.core.rules import parse_rules
 
         parse_rules(value)
         return value
@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     @field_validator("care_team_roles")
     @classmethod
     def _care_roles(cls, value: str) -> str:
-        from fangkong.people.care import parse_team_roles  # one parser for the rule text
+        from fangkong.core.rules import parse_team_roles
 
         parse_team_roles(value)
         return value

@@ -252,9 +252,9 @@ def _observations(session: Session, settings: Settings, seed: int, stations: lis
 def _follow_ups(session: Session, rng: random.Random, now: datetime) -> None:
     """Yesterday's follow-ups mostly done (two missed), today's partly done, one with fever referred to health
     (and received)."""
-    from fangkong.checkpoints.models import Referral
     from fangkong.people import followups
     from fangkong.people.care_models import FollowUp
+    from fangkong.people.referral_models import Referral
 
     today = followups.local_today()
     for day in (today - timedelta(days=1), today):

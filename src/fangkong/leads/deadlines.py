@@ -7,24 +7,17 @@ from dispatch or "midnight" (the end of the local day of dispatch).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.i18n import N_
+from fangkong.core.rules import MIDNIGHT, Clocks
+from fangkong.core.rules import PRIORITIES as PRIORITIES  # re-exported: the priorities are leads' words
+from fangkong.core.rules import parse_rules as parse_rules
 
-MIDNIGHT = "midnight"
-PRIORITIES = ("express", "urgent", "normal")
 PRIORITY_LABELS = {"express": N_("Express (5/10 min)"), "urgent": N_("Urgent (2 h)"),
                    "normal": N_("Normal (same night)")}
-
-
-@dataclass(frozen=True)
-class Clocks:
-    verify: timedelta | str
-    report: timedelta | str | None = None
-    acknowledge: timedelta | None = None
 
 
 DEADLINES: dict[str, Clocks] = {
@@ -50,34 +43,6 @@ def verify_due(priority: str, dispatched_at: datetime, rules: dict[str, Clocks] 
 def report_due(priority: str, dispatched_at: datetime, rules: dict[str, Clocks] = DEADLINES) -> datetime:
     clock = rules[priority].report or rules[priority].verify
     return _apply(dispatched_at, clock)
-
-
-BAD_RULE = "FANGKONG_LEAD_DEADLINES: use e.g. express=5/10,urgent=120/120,normal=midnight/midnight"
-
-
-def _clock(text: str) -> timedelta | str:
-    text = text.strip()
-    if text == MIDNIGHT:
-        return MIDNIGHT
-    minutes = int(text)
-    if minutes <= 0:
-        raise ValueError(BAD_RULE)
-    return timedelta(minutes=minutes)
-
-
-def parse_rules(text: str) -> dict[str, Clocks]:
-    """Return deadline rules from the setting's text; every priority must be given."""
-    rules: dict[str, Clocks] = {}
-    try:
-        for part in text.split(","):
-            name, _, clocks = part.partition("=")
-            verify, _, report = clocks.partition("/")
-            rules[name.strip()] = Clocks(verify=_clock(verify), report=_clock(report) if report else None)
-    except ValueError:
-        raise ValueError(BAD_RULE) from None
-    if set(rules) != set(PRIORITIES):
-        raise ValueError(BAD_RULE)
-    return rules
 
 
 def rules_for(settings: Any) -> dict[str, Clocks]:

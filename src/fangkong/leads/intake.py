@@ -92,6 +92,7 @@ def take_in(session: Session, source: LeadSource, batch: LeadBatch, items: list[
     rows = [_lead_row(source, batch, items[i], keys[i], p, link.person_id, link.how, j, now, default_priority, rules)
             for i, p, link in zip(fresh, placements, links, strict=True)]
     new_ids = insert_returning_ids(session, Lead, rows)
+    audit.record_created(session, Lead, [{**row, "id": i} for row, i in zip(rows, new_ids, strict=True)])
     for key, lead_id in zip((keys[i] for i in fresh), new_ids, strict=True):
         known[key] = lead_id
     _legs_and_events(session, source, rows, new_ids, j, now)

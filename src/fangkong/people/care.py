@@ -7,7 +7,6 @@ and health see every observation in their jurisdiction.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,34 +20,15 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
+from fangkong.core.rules import TeamRoles
+from fangkong.core.rules import parse_team_roles as parse_team_roles
 from fangkong.people.care_models import CareTeam, CareTeamMember
 from fangkong.people.models import Observation, Person, RiskStatus
 
-TeamRoles = dict[str, frozenset[str]]  # team role -> user roles that may fill it, in the configured order
-
 TEAM_ROLE_LABELS = {"officer": N_("Officer"), "cadre": N_("Community cadre"), "doctor": N_("Doctor"),
                     "grid": N_("Grid worker"), "volunteer": N_("Volunteer")}
-MEMBER_ROLES = frozenset({Role.STATION, Role.COMMUNITY, Role.HEALTH})
 UNKNOWN_TEAM_ROLE = N_("Choose one of the team's roles.")
 NOT_ELIGIBLE = N_("This user cannot fill this role: choose one of the listed users.")
-_ENTRY = re.compile(r"^([a-z][a-z_]{0,23})=([a-z|]+)$")
-
-
-def parse_team_roles(text: str) -> TeamRoles:
-    """Return the team roles of a setting such as 'officer=station,cadre=community,doctor=health|community'."""
-    roles: TeamRoles = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        match = _ENTRY.match(part)
-        if match is None:
-            raise ValueError(f"care team role {part!r}: write name=userrole, e.g. doctor=health|community")
-        name, allowed = match.group(1), frozenset(match.group(2).split("|"))
-        if not allowed <= MEMBER_ROLES or name in roles:
-            raise ValueError(f"care team role {part!r}: user roles are {', '.join(sorted(MEMBER_ROLES))}, "
-                             "each team role once")
-        roles[name] = allowed
-    if not roles:
-        raise ValueError("care team roles: name at least one role")
-    return roles
 
 
 def team_role_label(name: str) -> str:

@@ -17,7 +17,6 @@ from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints.models import Referral
 from fangkong.core import audit
 from fangkong.core.access import FOLLOWUP_READ, FOLLOWUP_RECORD, require, visible_unit_ids
 from fangkong.core.clock import LOCAL_TZ
@@ -28,6 +27,7 @@ from fangkong.core.models import Unit, User
 from fangkong.people.care import scoped
 from fangkong.people.care_models import FollowUp
 from fangkong.people.models import Observation, Person
+from fangkong.people.referral_models import Referral
 from fangkong.people.timeline import TimelineEntry
 
 MIN_C, MAX_C, FEVER_C = 34.0, 43.0, 37.3

@@ -24,6 +24,7 @@ from sqlalchemy import Column, String, and_, bindparam, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 from sqlalchemy.orm import Session
 
+from fangkong.core import audit
 from fangkong.core.codes import parse_id_number
 from fangkong.core.db import in_chunks, insert_returning_ids, one_of
 from fangkong.people.folding import name_key, surname_key
@@ -50,8 +51,12 @@ class Link:
     review: tuple[int, ...] = ()  # files an officer should compare with this (new) one
 
 
-def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
-    """Return a person file for each record, creating unconfirmed files where nothing matches."""
+def link_persons(session: Session, records: list[IncomingRecord], audit_new: bool = True) -> list[Link]:
+    """Return a person file for each record, creating unconfirmed files where nothing matches.
+
+    Each new file gets its `persons/create` audit row here, the one place bulk-created files are made
+    (arrivals, leads, gatherings, visits); `audit_new=False` for a caller that attributes the rows to
+    several actors itself (the passage group commit)."""
     by_id = _existing_by_id(session, {r.id_number for r in records if r.id_number})
     by_doc = _existing_by_doc(session, {(r.doc_type, r.doc_number) for r in records
                                         if not r.id_number and r.doc_type and r.doc_number})
@@ -90,6 +95,8 @@ def link_persons(session: Session, records: list[IncomingRecord]) -> list[Link]:
         pending.append((index, key, found.review))
     if new_rows:
         ids = insert_returning_ids(session, Person, new_rows)
+        if audit_new:
+            audit.record_created(session, Person, [{**row, "id": i} for row, i in zip(new_rows, ids, strict=True)])
         for index, key, review in pending:
             links[index] = Link(ids[to_create[key]], "new", tuple(other for other, _s, _r in review))
         queue_pairs(session, [(other, ids[to_create[key]], score, reasons)

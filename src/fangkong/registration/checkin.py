@@ -339,13 +339,3 @@ router.add_route("/v/{token}/checkout", check_out, methods=["POST"])
 # third of a check-in's CPU. The routes above stay registered and serve anything these miss.
 FAST_ROUTES = [FastRoute("POST", re.compile(r"/v/(?P<token>[^/]+)"), check_in),
                FastRoute("POST", re.compile(r"/v/(?P<token>[^/]+)/checkout"), check_out)]
-
-
-def install(app: Any) -> None:
-    """Let the writer finish its queue when the app shuts down."""
-    def shutdown() -> None:
-        service = getattr(app.state, "checkin", None)
-        if service is not None:
-            service.writer.close()
-
-    app.router.on_shutdown.append(shutdown)

@@ -9,7 +9,7 @@ leads they became survive a re-run.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,7 +30,6 @@ from fangkong.people.status import CASES, change_status, status_of
 from fangkong.tracing import engine
 from fangkong.tracing.model import IndexCase, Stay, Trace, contact_rules
 from fangkong.tracing.models import Exposure, ExposureLink, TraceCase
-from fangkong.tracing.sources import PlaceNamer, place_names
 from fangkong.tracing.store import PresenceStore
 from fangkong.tracing.sync import Source, person_file_id, platform_key, sync_platform
 
@@ -43,6 +42,18 @@ GIVE_REASON = N_("Say why (at least {n} characters).")
 ALREADY_CONTACT = N_("This person is already a contact of this case.")
 NOT_THE_CASE = N_("The case itself cannot be its own contact.")
 ALREADY_DISPATCHED = N_("This contact has already been dispatched as a lead; verify it there instead.")
+
+
+PlaceNamer = Callable[[Session, Iterable[str]], dict[str, str]]
+
+
+def place_names(session: Session, keys: Iterable[str], namers: Iterable[PlaceNamer]) -> dict[str, str]:
+    """Return a display name for each place key a source knows; other keys (imported files) name themselves."""
+    wanted = set(keys)
+    names: dict[str, str] = {}
+    for namer in namers:
+        names.update(namer(session, wanted))
+    return names
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -253,10 +253,10 @@ def sync_command(store: StoreOption = None) -> None:
     """Copy the platform's own stays (passages, check-ins, gatherings) into the store, by day."""
     from fangkong.core.db import Database
     from fangkong.core.settings import load_settings
-    from fangkong.tracing.sources import presence_sources
     from fangkong.tracing.sync import sync_platform
 
     settings = load_settings()
+    presence_sources = _PLATFORM[0].presence_sources
     db = Database(settings.database_url)
     try:
         with db.unit_of_work() as session:
@@ -267,7 +267,11 @@ def sync_command(store: StoreOption = None) -> None:
     console.print(f"{len(result.days)} days checked, {result.records} records written.")
 
 
-def register(app: typer.Typer) -> None:
+_PLATFORM: list[Any] = []  # the platform whose sources `presence sync` reads, set by `register`
+
+
+def register(app: typer.Typer, plat: Any) -> None:
     """Add `trace` and the `presence` group to the fangkong command."""
+    _PLATFORM[:] = [plat]
     app.command("trace")(trace_command)
     app.add_typer(presence_app, name="presence")

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from fangkong.core.context import current_locale
 from fangkong.core.web import errors
-from fangkong.core.web.middleware import PRIVATE_PREFIXES, SECURITY_HEADERS, choose_locale
+from fangkong.core.web.middleware import SECURITY_HEADERS, choose_locale, is_cacheable
 
 Handler = Callable[[Request], Awaitable[Response | None]]
 
@@ -66,7 +66,7 @@ class FastPaths:
             return
         response.headers.update(SECURITY_HEADERS)
         response.headers["x-request-id"] = request_id
-        if scope["path"].startswith(PRIVATE_PREFIXES) and "cache-control" not in response.headers:
+        if not is_cacheable(scope["path"]) and "cache-control" not in response.headers:
             response.headers["cache-control"] = "no-store"
         await response(scope, receive, send)
 

@@ -36,7 +36,15 @@ DOCS_CSP = (  # the OpenAPI viewer's page starts it with an inline script
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 )
-PRIVATE_PREFIXES = ("/api/", "/people", "/audit", "/admin", "/leads", "/checkpoints", "/passages", "/referrals")
+# Every response is `no-store` unless its path is a static asset or listed here as public and cacheable:
+# a new page is private by default, so no list of private prefixes can be forgotten (issue 14).
+CACHEABLE_PREFIXES = ("/static/",)
+CACHEABLE_PATHS = frozenset({"/favicon.ico"})
+
+
+def is_cacheable(path: str) -> bool:
+    """Return whether a response for `path` may be kept by browsers and proxies."""
+    return path.startswith(CACHEABLE_PREFIXES) or path in CACHEABLE_PATHS
 
 
 def choose_locale(request: Request, default: str) -> str:
@@ -92,7 +100,7 @@ class ShellMiddleware:
                 if asked_lang and is_locale(asked_lang):
                     headers.append("set-cookie", _cookie(LANG_COOKIE, locale, self.settings.secure_cookies, "lax",
                                                          365 * 86400))
-                if path.startswith(PRIVATE_PREFIXES) and "cache-control" not in headers:
+                if not is_cacheable(path) and "cache-control" not in headers:
                     headers["cache-control"] = "no-store"
             await send(message)
 

@@ -7,17 +7,16 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from starlette.datastructures import FormData
 
-from fangkong.core.access import PERSON_READ, can, restrict
+from fangkong.core.access import PERSON_READ, can
 from fangkong.core.auth import attempt_login, close_session, open_session
 from fangkong.core.context import acting_as
 from fangkong.core.errors import DomainError
-from fangkong.core.models import Role, Unit, User
+from fangkong.core.models import User
 from fangkong.core.web.templating import render
 from fangkong.core.web.work import SESSION_COOKIE, actor_for, checked_form, client_ip, public_work, work
-from fangkong.people.models import Person
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,18 +78,11 @@ def logout(request: Request, form: Annotated[FormData, Depends(checked_form)]) -
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
     with work(request) as w:
-        context = home_context(w.session, w.user)
+        context = home_context(request, w.session, w.user)
     return render(request, "home.html", context)
 
 
-def home_context(session: Any, user: User) -> dict[str, Any]:
-    """Return the figures a role's home page shows; each role sees only its own kind of numbers."""
-    ctx: dict[str, Any] = {"role": user.role}
-    if can(user, PERSON_READ):
-        ctx["persons"] = session.execute(
-            restrict(select(func.count(Person.id)), user, Person.unit_id)).scalar_one()
-        ctx["units"] = session.execute(restrict(select(func.count(Unit.id)), user, Unit.id)).scalar_one()
-    if user.role == Role.ADMIN:
-        ctx["units"] = session.execute(restrict(select(func.count(Unit.id)), user, Unit.id)).scalar_one()
-        ctx["users"] = session.execute(restrict(select(func.count(User.id)), user, User.unit_id)).scalar_one()
-    return ctx
+def home_context(request: Request, session: Any, user: User) -> dict[str, Any]:
+    """Return the role's home: each capability contributes the tiles of the work waiting for this user."""
+    tiles = request.app.state.platform.tiles(session, user, request.app.state.settings)
+    return {"role": user.role, "tiles": tiles, "search": can(user, PERSON_READ)}

@@ -1,0 +1,18 @@
+"""The platform's capabilities, in order: the one list. Adding a capability is a folder and a line here."""
+
+from __future__ import annotations
+
+from fangkong.checkpoints.capability import CAPABILITY as CHECKPOINTS
+from fangkong.core.capability import Platform
+from fangkong.core.web.capability import CAPABILITY as SHELL
+from fangkong.leads.capability import CAPABILITY as LEADS
+from fangkong.people.capability import CAPABILITY as PEOPLE
+from fangkong.registration.capability import CAPABILITY as REGISTRATION
+from fangkong.tracing.capability import CAPABILITY as TRACING
+
+CAPABILITIES = (PEOPLE, LEADS, CHECKPOINTS, TRACING, REGISTRATION, SHELL)
+
+
+def platform() -> Platform:
+    """Return the validated platform (raises CapabilityError on a bad declaration)."""
+    return Platform(CAPABILITIES)

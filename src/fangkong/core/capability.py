@@ -1,0 +1,241 @@
+"""The capability object: what one capability folder contributes to the platform, declared in one place.
+
+Each folder (`leads/`, `checkpoints/` …) has a `capability.py` holding one `Capability`; the ordered list
+of them is `fangkong.capabilities.CAPABILITIES`, and `app.py`, the CLI, migrations and tracing read
+everything from there (as NetBox's registry collects what each app contributes). Nothing else lists
+capabilities. `validate` checks the list at start so a typo fails loudly instead of a route or a
+figure silently missing.
+
+The `figures` hook answers "how much of my work happened on this day, per unit": it returns rows
+(unit id, key, value) for the units that own the counted objects. `command` stores them as daily
+roll-ups and sums them over any unit subtree; a capability never needs to know the tree.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from fangkong.core.clock import LOCAL_TZ
+from fangkong.core.models import Role, User
+from fangkong.core.web.fastpath import FastRoute
+from fangkong.core.web.templating import NavItem
+
+KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")  # "<capability>.<figure>"
+NAME = re.compile(r"[a-z][a-z_]*")
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """One local day, as the daily report counts it: [start, end) in aware datetimes."""
+
+    day: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.day.year, self.day.month, self.day.day, tzinfo=LOCAL_TZ)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """A figure a capability reports: its key, label (msgid) and how it adds up over days.
+
+    `flow` figures count events of the day and add up into running totals (vehicles checked); `stock`
+    figures are a state at the day's end (persons under observation) and never add up over days.
+    """
+
+    key: str
+    label: str
+    unit: str = ""  # msgid of the counting word shown after the number: 辆, 人, 条 …
+    kind: Literal["flow", "stock"] = "flow"
+    editable: bool = False  # the daily report lets a unit correct it (what the platform cannot know)
+
+
+Figure = tuple[int, str, int]  # (unit id, key, value)
+FiguresFn = Callable[[Session, DayWindow], Iterable[Figure]]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile on a role's home page: a count, what it counts, where it leads; `alert` shows it red."""
+
+    value: int | str
+    label: str  # msgid, translated when shown
+    href: str
+    alert: bool = False
+    order: int = 50
+
+
+TilesFn = Callable[[Session, User, Any], Sequence[Tile]]  # (session, user, settings)
+Hook = Callable[[Any], Any]  # receives the FastAPI app; may return an awaitable
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Everything one capability folder plugs into the platform. Every field but `name` is optional."""
+
+    name: str
+    pages: Sequence[Any] = ()  # APIRouters of HTML pages
+    api: Sequence[Any] = ()  # APIRouters under /api/v1
+    nav: Sequence[NavItem] = ()
+    templates: Path | None = None
+    permissions: Mapping[str, frozenset[str]] = field(default_factory=dict)  # role -> actions it grants
+    models: Sequence[str] = ()  # modules that define its tables (imported for metadata and migrations)
+    timeline: Sequence[Callable[..., Any]] = ()  # person timeline entry sources
+    presence: Sequence[Callable[[Any], Callable[..., Any]]] = ()  # settings -> tracing presence source
+    place_namers: Sequence[Callable[..., dict[str, str]]] = ()
+    status_listeners: Sequence[Callable[[Any], Callable[..., Any]]] = ()  # settings -> listener
+    fast_routes: Sequence[FastRoute] = ()
+    cli: Sequence[Callable[[Any, Any], None]] = ()  # (root Typer app, platform): registers its commands
+    start: Sequence[Hook] = ()  # run in the lifespan, in capability order
+    stop: Sequence[Hook] = ()  # run at shutdown, in reverse order (drain writers here, not on_shutdown)
+    tiles: TilesFn | None = None
+    figures: FiguresFn | None = None
+    figure_kinds: Sequence[FigureKind] = ()
+
+
+class CapabilityError(ValueError):
+    """A capability declaration is wrong; raised at start, naming the capability and the field."""
+
+
+def validate(capabilities: Sequence[Capability]) -> None:
+    """Raise CapabilityError on any inconsistency between the declarations."""
+    names: set[str] = set()
+    keys: set[str] = set()
+    roles = {str(r) for r in Role}
+    for cap in capabilities:
+        where = f"capability {cap.name!r}"
+        if not isinstance(cap, Capability):
+            raise CapabilityError(f"{cap!r} is not a Capability")
+        if not NAME.fullmatch(cap.name) or cap.name in names:
+            raise CapabilityError(f"{where}: name must be lowercase and unique")
+        names.add(cap.name)
+        for nav in cap.nav:
+            if not nav.path.startswith("/") or not set(nav.roles) <= roles:
+                raise CapabilityError(f"{where}: nav {nav.path!r}: bad path or unknown role")
+        for role in cap.permissions:
+            if role not in roles:
+                raise CapabilityError(f"{where}: permissions for unknown role {role!r}")
+        if cap.templates is not None and not cap.templates.is_dir():
+            raise CapabilityError(f"{where}: template folder {cap.templates} does not exist")
+        for module in cap.models:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise CapabilityError(f"{where}: models module {module!r} cannot be imported: {exc}") from exc
+        for route in cap.fast_routes:
+            if not isinstance(route, FastRoute):
+                raise CapabilityError(f"{where}: fast route {route!r} is not a FastRoute")
+        if bool(cap.figure_kinds) != (cap.figures is not None):
+            raise CapabilityError(f"{where}: `figures` and `figure_kinds` go together")
+        for kind in cap.figure_kinds:
+            if not KEY.fullmatch(kind.key) or not kind.key.startswith(cap.name + ".") or kind.key in keys:
+                raise CapabilityError(f"{where}: figure key {kind.key!r} must be unique and start with "
+                                      f"{cap.name + '.'!r}")
+            keys.add(kind.key)
+        for hook_field in ("timeline", "presence", "place_namers", "status_listeners", "cli", "start", "stop"):
+            for hook in getattr(cap, hook_field):
+                if not callable(hook):
+                    raise CapabilityError(f"{where}: {hook_field} entry {hook!r} is not callable")
+        for name in ("tiles", "figures"):
+            hook = getattr(cap, name)
+            if hook is not None and not callable(hook):
+                raise CapabilityError(f"{where}: {name} is not callable")
+
+
+def figure_kinds(capabilities: Sequence[Capability]) -> dict[str, FigureKind]:
+    """Return every declared figure by key, in declaration order."""
+    return {kind.key: kind for cap in capabilities for kind in cap.figure_kinds}
+
+
+class Platform:
+    """The validated list of capabilities and what they contribute, collected once."""
+
+    def __init__(self, capabilities: Sequence[Capability]) -> None:
+        validate(capabilities)
+        self.capabilities = tuple(capabilities)
+
+    def _all(self, name: str) -> list[Any]:
+        return [item for cap in self.capabilities for item in getattr(cap, name)]
+
+    @property
+    def routers(self) -> list[Any]:
+        return self._all("pages") + self._all("api")
+
+    @property
+    def nav(self) -> list[NavItem]:
+        return self._all("nav")
+
+    @property
+    def template_dirs(self) -> tuple[Path, ...]:
+        return tuple(cap.templates for cap in self.capabilities if cap.templates is not None)
+
+    @property
+    def timeline_sources(self) -> list[Callable[..., Any]]:
+        return self._all("timeline")
+
+    @property
+    def place_namers(self) -> list[Callable[..., dict[str, str]]]:
+        return self._all("place_namers")
+
+    @property
+    def fast_routes(self) -> list[FastRoute]:
+        return self._all("fast_routes")
+
+    def presence_sources(self, settings: Any) -> tuple[Callable[..., Any], ...]:
+        return tuple(make(settings) for make in self._all("presence"))
+
+    def status_listeners(self, settings: Any) -> tuple[Callable[..., Any], ...]:
+        return tuple(make(settings) for make in self._all("status_listeners"))
+
+    def import_models(self) -> None:
+        for module in self._all("models"):
+            importlib.import_module(module)
+
+    def grant_permissions(self) -> None:
+        """Add what each capability grants to the roles' permissions (idempotent)."""
+        from fangkong.core.access import grant
+
+        for cap in self.capabilities:
+            for role, actions in cap.permissions.items():
+                grant(role, actions)
+
+    def register_cli(self, app: Any) -> None:
+        for register in self._all("cli"):
+            register(app, self)
+
+    def tiles(self, session: Session, user: User, settings: Any) -> list[Tile]:
+        found = [tile for cap in self.capabilities if cap.tiles is not None
+                 for tile in cap.tiles(session, user, settings)]
+        return sorted(found, key=lambda t: t.order)
+
+    @property
+    def figure_kinds(self) -> dict[str, FigureKind]:
+        return figure_kinds(self.capabilities)
+
+    def figures(self, session: Session, window: DayWindow) -> list[Figure]:
+        """Return every capability's (unit id, key, value) rows for the day."""
+        return [row for cap in self.capabilities if cap.figures is not None for row in cap.figures(session, window)]
+
+    async def start(self, app: Any) -> None:
+        for hook in self._all("start"):
+            result = hook(app)
+            if hasattr(result, "__await__"):
+                await result
+
+    async def stop(self, app: Any) -> None:
+        for hook in reversed(self._all("stop")):
+            result = hook(app)
+            if hasattr(result, "__await__"):
+                await result

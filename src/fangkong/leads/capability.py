@@ -1,0 +1,21 @@
+"""What leads (线索核查闭环) contribute to the platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fangkong.core.capability import Capability
+from fangkong.leads import api, web
+from fangkong.leads.cli import leads_app
+from fangkong.leads.timeline import lead_entries
+
+CAPABILITY = Capability(
+    name="leads",
+    pages=(web.router,),
+    api=(api.router,),
+    nav=tuple(web.NAV),
+    templates=Path(__file__).parent / "templates",
+    models=("fangkong.leads.models",),
+    timeline=(lead_entries,),
+    cli=(lambda app, _platform: app.add_typer(leads_app, name="leads"),),
+)

@@ -1,0 +1,28 @@
+"""What tracing (流调溯源) contributes to the platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fangkong.core.capability import Capability
+from fangkong.tracing import api, cli, web
+from fangkong.tracing.cases import upgrade_secondaries
+
+
+def _upgrade_listener(settings: Any) -> Any:
+    """A close contact who turns positive upgrades its secondary contacts (edition 9)."""
+    profile = settings.protocol_profile
+    return lambda session, user, person_id, status: upgrade_secondaries(session, user, person_id, status, profile)
+
+
+CAPABILITY = Capability(
+    name="tracing",
+    pages=(web.router,),
+    api=(api.router,),
+    nav=tuple(web.NAV),
+    templates=Path(__file__).parent / "templates",
+    models=("fangkong.tracing.models",),
+    status_listeners=(_upgrade_listener,),
+    cli=(cli.register,),
+)
