@@ -32,7 +32,7 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def make_settings(var_dir: Path, url: str) -> Settings:
     return load_settings(var_dir=var_dir, database_url=url, secret_key="t" * 40, argon2_memory_kib=64,
-                         argon2_time_cost=1, demo=True)
+                         argon2_time_cost=1, demo=True, scheduler=False)
 
 
 def _pg_admin() -> sa.Engine | None:

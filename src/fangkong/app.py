@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fangkong.capabilities import platform
 from fangkong.core.capability import Platform
 from fangkong.core.db import Database
+from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import errors, fastpath, middleware
 from fangkong.tracing.cases import Presence
@@ -43,12 +44,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     longer walk them, which shortened the slowest requests under load. At shutdown the stop hooks drain
     the writers' queues (FastAPI runs no on_shutdown handlers when a lifespan is given)."""
     plat: Platform = app.state.platform
+    settings = app.state.settings
     await plat.start(app)
+    scheduler = Scheduler(app.state.db, settings, plat, settings.scheduler_tick_seconds)
+    if settings.scheduler:
+        scheduler.start()
     gc.collect()
     gc.freeze()
     try:
         yield
     finally:
+        scheduler.stop()
         await plat.stop(app)
 
 

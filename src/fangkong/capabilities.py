@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fangkong.checkpoints.capability import CAPABILITY as CHECKPOINTS
+from fangkong.command.capability import CAPABILITY as COMMAND
 from fangkong.core.capability import Platform
 from fangkong.core.web.capability import CAPABILITY as SHELL
 from fangkong.leads.capability import CAPABILITY as LEADS
@@ -10,7 +11,7 @@ from fangkong.people.capability import CAPABILITY as PEOPLE
 from fangkong.registration.capability import CAPABILITY as REGISTRATION
 from fangkong.tracing.capability import CAPABILITY as TRACING
 
-CAPABILITIES = (PEOPLE, LEADS, CHECKPOINTS, TRACING, REGISTRATION, SHELL)
+CAPABILITIES = (PEOPLE, LEADS, CHECKPOINTS, TRACING, REGISTRATION, COMMAND, SHELL)
 
 
 def platform() -> Platform:

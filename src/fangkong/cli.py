@@ -15,6 +15,7 @@ from rich.table import Table
 
 from fangkong.capabilities import platform
 from fangkong.core.context import Actor, acting_as
+from fangkong.core.models import Role
 from fangkong.core.settings import Settings, load_settings
 
 app = typer.Typer(help="fangkong (防控): epidemic prevention and control platform.", no_args_is_help=True)
@@ -26,7 +27,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 platform().register_cli(app)
 console = Console()
-ROLE_NAMES = ("command", "district", "station", "checkpoint", "health", "community", "auditor", "admin")
+ROLE_NAMES = tuple(str(role) for role in Role)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -76,6 +77,11 @@ def demo(
     db = Database(settings.database_url)
     city = build_demo(db, settings, size=size, seed=seed)
     outbreak = build_outbreak(db, PresenceStore(settings.presence_dir), seed=seed)
+    with db.unit_of_work() as session:  # the dashboard and reports read the roll-up: fill the last month
+        from fangkong.command.web import today
+        from fangkong.demo.command import build_command_demo
+
+        build_command_demo(session, platform(), today(), seed)
     table = Table(title=f"兰州市 demo: {city.units} units, {city.persons} persons, built in {city.seconds:.1f} s")
     for column in ("username", "password", "role", "unit"):
         table.add_column(column)
@@ -169,6 +175,26 @@ def registration_purge() -> None:
     db.dispose()
     console.print(f"Purged {purged.arrivals} arrivals, {purged.gatherings} gatherings "
                   f"and {purged.attendees} attendees past their retention period.")
+
+
+@app.command()
+def tick(only: Annotated[list[str] | None, typer.Option(help="Run only these jobs (by name).")] = None) -> None:
+    """Run the scheduler's jobs once (escalations, reminders, follow-up lists, roll-ups): for cron."""
+    from fangkong.core.db import Database
+    from fangkong.core.scheduler import run_jobs
+
+    settings = _settings()
+    plat = platform()
+    jobs = [j for j in plat.jobs if not only or j.name in only]
+    db = Database(settings.database_url)
+    try:
+        runs = run_jobs(db, settings, jobs, plat)
+    finally:
+        db.dispose()
+    for run in runs:
+        console.print(f"{run.name}: " + (f"[red]failed ({run.error})[/]" if run.error else f"{run.result}"))
+    if any(run.error for run in runs):
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

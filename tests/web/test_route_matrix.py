@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 
 from tests.support import Personas, csrf
 
-ROLES = ("admin", "auditor", "command", "district", "station", "checkpoint", "health", "community")
+ROLES = ("admin", "auditor", "command", "district", "station", "checkpoint", "health", "community", "screen")
 PUBLIC = "public"
 ANY_USER = frozenset(ROLES)
 PERSON_READERS = frozenset({"command", "district", "station", "health"})
@@ -39,6 +39,9 @@ VENUE_READERS = frozenset({"admin", "command", "district", "station", "community
 VENUE_MANAGERS = frozenset({"admin", "command", "station"})
 VISIT_READERS = frozenset({"command", "district", "station", "community"})
 INSPECTORS = frozenset({"command", "station"})
+COMMAND_READERS = frozenset({"command", "district"})  # the dashboard, who has reported, the situation report
+REPORTERS = frozenset({"district", "station"})  # units that submit a daily report
+SCREENS = frozenset({"screen", "command", "district"})
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -60,6 +63,24 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/api/openapi.json"): ("/api/openapi.json", PUBLIC),
     ("POST", "/api/v1/auth/token"): ("/api/v1/auth/token", PUBLIC),
     ("GET", "/api/v1/me"): ("/api/v1/me", ANY_USER),
+    ("GET", "/notifications"): ("/notifications", ANY_USER),
+    ("GET", "/notifications/count"): ("/notifications/count", ANY_USER),
+    ("POST", "/notifications/read"): ("/notifications/read", ANY_USER),
+    ("GET", "/command"): ("/command", COMMAND_READERS),
+    ("GET", "/command/data"): ("/command/data", COMMAND_READERS),
+    ("GET", "/command/report"): ("/command/report", REPORTERS),
+    ("POST", "/command/report"): ("/command/report", REPORTERS),
+    ("GET", "/command/reports"): ("/command/reports", COMMAND_READERS),
+    ("POST", "/command/reports/remind"): ("/command/reports/remind", COMMAND_READERS),
+    ("GET", "/command/summary"): ("/command/summary", COMMAND_READERS),
+    ("GET", "/command/summary.xlsx"): ("/command/summary.xlsx", COMMAND_READERS),
+    ("POST", "/command/rollup"): ("/command/rollup", COMMAND),
+    ("GET", "/command/levels"): ("/command/levels", COMMAND),
+    ("POST", "/command/levels"): ("/command/levels", COMMAND),
+    ("GET", "/screen"): ("/screen", SCREENS),
+    ("GET", "/screen/data"): ("/screen/data", SCREENS),
+    ("GET", "/api/v1/figures"): ("/api/v1/figures", COMMAND_READERS),
+    ("POST", "/api/v1/daily-reports"): ("/api/v1/daily-reports", REPORTERS),
     ("GET", "/people"): ("/people", PERSON_READERS),
     ("GET", "/people/new"): ("/people/new", PERSON_WRITERS),
     ("POST", "/people/new"): ("/people/new", PERSON_WRITERS),

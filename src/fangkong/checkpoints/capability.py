@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from fangkong.checkpoints import api, web
+from fangkong.checkpoints import api, figures, web
 from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
 from fangkong.checkpoints.timeline import passage_entries
@@ -39,4 +39,6 @@ CAPABILITY = Capability(
     fast_routes=tuple(api.FAST_ROUTES),
     start=(_warm,),
     stop=(_drain_writer,),
+    figures=figures.daily_figures,
+    figure_kinds=figures.KINDS,
 )

@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMUNITY: frozenset({LEAD_READ, LEAD_VERIFY, FOLLOWUP_READ, FOLLOWUP_RECORD, VENUE_READ, VISIT_READ}),
     Role.AUDITOR: frozenset({AUDIT_READ}),
     Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE, VENUE_READ, VENUE_MANAGE}),
+    Role.SCREEN: frozenset(),  # the command capability grants what the big screen reads
 }
 
 M = TypeVar("M")
@@ -126,4 +127,5 @@ ROLE_LABELS: dict[str, str] = {  # msgids, translated where shown
     Role.COMMUNITY: N_("Community cadre / doctor"),
     Role.AUDITOR: N_("Auditor"),
     Role.ADMIN: N_("Administrator"),
+    Role.SCREEN: N_("Big screen (read-only)"),
 }

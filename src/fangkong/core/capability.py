@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.models import Role, User
+from fangkong.core.scheduler import Job
 from fangkong.core.web.fastpath import FastRoute
 from fangkong.core.web.templating import NavItem
 
@@ -60,6 +61,7 @@ class FigureKind:
     unit: str = ""  # msgid of the counting word shown after the number: 辆, 人, 条 …
     kind: Literal["flow", "stock"] = "flow"
     editable: bool = False  # the daily report lets a unit correct it (what the platform cannot know)
+    incident: bool = False  # something happened that must be reported: a zero report (零报告) is refused then
 
 
 Figure = tuple[int, str, int]  # (unit id, key, value)
@@ -100,6 +102,7 @@ class Capability:
     cli: Sequence[Callable[[Any, Any], None]] = ()  # (root Typer app, platform): registers its commands
     start: Sequence[Hook] = ()  # run in the lifespan, in capability order
     stop: Sequence[Hook] = ()  # run at shutdown, in reverse order (drain writers here, not on_shutdown)
+    jobs: Sequence[Job] = ()  # rules the scheduler evaluates without anyone looking
     tiles: TilesFn | None = None
     figures: FiguresFn | None = None
     figure_kinds: Sequence[FigureKind] = ()
@@ -144,6 +147,9 @@ def validate(capabilities: Sequence[Capability]) -> None:
                 raise CapabilityError(f"{where}: figure key {kind.key!r} must be unique and start with "
                                       f"{cap.name + '.'!r}")
             keys.add(kind.key)
+        for job in cap.jobs:
+            if not isinstance(job, Job) or job.every_seconds < 1:
+                raise CapabilityError(f"{where}: job {job!r} is not a Job with a positive period")
         for hook_field in ("timeline", "presence", "place_namers", "status_listeners", "cli", "start", "stop"):
             for hook in getattr(cap, hook_field):
                 if not callable(hook):
@@ -210,6 +216,10 @@ class Platform:
         for cap in self.capabilities:
             for role, actions in cap.permissions.items():
                 grant(role, actions)
+
+    @property
+    def jobs(self) -> list[Job]:
+        return self._all("jobs")
 
     def register_cli(self, app: Any) -> None:
         for register in self._all("cli"):

@@ -27,6 +27,7 @@ class Role(StrEnum):
     COMMUNITY = "community"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    SCREEN = "screen"  # the command hall's big screen: figures only, no personal data
 
 
 class Unit(Base):

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",
     )
 
+    scheduler: bool = Field(True, description="Run the scheduler (escalations, reminders, roll-ups) in this "
+                            "process; with several workers one leads (PostgreSQL advisory lock). Off: use "
+                            "`fangkong tick` from cron.")
+    scheduler_tick_seconds: float = Field(5.0, ge=0.1, le=600, description="How often the scheduler looks for "
+                                          "due jobs.")
+    daily_report_deadline: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                                       description="Local time by which every reporting unit submits its "
+                                       "daily report (日报); missing units are reminded then.")
+    rollup_every_minutes: int = Field(10, ge=1, le=1440, description="How often today's and yesterday's "
+                                      "figures are rolled up again (the night's rebuild covers the rest).")
+
     @field_validator("default_locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:

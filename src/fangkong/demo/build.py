@@ -116,6 +116,7 @@ def _users(session: Session, settings: Settings, stations: list[Station]) -> lis
         ("station2", f"{other.unit.name}民警", Role.STATION, other.unit),
         ("checkpoint", "卡口民警", Role.CHECKPOINT, first.unit),
         ("community", "社区干部", Role.COMMUNITY, by_code[f"{first.district_code}-SQ"]),
+        ("screen", "指挥大厅大屏", Role.SCREEN, by_code["620100"]),
     ]
     password_hash = hash_password(settings, DEMO_PASSWORD)
     logins = []

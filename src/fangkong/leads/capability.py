@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fangkong.core.capability import Capability
-from fangkong.leads import api, web
+from fangkong.leads import api, figures, web
 from fangkong.leads.cli import leads_app
 from fangkong.leads.timeline import lead_entries
 
@@ -18,4 +18,6 @@ CAPABILITY = Capability(
     models=("fangkong.leads.models",),
     timeline=(lead_entries,),
     cli=(lambda app, _platform: app.add_typer(leads_app, name="leads"),),
+    figures=figures.daily_figures,
+    figure_kinds=figures.KINDS,
 )

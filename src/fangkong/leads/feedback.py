@@ -22,6 +22,7 @@ from fangkong.core.access import LEAD_FEEDBACK, require, restrict
 from fangkong.core.clock import local_time
 from fangkong.core.db import utcnow
 from fangkong.core.errors import NotFound
+from fangkong.core.export import safe_cell, safe_row
 from fangkong.core.models import Unit, User
 from fangkong.leads.models import Lead, LeadBatch, LeadLeg, LeadSourceRow, LeadStatus
 
@@ -144,7 +145,7 @@ def _xlsx(path: Path, sheet_name: str | None, header_row: int, cells: dict[int, 
         sheet.cell(row=header_row, column=last + offset, value=title)
     for row, values in cells.items():
         for offset, value in enumerate(values, start=1):
-            sheet.cell(row=row, column=last + offset, value=value)
+            sheet.cell(row=row, column=last + offset, value=safe_cell(value))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -163,7 +164,7 @@ def _csv(path: Path, header_row: int, cells: dict[int, list[str]]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     for number, row in enumerate(rows, start=1):
         extra = list(RESULT_HEADERS) if number == header_row else cells.get(number, [])
-        writer.writerow(row + extra)
+        writer.writerow(safe_row(row + extra))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -211,8 +212,8 @@ def _generic_sheet(session: Session, batch: LeadBatch) -> tuple[str, bytes]:
     sheet.title = "核查反馈"
     sheet.append([*GENERIC_HEADERS, *RESULT_HEADERS])
     for number, lead in enumerate(leads, start=1):
-        sheet.append([number, lead.name, lead.id_number, lead.phone, lead.current_address, lead.kind,
-                      local_time(lead.pushed_at), *results[lead.id].cells()])
+        sheet.append(safe_row([number, lead.name, lead.id_number, lead.phone, lead.current_address, lead.kind,
+                               local_time(lead.pushed_at), *results[lead.id].cells()]))
     out = io.BytesIO()
     book.save(out)
     fed = _mark_fed_back(session, {lead.id for lead in leads})

@@ -12,7 +12,7 @@ from fangkong.core.access import PERSON_READ, can, restrict
 from fangkong.core.capability import Capability, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
-from fangkong.people import api, followup_api, followup_web, web
+from fangkong.people import api, figures, followup_api, followup_web, web
 from fangkong.people.cli import followups_app
 from fangkong.people.followups import follow_up_entries
 from fangkong.people.models import Person
@@ -35,4 +35,6 @@ CAPABILITY = Capability(
     timeline=(follow_up_entries,),
     cli=(lambda app, _platform: app.add_typer(followups_app, name="followups"),),
     tiles=_tiles,
+    figures=figures.daily_figures,
+    figure_kinds=figures.KINDS,
 )

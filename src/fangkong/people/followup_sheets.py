@@ -18,6 +18,7 @@ from fangkong.core import audit, sheets
 from fangkong.core.access import FOLLOWUP_RECORD, require
 from fangkong.core.codes import fold, mask_id_number, mask_phone
 from fangkong.core.errors import DomainError, FieldError, ValidationFailed
+from fangkong.core.export import safe_row
 from fangkong.core.i18n import N_, translations
 from fangkong.core.models import User
 from fangkong.people import followups
@@ -64,7 +65,7 @@ def export_sheet(session: Session, user: User, day: date, unit_id: int | None = 
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in listing.rows:
-        ws.append(_cells(row))
+        ws.append(safe_row(_cells(row)))
     for col, width in zip("ABCDEFGHIJKLMN", (10, 10, 22, 15, 36, 18, 12, 10, 10, 9, 9, 24, 10, 24), strict=True):
         ws.column_dimensions[col].width = width
     buffer = io.BytesIO()

@@ -10,6 +10,7 @@ from fangkong.core.capability import Capability
 from fangkong.registration import (
     arrival_web,
     checkin,
+    figures,
     gathering_web,
     registration_api,
     venue_api,
@@ -43,4 +44,6 @@ CAPABILITY = Capability(
     fast_routes=tuple(checkin.FAST_ROUTES),
     cli=(lambda app, _platform: app.add_typer(venues_app, name="venues"),),
     stop=(_drain_writer,),
+    figures=figures.daily_figures,
+    figure_kinds=figures.KINDS,
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.core.capability import Capability
-from fangkong.tracing import api, cli, web
+from fangkong.tracing import api, cli, figures, web
 from fangkong.tracing.cases import upgrade_secondaries
 
 
@@ -25,4 +25,6 @@ CAPABILITY = Capability(
     models=("fangkong.tracing.models",),
     status_listeners=(_upgrade_listener,),
     cli=(cli.register,),
+    figures=figures.daily_figures,
+    figure_kinds=figures.KINDS,
 )

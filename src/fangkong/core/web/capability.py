@@ -11,7 +11,7 @@ from fangkong.core.access import PERSON_READ, can, restrict
 from fangkong.core.capability import Capability, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
-from fangkong.core.web import admin, api, audit_pages, shell
+from fangkong.core.web import admin, api, audit_pages, notices, shell
 
 
 def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
@@ -29,9 +29,9 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 
 CAPABILITY = Capability(
     name="shell",
-    pages=(shell.router, admin.router, audit_pages.router),
+    pages=(shell.router, notices.router, admin.router, audit_pages.router),
     api=(api.router,),
     nav=(*admin.NAV, *audit_pages.NAV),
-    models=("fangkong.core.models", "fangkong.core.audit"),
+    models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify"),
     tiles=_tiles,
 )

@@ -68,6 +68,19 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
     return env
 
 
+def _unread(request: Request, user: Any) -> int:
+    """Return the viewer's unread notifications for the bell (0 for the public)."""
+    if user is None or getattr(user, "id", None) is None:
+        return 0
+    from fangkong.core.notify import unread_count
+
+    session = getattr(request.state, "work_session", None)
+    if session is not None:
+        return unread_count(session, user)
+    with request.app.state.db.sessions() as fresh:
+        return unread_count(fresh, user)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
     """Render a page (or, for an HTMX request, the same template's fragment if it defines one)."""
     app = request.app
@@ -81,6 +94,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "nav": [n for n in app.state.nav if user is not None and user.role in n.roles],
         "path": request.url.path,
         "vendor": app.state.vendor_assets,
+        "unread": _unread(request, user),
         **(context or {}),
     }
     tmpl = env.get_template(template)

@@ -84,7 +84,7 @@ def work(request: Request) -> Iterator[Work]:
     if opened is not None:
         user = request.state.auth_user
         request.state.user = Viewer.of(user)
-        with acting_as(actor_for(request, user)):
+        with acting_as(actor_for(request, user)), _current(request, opened):
             try:
                 yield Work(opened, user)
                 opened.commit()
@@ -98,8 +98,19 @@ def work(request: Request) -> Iterator[Work]:
         if user is None:
             raise Unauthenticated()
         request.state.user = Viewer.of(user)
-        with acting_as(actor_for(request, user)):
+        with acting_as(actor_for(request, user)), _current(request, session):
             yield Work(session, user)
+
+
+@contextmanager
+def _current(request: Request, session: Session) -> Iterator[None]:
+    """Let a page rendered inside the unit of work read in its session (SQLite: a second transaction
+    would wait for this one's write lock)."""
+    request.state.work_session = session
+    try:
+        yield
+    finally:
+        request.state.work_session = None
 
 
 @contextmanager
