@@ -80,7 +80,10 @@ def demo(
     with db.unit_of_work() as session:  # the dashboard and reports read the roll-up: fill the last month
         from fangkong.command.web import today
         from fangkong.demo.command import build_command_demo
+        from fangkong.demo.passages import build_passage_history
 
+        with acting_as(_cli_actor()):
+            build_passage_history(session, today(), seed=seed)
         build_command_demo(session, platform(), today(), seed)
     table = Table(title=f"兰州市 demo: {city.units} units, {city.persons} persons, built in {city.seconds:.1f} s")
     for column in ("username", "password", "role", "unit"):

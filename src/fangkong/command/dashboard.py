@@ -15,6 +15,7 @@ from fangkong.command import rollup
 from fangkong.command.levels import LEVEL_LABELS, response_on
 from fangkong.core.access import in_jurisdiction, restrict, scope_path
 from fangkong.core.capability import FigureKind
+from fangkong.core.clock import local_time
 from fangkong.core.codes.areas import lookup_area
 from fangkong.core.db import utcnow
 from fangkong.core.errors import NotFound
@@ -105,7 +106,7 @@ def dashboard_data(session: Session, user: User, unit: Unit, kinds: dict[str, Fi
     return {
         "unit": {"id": unit.id, "name": unit.name, "drill_up": unit.parent_id if unit.path != scope_path(user)
                  and unit.parent_id else None},
-        "day": today.isoformat(), "built_at": built.isoformat() if built else None,
+        "day": today.isoformat(), "built_at": local_time(built, "%H:%M") if built else None,
         "response": {"label": gettext(LEVEL_LABELS[response.level]), "began": response.began.isoformat()}
         if response else None,
         "tiles": tiles,
@@ -113,7 +114,8 @@ def dashboard_data(session: Session, user: User, unit: Unit, kinds: dict[str, Fi
                       for msg, (x, y) in SENTENCES if x in kinds and y in kinds],
         "trend": {"days": [d.isoformat()[5:] for d in s.days],
                   "series": {label[k]: s.values[k] for k in TRENDS if k in kinds}},
-        "map": {"key": map_key, "label": label[map_key], "units": by_unit},
+        "map": {"key": map_key, "label": label[map_key], "units": by_unit,
+                "on_time_label": gettext("Verified on time (%)"), "overdue_label": gettext("Overdue now")},
         "alerts": {"overdue_legs": a.overdue_legs, "open_referrals": a.open_referrals},
         "map_keys": [{"key": k, "label": label[k]} for k in kinds],
     }

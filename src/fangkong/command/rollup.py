@@ -125,7 +125,8 @@ def totals(session: Session, kinds: dict[str, FigureKind], path: str, day: date,
 def by_child(session: Session, kinds: Sequence[str], parent: Unit, first: date,
              last: date) -> dict[int, dict[str, int]]:
     """Return the figures summed over [first, last] for each child unit's subtree (for bars and the map)."""
-    children = session.execute(select(Unit.id, Unit.path).where(Unit.parent_id == parent.id)).all()
+    children = session.execute(select(Unit.id, Unit.path).where(Unit.parent_id == parent.id,
+                                                                Unit.kind != "agency")).all()
     out: dict[int, dict[str, int]] = {cid: dict.fromkeys(kinds, 0) for cid, _ in children}
     if not children:
         return out

@@ -49,8 +49,15 @@ def parse_day(text: str | None) -> date:
     return day
 
 
+# The situation report's order of sections, as the seeds report them: checkpoints first.
+SECTIONS = ("checkpoints", "passes", "leads", "people", "tracing", "registration", "deployments", "command")
+
+
 def kinds_of(request: Request) -> dict[str, Any]:
-    return request.app.state.platform.figure_kinds
+    """Return every declared figure, grouped by section in the report's order."""
+    kinds = request.app.state.platform.figure_kinds
+    rank = {name: i for i, name in enumerate(SECTIONS)}
+    return dict(sorted(kinds.items(), key=lambda kv: rank.get(kv[0].split(".")[0], len(SECTIONS))))
 
 
 @router.get("/command", response_class=HTMLResponse)

@@ -29,9 +29,9 @@
           xAxis: { type: "category", data: units.map(function (u) { return u.name; }), axisLabel: { rotate: 30 } },
           yAxis: [{ type: "value", max: 100, name: "%" }, { type: "value", minInterval: 1 }],
           series: [
-            { name: el.getAttribute("aria-label").split(/[，,]/)[0], type: "bar",
-              data: units.map(function (u) { return u.on_time; }) },
-            { name: "⚠", type: "line", yAxisIndex: 1, data: units.map(function (u) { return u.overdue; }) }]
+            { name: data.map.on_time_label, type: "bar", data: units.map(function (u) { return u.on_time; }) },
+            { name: data.map.overdue_label, type: "line", yAxisIndex: 1,
+              data: units.map(function (u) { return u.overdue; }) }]
         }), true);
       } else if (kind === "map") {
         var hasMap = echarts.getMap && echarts.getMap("兰州");
