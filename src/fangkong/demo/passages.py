@@ -55,8 +55,9 @@ def _passage(rng: random.Random, day: date, checkpoint: int, n: int, used: set[s
         fever = rng.random() < 0.01
         temp = round(rng.uniform(37.4, 38.6), 1) if fever else round(rng.uniform(36.0, 36.9), 1)
         disposition = "referred" if fever else ("turned_back" if rng.random() < 0.02 else "passed")
-        people.append(PersonInput(name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN), id_number=idn,
-                                  temperature_c=temp, disposition=disposition, role="driver" if i == 0 else "passenger"))
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+        people.append(PersonInput(name=name, id_number=idn, temperature_c=temp, disposition=disposition,
+                                  role="driver" if i == 0 else "passenger"))
     plate = rng.choice(PROVINCES) + "A" + "".join(rng.choice("0123456789ABCDEFGHJK") for _ in range(5))
     return PassageInput(client_id=f"demo-{day.isoformat()}-{checkpoint}-{n}", plate=plate, at=at,
                         origin=people[0].id_number[:6] if people else "", people=people or [
