@@ -25,7 +25,7 @@ def _post(personas, checkpoint: int, body: dict, path: str = "passages"):  # typ
 
 def _person(name: str, id_number: str, temperature: float, disposition: str = "passed", role: str = "passenger"):
     return {"name": name, "id_number": id_number, "temperature_c": temperature, "disposition": disposition,
-            "role": role}
+            "role": role, "override_reason": "核实后放行" if disposition == "passed" else ""}
 
 
 def test_plate_id_and_origin_flags_appear_before_saving(personas, db) -> None:
@@ -149,7 +149,8 @@ def test_the_tablet_form_saves_a_passage_and_corrections_are_audited(personas, d
     with db.sessions() as s:
         passage = s.execute(select(Passage).where(Passage.client_id == "form-1")).scalar_one()
     assert "王五" in c.get(f"/checkpoints/{cp}").text
-    fixed = c.post(f"/passages/{passage.id}", data={**form, "people.0.temperature_c": "37.6"}, follow_redirects=False)
+    fixed = c.post(f"/passages/{passage.id}", data={**form, "people.0.temperature_c": "37.6",
+                                                    "override_reason": "复测体温正常"}, follow_redirects=False)
     assert fixed.status_code == 303
     with db.sessions() as s:
         passage = s.get(Passage, passage.id)

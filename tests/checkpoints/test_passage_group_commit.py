@@ -33,7 +33,8 @@ def _ids(db):  # type: ignore[no-untyped-def]
 
 def _passage(client_id: str, id_number: str, temperature: float = 36.6) -> service.PassageInput:
     return service.PassageInput(client_id=client_id, plate="甘A12345", people=[
-        service.PersonInput(name="王五", id_number=id_number, temperature_c=temperature, role="driver")])
+        service.PersonInput(name="王五", id_number=id_number, temperature_c=temperature, role="driver",
+                            override_reason="核实后放行")])
 
 
 def test_a_batch_answers_each_request_on_its_own(db) -> None:  # type: ignore[no-untyped-def]
@@ -167,7 +168,7 @@ def test_the_fast_path_answers_as_the_route_does(app, db, personas, monkeypatch)
         return client.post(url, json=body, headers=who)
 
     body = {"client_id": "fast-1", "plate": "甘A12345", "people": [
-        {"name": "王五", "id_number": _id("62010219800101005"), "temperature_c": 37.9}]}
+        {"name": "王五", "id_number": _id("62010219800101005"), "temperature_c": 37.9, "disposition": "referred"}]}
     slow, fast, again = post(body), post({**body, "client_id": "fast-2"}), post(body)
     assert served == [False, True, True]
     assert (slow.status_code, fast.status_code, again.status_code) == (201, 201, 200)

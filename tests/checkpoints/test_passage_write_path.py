@@ -39,7 +39,8 @@ def _post(personas, checkpoint: int, body: dict):  # type: ignore[no-untyped-def
 
 def _chengdu_car(client_id: str) -> dict:
     return {"client_id": client_id, "plate": "川A12345", "origin": "成都", "people": [
-        {"name": "司机", "id_number": CHENGDU_ID, "temperature_c": 36.6, "disposition": "passed", "role": "driver"}]}
+        {"name": "司机", "id_number": CHENGDU_ID, "temperature_c": 36.6, "disposition": "passed", "role": "driver",
+         "override_reason": "核实后放行"}]}
 
 
 def test_a_risk_area_added_flags_the_next_passage_and_ending_it_clears_the_flags(personas, db) -> None:
@@ -142,7 +143,8 @@ def test_the_lean_path_writes_what_the_orm_path_wrote(personas, db) -> None:
                                     reason="返兰", lane=2, people=[
             service.PersonInput(name="被查人", id_number=WUHAN_ID, temperature_c=37.8, disposition="referred",
                                 role="driver"),
-            service.PersonInput(name="乘客", id_number="11010519491231002X", temperature_c=36.4),
+            service.PersonInput(name="乘客", id_number="11010519491231002X", temperature_c=36.4,
+                                override_reason="核酸阴性，放行"),
             service.PersonInput(name="JOHN SMITH", doc_type="passport", doc_number="E12345678", temperature_c=36.7,
                                 disposition="turned_back")])
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from fangkong.core.db import utcnow
-from fangkong.core.models import User
-from fangkong.leads.models import Lead, LeadLeg
+from fangkong.core.models import Unit, User
+from fangkong.core.notify import Notification
+from fangkong.leads.models import Lead, LeadEvent, LeadLeg
 from fangkong.people.models import Person
 
 ADDRESS_JIUQUAN = "甘肃省兰州市城关区酒泉路街道庆阳路18号3栋2单元501室"
@@ -152,7 +153,26 @@ def test_overdue_lead_escalates_and_counts_against_the_unit(personas, db) -> Non
     assert page.status_code == 200 and "酒泉路派出所" in page.text
     with db.sessions() as s:
         leg = s.execute(select(LeadLeg).where(LeadLeg.lead_id == lead_id)).scalar_one()
-    assert leg.escalated_at is not None
+    assert leg.escalated_at is None  # looking at a list escalates nothing: the scheduler does
+    _run_job(personas.app, "leads.escalate")
+    with db.sessions() as s:
+        leg = s.execute(select(LeadLeg).where(LeadLeg.lead_id == lead_id)).scalar_one()
+        event = s.execute(select(LeadEvent).where(LeadEvent.lead_id == lead_id, LeadEvent.action == "escalated")
+                          ).scalar_one()
+        station = s.get(Unit, leg.unit_id)
+        told = s.execute(select(Notification).where(Notification.kind == "escalation")).scalars().all()
+    assert leg.escalated_at is not None and event.username == "system"
+    assert [n.unit_id for n in told] == [station.parent_id]
+    assert _run_job(personas.app, "leads.escalate") == 0  # once
+
+
+def _run_job(app, name: str) -> int:  # type: ignore[no-untyped-def]
+    from fangkong.core.scheduler import run_jobs
+
+    jobs = [j for j in app.state.platform.jobs if j.name == name]
+    run = run_jobs(app.state.db, app.state.settings, jobs, app.state.platform)[0]
+    assert run.error is None
+    return run.result or 0
 
 
 def test_two_leg_lead_closes_only_when_both_legs_are_verified(personas, db) -> None:

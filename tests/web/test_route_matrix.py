@@ -46,6 +46,7 @@ SCREENS = frozenset({"screen", "command", "district"})
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
 SCOPE_ONLY = {("POST", "/api/v1/leads/{lead_id}/assign"): {"district"},
+              ("POST", "/api/v1/leads/{lead_id}/legs/{leg_id}/forward"): {"community"},
               ("POST", "/api/v1/leads/{lead_id}/legs/{leg_id}/verify"): {"community"}}  # a police leg
 
 # (method, path template) -> (concrete path, roles allowed or PUBLIC)
@@ -63,6 +64,10 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/api/openapi.json"): ("/api/openapi.json", PUBLIC),
     ("POST", "/api/v1/auth/token"): ("/api/v1/auth/token", PUBLIC),
     ("GET", "/api/v1/me"): ("/api/v1/me", ANY_USER),
+    ("POST", "/leads/{lead_id}/legs/{leg_id}/forward"): ("/leads/{lead}/legs/{leg}/forward", LEAD_VERIFIERS),
+    ("POST", "/api/v1/leads/{lead_id}/legs/{leg_id}/forward"): ("/api/v1/leads/{lead}/legs/{leg}/forward",
+                                                                LEAD_VERIFIERS),
+    ("POST", "/referrals/{referral_id}/call"): ("/referrals/{referral}/call", HEALTH),
     ("GET", "/notifications"): ("/notifications", ANY_USER),
     ("GET", "/notifications/count"): ("/notifications/count", ANY_USER),
     ("POST", "/notifications/read"): ("/notifications/read", ANY_USER),

@@ -31,6 +31,8 @@ class PersonIn(BaseModel):
     temperature_c: float | None = Field(None, description="34–43 °C; fever is ≥ 37.3")
     disposition: str = Field("passed", description="passed, turned_back, referred or quarantined")
     role: str = Field("passenger", description="driver, passenger or walker")
+    override_reason: str = Field("", max_length=200, description="Required to let pass a person the rules propose "
+                                 "to refer (fever, risk-area origin): why")
 
 
 class PassageIn(BaseModel):
@@ -166,10 +168,17 @@ class ReferralOut(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     overdue: bool
+    handling: str | None = None
+    id_number: str | None = Field(None, description="Masked")
+    plate: str | None = None
+    origin: str | None = None
+    destination: str | None = None
 
 
 class AckIn(BaseModel):
     note: str = Field("", max_length=500)
+    handling: str = Field("other", description="transfer_120, fever_clinic, centralised_quarantine, "
+                          "home_observation, released_after_test or other")
 
 
 def _checkpoint_out(c: object) -> CheckpointOut:
@@ -295,23 +304,24 @@ def add_risk_area(request: Request, body: RiskAreaIn) -> RiskAreaOut:
 def list_referrals(request: Request, open_only: bool = True) -> list[ReferralOut]:
     with work(request) as w:
         rows = service.referrals(w.session, w.user, open_only, request.app.state.settings.referral_overdue_minutes)
-    return [ReferralOut(id=r.referral.id, source=r.referral.source,
-                        checkpoint=r.checkpoint_name, person_id=r.referral.person_id, name=r.name,
-                        temperature_c=r.temperature_c, at=r.referral.at, reason=r.referral.reason,
-                        acknowledged_at=r.referral.acknowledged_at, acknowledged_by=r.referral.acknowledged_by,
-                        overdue=r.overdue) for r in rows]
+    return [_referral_out(r) for r in rows]
 
 
 @router.post("/referrals/{referral_id}/acknowledge", response_model=ReferralOut, dependencies=[guard(REFERRAL_ACK)])
 def acknowledge(request: Request, referral_id: Id, body: AckIn) -> ReferralOut:
     """Health confirms it has received the person."""
     with work(request) as w:
-        service.acknowledge_referral(w.session, w.user, referral_id, body.note)
+        service.acknowledge_referral(w.session, w.user, referral_id, body.note, body.handling)
         rows = service.referrals(w.session, w.user, False, request.app.state.settings.referral_overdue_minutes,
                                  referral_id)
     row = rows[0]
-    return ReferralOut(id=row.referral.id, source=row.referral.source,
-                       checkpoint=row.checkpoint_name, person_id=row.referral.person_id,
-                       name=row.name, temperature_c=row.temperature_c, at=row.referral.at, reason=row.referral.reason,
-                       acknowledged_at=row.referral.acknowledged_at, acknowledged_by=row.referral.acknowledged_by,
-                       overdue=False)
+    return _referral_out(row)
+
+
+def _referral_out(r: service.ReferralRow) -> ReferralOut:
+    return ReferralOut(id=r.referral.id, source=r.referral.source, checkpoint=r.checkpoint_name,
+                       person_id=r.referral.person_id, name=r.name, temperature_c=r.temperature_c, at=r.referral.at,
+                       reason=r.referral.reason, acknowledged_at=r.referral.acknowledged_at,
+                       acknowledged_by=r.referral.acknowledged_by, overdue=r.overdue, handling=r.referral.handling,
+                       id_number=mask_id_number(r.id_number) if r.id_number else None, plate=r.plate,
+                       origin=r.origin, destination=r.destination)

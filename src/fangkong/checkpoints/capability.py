@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from fangkong.checkpoints import api, figures, web
 from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
+from fangkong.checkpoints.tiles import home_tiles
 from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.capability import Capability
 
@@ -41,4 +42,5 @@ CAPABILITY = Capability(
     stop=(_drain_writer,),
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
+    tiles=home_tiles,
 )

@@ -95,5 +95,6 @@ class PassagePerson(Base):
     temperature_c: Mapped[float] = mapped_column(Float)
     disposition: Mapped[str] = mapped_column(String(16))  # passed | turned_back | referred | quarantined
     flags: Mapped[str] = mapped_column(String(255), default="")
+    override_reason: Mapped[str | None] = mapped_column(String(200))  # why a proposed referral was not made
 
     passage: Mapped[Passage] = relationship(back_populates="people")

@@ -297,7 +297,8 @@ def _people_rows(session: Session, passages: list[_Pending]) -> None:
         p.people = [{"passage_id": p.row["id"], "person_id": link.person_id, "role": person.role,
                      "name": person.name, "id_number": person.id_number, "doc_type": person.doc_type,
                      "doc_number": person.doc_number, "temperature_c": person.temperature_c,
-                     "disposition": person.disposition, "flags": ",".join(person.flags)}
+                     "disposition": person.disposition, "flags": ",".join(person.flags),
+                     "override_reason": person.override_reason}
                     for person, link in zip(p.checked.people, p.links, strict=True)]
     rows = [row for p in passages for row in p.people]
     if not rows:

@@ -40,7 +40,7 @@ from fangkong.core.models import Role, User
 from fangkong.core.units import get_unit_in_scope
 from fangkong.people.matching import IncomingRecord, link_persons
 from fangkong.people.models import Person
-from fangkong.people.referral_models import Referral
+from fangkong.people.referral_models import HANDLINGS, Referral
 
 KINDS = {"ring_station": N_("Ring-city station"), "toll_gate": N_("Highway toll gate"),
          "temporary_post": N_("Temporary post"), "community_gate": N_("Community gate")}
@@ -196,6 +196,7 @@ class PersonInput:
     temperature_c: float | None = None
     disposition: str = "passed"
     role: str = "passenger"
+    override_reason: str = ""  # why a person the rules propose to refer is let through (audited)
 
 
 @dataclass
@@ -223,6 +224,7 @@ class CheckedPerson:
     sex: str | None = None
     origin_area: str | None = None
     flags: list[str] = field(default_factory=list)
+    override_reason: str | None = None
 
 
 @dataclass
@@ -266,7 +268,37 @@ def check_codes(data: PassageInput, risk: RiskIndex) -> CheckResult:
     if data.lane is not None and not 1 <= data.lane <= 30:
         result.errors.append(FieldError("lane", N_("Between {low} and {high}."), {"low": 1, "high": 30}))
     result.people = [_check_person(index, p, result.errors) for index, p in enumerate(data.people)]
+    for index, (given, person) in enumerate(zip(data.people, result.people, strict=True)):
+        _propose_referral(index, given, person, result, risk)
     return result
+
+
+# What makes the rules propose 移交卫健: a fever, or coming from a risk area (the person's ID, the declared
+# origin, the plate's region). Letting such a person pass takes a stated reason, kept in the audit log.
+REFER_FLAGS = frozenset({"fever", "risk_id", "risk_origin", "risk_plate"})
+PROPOSE_REFERRAL = N_("The rules propose referral to health ({flags}): choose 'Referred to health', or say "
+                      "why this person may pass.")
+
+
+def proposed_flags(person: CheckedPerson, result: CheckResult, risk: RiskIndex) -> list[str]:
+    """Return the flags that propose a referral for this person (the watch list aside)."""
+    valid = person.temperature_c is not None and MIN_C <= person.temperature_c <= MAX_C  # else its own error
+    flags = person_flags(person.temperature_c if valid else None, person.id_number, risk, set(),
+                         result.origin_level, result.plate_level)
+    return [f for f in flags if f in REFER_FLAGS]
+
+
+def _propose_referral(index: int, given: PersonInput, person: CheckedPerson, result: CheckResult,
+                      risk: RiskIndex) -> None:
+    reasons = proposed_flags(person, result, risk)
+    if not reasons or person.disposition != "passed":
+        return
+    why = " ".join(given.override_reason.split())[:200]
+    if len(why) < 2:
+        result.errors.append(FieldError(f"people.{index}.disposition", PROPOSE_REFERRAL,
+                                        {"flags": ",".join(reasons)}))
+        return
+    person.override_reason = why
 
 
 def flag_people(result: CheckResult, on_watch: set[str]) -> None:
@@ -356,7 +388,7 @@ def _people(session: Session, checkpoint: Checkpoint, passage: Passage, checked:
         row = PassagePerson(person_id=link.person_id, role=person.role, name=person.name, id_number=person.id_number,
                             doc_type=person.doc_type, doc_number=person.doc_number,
                             temperature_c=person.temperature_c, disposition=person.disposition,
-                            flags=",".join(person.flags))
+                            flags=",".join(person.flags), override_reason=person.override_reason)
         passage.people.append(row)
         if person.disposition == "referred":
             referred.append(row)
@@ -399,10 +431,16 @@ def recent_passages(session: Session, user: User, checkpoint_id: int, limit: int
 @dataclass(frozen=True)
 class ReferralRow:
     referral: Referral
-    checkpoint_name: str | None  # None: referred from a follow-up (people.followups)
+    checkpoint_name: str | None  # None: referred from a follow-up (people.followups) or a lead
     name: str
     temperature_c: float | None
     overdue: bool
+    id_number: str | None = None  # shown masked; the person file reveals it on purpose (audited)
+    phone: str | None = None  # shown masked; "call" reveals it (audited)
+    plate: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    passage_id: int | None = None
 
 
 def referrals(session: Session, user: User, open_only: bool, overdue_minutes: int,
@@ -411,9 +449,11 @@ def referrals(session: Session, user: User, open_only: bool, overdue_minutes: in
     included), checkpoint officers their checkpoints'."""
     require(user, REFERRAL_READ)
     stmt = (select(Referral, Checkpoint.name, func.coalesce(PassagePerson.name, Person.name),
-                   PassagePerson.temperature_c)
+                   PassagePerson.temperature_c, Person.id_number, Person.phone, Passage.plate, Passage.origin,
+                   Passage.destination, Passage.id)
             .outerjoin(Checkpoint, Checkpoint.id == Referral.checkpoint_id)
             .outerjoin(PassagePerson, PassagePerson.id == Referral.passage_person_id)
+            .outerjoin(Passage, Passage.id == PassagePerson.passage_id)
             .join(Person, Person.id == Referral.person_id))
     if user.role != Role.HEALTH:
         stmt = stmt.where(Referral.checkpoint_id.in_(visible_checkpoints(user).with_only_columns(Checkpoint.id)))
@@ -424,15 +464,23 @@ def referrals(session: Session, user: User, open_only: bool, overdue_minutes: in
     rows = session.execute(stmt.order_by(Referral.at.desc()).limit(500)).all()
     audit.record(session, "list", "referrals", None, open_only=open_only, results=len(rows))
     limit = utcnow() - timedelta(minutes=overdue_minutes)
-    return [ReferralRow(r, cp, name, temp, r.acknowledged_at is None and r.at < limit) for r, cp, name, temp in rows]
+    return [ReferralRow(r, cp, name, temp, r.acknowledged_at is None and r.at < limit, idn, phone, plate, origin,
+                        dest, passage_id)
+            for r, cp, name, temp, idn, phone, plate, origin, dest, passage_id in rows]
 
 
-def acknowledge_referral(session: Session, user: User, referral_id: int, note: str = "") -> Referral:
-    """Health confirms receipt of the person; the checkpoint sees the loop closed."""
+CHOOSE_HANDLING = N_("Say what health did with the person.")
+
+
+def acknowledge_referral(session: Session, user: User, referral_id: int, note: str = "",
+                         handling: str = "other") -> Referral:
+    """Health takes the person over and says what it did; the checkpoint and the person file see it."""
     require(user, REFERRAL_ACK)
+    if handling not in HANDLINGS:
+        raise ValidationFailed.one("handling", CHOOSE_HANDLING)
     changed = session.execute(update(Referral).where(Referral.id == referral_id, Referral.acknowledged_at.is_(None))
                               .values(acknowledged_at=utcnow(), acknowledged_by=user.display_name,
-                                      note=note.strip()[:500] or None)).rowcount
+                                      note=note.strip()[:500] or None, handling=handling)).rowcount
     referral = session.get(Referral, referral_id)
     if referral is None:
         raise NotFound()

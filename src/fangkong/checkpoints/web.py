@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from fangkong.checkpoints import passages, service, sheet_import
-from fangkong.checkpoints.flags import FLAG_LABELS
+from fangkong.checkpoints.flags import FEVER_C, FLAG_LABELS
 from fangkong.checkpoints.models import Passage
+from fangkong.core import audit
 from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK, can, require
 from fangkong.core.clock import local_time
 from fangkong.core.codes import DOCUMENT_LABELS
@@ -27,6 +28,7 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
+from fangkong.people.referral_models import HANDLINGS
 
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Checkpoints"), "/checkpoints", frozenset({"checkpoint", "command", "district", "admin"})),
@@ -36,6 +38,7 @@ ROWS = 4  # person rows on the form: driver and three passengers (more through t
 
 def labels() -> dict[str, Any]:
     return {"flag_labels": FLAG_LABELS, "dispositions": service.DISPOSITIONS, "roles": service.ROLES,
+            "refer_flags": service.REFER_FLAGS, "fever_c": FEVER_C,
             "kinds": service.KINDS, "levels": service.LEVELS}
 
 
@@ -57,7 +60,8 @@ def passage_input(form: FormData) -> service.PassageInput:
                                           doc_type=get("doc_type") or "resident_id", doc_number=get("doc_number"),
                                           temperature_c=_float(get("temperature_c")),
                                           disposition=get("disposition") or "passed",
-                                          role=get("role") or ("driver" if i == 0 else "passenger")))
+                                          role=get("role") or ("driver" if i == 0 else "passenger"),
+                                          override_reason=str(form.get("override_reason", ""))))
     lane = str(form.get("lane", "")).strip()
     return service.PassageInput(client_id=str(form.get("client_id", "")), plate=str(form.get("plate", "")),
                                 origin=str(form.get("origin", "")), destination=str(form.get("destination", "")),
@@ -73,6 +77,7 @@ def _form_values(data: service.PassageInput | None) -> dict[str, str]:
         for k in ("name", "id_number", "doc_type", "doc_number", "disposition", "role"):
             values[f"people.{i}.{k}"] = str(getattr(p, k) or "")
         values[f"people.{i}.temperature_c"] = "" if p.temperature_c is None else str(p.temperature_c)
+    values["override_reason"] = next((p.override_reason for p in data.people if p.override_reason), "")
     return values
 
 
@@ -266,14 +271,30 @@ def referrals_page(request: Request, state: str = "open") -> HTMLResponse:
     with work(request) as w:
         rows = service.referrals(w.session, w.user, state != "all", request.app.state.settings.referral_overdue_minutes)
         can_ack = can(w.user, REFERRAL_ACK)
-    return render(request, "checkpoints/referrals.html", {"rows": rows, "state": state, "can_ack": can_ack})
+    return render(request, "checkpoints/referrals.html", {"rows": rows, "state": state, "can_ack": can_ack,
+                                                          "handlings": HANDLINGS})
 
 
 @router.post("/referrals/{referral_id}/acknowledge")
 def acknowledge_page(request: Request, referral_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     with work(request) as w:
-        service.acknowledge_referral(w.session, w.user, referral_id, str(form.get("note", "")))
+        service.acknowledge_referral(w.session, w.user, referral_id, str(form.get("note", "")),
+                                     str(form.get("handling", "")))
     return RedirectResponse("/referrals", status_code=303)
+
+
+@router.post("/referrals/{referral_id}/call", response_class=HTMLResponse)
+def call_page(request: Request, referral_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    """Show the referred person's phone to call (tel: link); the reveal is audited with its purpose."""
+    with work(request) as w:
+        rows = service.referrals(w.session, w.user, False, request.app.state.settings.referral_overdue_minutes,
+                                 referral_id)
+        if not rows or not can(w.user, REFERRAL_ACK):
+            raise NotFound()
+        row = rows[0]
+        audit.record(w.session, "reveal", "persons", row.referral.person_id, field="phone",
+                     purpose="call a referred person", referral=referral_id)
+    return render(request, "checkpoints/call.html", {"row": row})
 
 
 @router.get("/checkpoints/{checkpoint_id}/import", response_class=HTMLResponse)

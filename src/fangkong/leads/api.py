@@ -15,6 +15,7 @@ from fangkong.core.web.work import guard, work
 from fangkong.leads import feedback, workflow
 from fangkong.leads.deadlines import rules_for
 from fangkong.leads.intake import RawLead, submit_leads
+from fangkong.leads.loops import effects_of, forward_leg
 from fangkong.leads.models import Lead, LeadLeg
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"], dependencies=[guard()])
@@ -36,6 +37,7 @@ class BatchIn(BaseModel):
     source: str = Field(max_length=100, description="Who pushed the leads (the upstream platform)")
     reference: str = Field("", max_length=100, description="The upstream's own batch reference")
     two_legs: bool = Field(False, description="Police leg and community leg (双推送、双核查、双反馈)")
+    priority: str = Field("", description="The batch's priority for leads that give none: express, urgent, normal")
     leads: list[LeadIn] = Field(max_length=20000)
 
 
@@ -128,7 +130,7 @@ def push_batch(request: Request, body: BatchIn) -> BatchOut:
     with work(request) as w:
         raws = [RawLead(**lead.model_dump()) for lead in body.leads]
         batch, result = submit_leads(w.session, w.user, body.source, "api", raws, body.reference, body.two_legs,
-                                     rules=rules_for(request.app.state.settings))
+                                     rules=rules_for(request.app.state.settings), priority=body.priority or None)
         return BatchOut(batch_id=batch.id, new=result.new, repeated=result.repeated, lead_ids=result.lead_ids,
                         placements=result.placements)
 
@@ -147,7 +149,6 @@ def add_lead(request: Request, body: LeadIn, source: str = "本地录入") -> Le
 def list_queue(request: Request, state: str = "open") -> list[LeadOut]:
     """Return the leads with legs in your jurisdiction: open (soonest due first), overdue, or verified."""
     with work(request) as w:
-        workflow.escalate_overdue(w.session)
         rows = workflow.queue(w.session, w.user, state)
         seen: dict[int, Lead] = {}
         for row in rows:
@@ -166,7 +167,23 @@ def verify(request: Request, lead_id: Id, leg_id: Id, body: VerifyIn) -> LeadOut
     """Record the verification on the ground (409 if someone else verified the leg first)."""
     with work(request) as w:
         # The lead itself is returned: after a re-dispatch it may have left the officer's jurisdiction.
-        lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, workflow.Verification(**body.model_dump()))
+        lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, workflow.Verification(**body.model_dump()),
+                                   effects_of(request))
+        return LeadOut.of(lead)
+
+
+class ForwardIn(BaseModel):
+    unit_id: BodyId
+    note: str = Field("", max_length=500)
+
+
+@router.post("/{lead_id}/legs/{leg_id}/forward", response_model=LeadOut, dependencies=[guard(LEAD_VERIFY)])
+def forward(request: Request, lead_id: Id, leg_id: Id, body: ForwardIn) -> LeadOut:
+    """Hand an open leg on: district → one of its stations, or a station → a neighbouring station."""
+    with work(request) as w:
+        forward_leg(w.session, w.user, lead_id, leg_id, body.unit_id, body.note)
+        lead = w.session.get(Lead, lead_id)
+        assert lead is not None
         return LeadOut.of(lead)
 
 

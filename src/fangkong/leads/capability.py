@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fangkong.core.capability import Capability
-from fangkong.leads import api, figures, web
+from fangkong.core.scheduler import Job
+from fangkong.leads import api, figures, loops, web
 from fangkong.leads.cli import leads_app
+from fangkong.leads.tiles import home_tiles
 from fangkong.leads.timeline import lead_entries
 
 CAPABILITY = Capability(
@@ -17,7 +19,9 @@ CAPABILITY = Capability(
     templates=Path(__file__).parent / "templates",
     models=("fangkong.leads.models",),
     timeline=(lead_entries,),
+    jobs=(Job("leads.escalate", 60, loops.escalation_job), Job("leads.report_back", 60, loops.report_back_job)),
     cli=(lambda app, _platform: app.add_typer(leads_app, name="leads"),),
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
+    tiles=home_tiles,
 )

@@ -24,7 +24,7 @@ from fangkong.core.db import in_chunks, insert_returning_ids, insert_rows, one_o
 from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
-from fangkong.leads.deadlines import DEADLINES, PRIORITIES, Clocks, verify_due
+from fangkong.leads.deadlines import DEADLINES, PRIORITIES, Clocks, report_due, verify_due
 from fangkong.leads.dispatch import Jurisdiction, Placement, load_jurisdiction
 from fangkong.leads.models import Lead, LeadBatch, LeadEvent, LeadLeg, LeadSource, LeadSourceRow, LeadStatus
 from fangkong.people.matching import IncomingRecord, link_persons
@@ -43,6 +43,7 @@ class LeadInput:
     kind: str | None = None
     priority: str | None = None
     note: str | None = None
+    plate: str | None = None  # a vehicle lead: the plate whose passages are pulled up
     row: int | None = None  # row in the source sheet, if any
 
 
@@ -78,6 +79,7 @@ def take_in(session: Session, source: LeadSource, batch: LeadBatch, items: list[
     """Create the leads of a batch (skipping ones already known) and dispatch them."""
     now = utcnow()
     result = IntakeResult(batch.id, rejected=len(rejected))
+    default_priority = batch.priority or default_priority
     keys = [dedupe_key(source.id, item) for item in items]
     known = _known(session, set(keys))
     first: dict[str, int] = {}
@@ -138,17 +140,20 @@ def _lead_row(source: LeadSource, batch: LeadBatch, item: LeadInput, key: str, p
     priority = item.priority or default_priority
     if placement.kind in ("station", "district"):
         status, unit_id, due = LeadStatus.DISPATCHED, placement.unit_id, verify_due(priority, now, rules)
+        report = report_due(priority, now, rules)
     elif placement.kind == "outside":
-        status, unit_id, due = LeadStatus.OUTSIDE, j.city_unit_id, None
+        status, unit_id, due, report = LeadStatus.OUTSIDE, j.city_unit_id, None, None
     else:
         status, unit_id, due = LeadStatus.MANUAL, j.city_unit_id, verify_due(priority, now, rules)
+        report = report_due(priority, now, rules)
     return {
         "dedupe_key": key, "source_id": source.id, "batch_id": batch.id, "kind": item.kind, "priority": priority,
         "name": item.name, "id_number": item.id_number, "phone": item.phone, "current_address": item.current_address,
         "origin": item.origin, "note": item.note, "pushed_at": item.pushed_at, "person_id": person_id,
         "person_match": how, "unit_id": unit_id, "status": status, "hint": _hint(item) if status == LeadStatus.MANUAL
         else None, "received_at": now, "dispatched_at": now if status == LeadStatus.DISPATCHED else None,
-        "due_at": due, "closed_at": now if status == LeadStatus.OUTSIDE else None,
+        "due_at": due, "report_due_at": report, "closed_at": now if status == LeadStatus.OUTSIDE else None,
+        "plate": item.plate,
     }
 
 
@@ -234,7 +239,8 @@ def clean_lead(raw: RawLead, prefix: str = "") -> tuple[LeadInput, list[FieldErr
 
 def submit_leads(session: Session, user: User, source_name: str, channel: str, raws: list[RawLead],
                  reference: str | None = None, two_legs: bool = False,
-                 rules: dict[str, Clocks] = DEADLINES, action: str = LEAD_INTAKE) -> tuple[LeadBatch, IntakeResult]:
+                 rules: dict[str, Clocks] = DEADLINES, action: str = LEAD_INTAKE,
+                 priority: str | None = None) -> tuple[LeadBatch, IntakeResult]:
     """Take in leads from the API, a manual entry or another capability: all valid, or nothing written.
 
     `action` is the permission the caller needs: another capability pushing its own findings (tracing's
@@ -250,13 +256,15 @@ def submit_leads(session: Session, user: User, source_name: str, channel: str, r
         errors.append(FieldError("source", N_("Name the source (who pushed this sheet).")))
     if not raws:
         errors.append(FieldError("leads", N_("This field is required.")))
+    if priority and priority not in PRIORITIES:
+        errors.append(FieldError("priority", N_("Choose one of the options.")))
     if errors:
         raise ValidationFailed(errors)
     source = get_or_create_source(session, " ".join(source_name.split()))
     if two_legs and not source.two_legs:
         source.two_legs = True
     batch = LeadBatch(source_id=source.id, channel=channel, reference=(reference or "")[:100] or None,
-                      unit_id=user.unit_id, received_by=current_actor.get().username)
+                      unit_id=user.unit_id, received_by=current_actor.get().username, priority=priority or None)
     session.add(batch)
     session.flush()
     return batch, take_in(session, source, batch, items, rules=rules)

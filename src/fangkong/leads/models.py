@@ -55,6 +55,7 @@ class LeadBatch(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     leads_new: Mapped[int] = mapped_column(Integer, default=0)
     leads_repeated: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[str | None] = mapped_column(String(16))  # the batch's priority for rows that give none
 
     source: Mapped[LeadSource] = relationship(lazy="joined")
 
@@ -85,6 +86,8 @@ class Lead(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    report_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the report-back clock (express: 10 min)
+    plate: Mapped[str | None] = mapped_column(String(12), index=True)  # a vehicle lead (涉疫车辆)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -24,7 +24,7 @@ from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_, translations
 from fangkong.core.models import User
 from fangkong.core.settings import Settings
-from fangkong.leads.deadlines import parse_rules
+from fangkong.leads.deadlines import PRIORITIES, parse_rules
 from fangkong.leads.intake import IntakeResult, LeadInput, dedupe_key, get_or_create_source, remember_mapping, take_in
 from fangkong.leads.models import Lead, LeadBatch, LeadSource
 from fangkong.leads.sheets import ParsedSheet, SheetError, SheetRow, read_sheet
@@ -131,9 +131,14 @@ def problem_text(row: SheetRow) -> str:
 
 
 def import_sheet(session: Session, user: User, settings: Settings, source_name: str, sha256: str, file_name: str,
-                 mapping: dict[str, str], two_legs: bool = False) -> tuple[LeadBatch, IntakeResult | None]:
-    """Create the leads of a previewed sheet; the same sheet again returns its batch and creates nothing."""
+                 mapping: dict[str, str], two_legs: bool = False,
+                 priority: str = "") -> tuple[LeadBatch, IntakeResult | None]:
+    """Create the leads of a previewed sheet; the same sheet again returns its batch and creates nothing.
+
+    `priority` is the batch's: rows without a priority column take it (a sheet pushed as urgent)."""
     require(user, LEAD_INTAKE)
+    if priority and priority not in PRIORITIES:
+        raise ValidationFailed.one("priority", N_("Choose one of the options."))
     try:
         data = sheets.kept_upload(settings.var_dir, sha256, file_name)
     except SheetError as exc:
@@ -148,7 +153,8 @@ def import_sheet(session: Session, user: User, settings: Settings, source_name: 
     sheet = _parse(data, file_name, mapping)
     batch = LeadBatch(source_id=source.id, channel="sheet", reference=Path(file_name).name[:100],
                       file_sha256=sha256, file_name=Path(file_name).name[:255], sheet_name=sheet.sheet_name,
-                      header_row=sheet.header_row, unit_id=user.unit_id, received_by=current_actor.get().username)
+                      header_row=sheet.header_row, unit_id=user.unit_id, received_by=current_actor.get().username,
+                      priority=priority or None)
     session.add(batch)
     session.flush()
     items = [_input(row) for row in sheet.rows if row.ok]

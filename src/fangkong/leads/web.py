@@ -33,6 +33,7 @@ from fangkong.core.web.work import Work, checked_form, work
 from fangkong.leads import feedback, workflow
 from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS, rules_for
 from fangkong.leads.intake import RawLead, submit_leads
+from fangkong.leads.loops import effects_of, forward_leg
 from fangkong.leads.models import LeadBatch
 from fangkong.leads.sheet_import import import_sheet, preview_sheet, uploads_dir
 from fangkong.leads.sheets import FIELDS
@@ -58,7 +59,6 @@ def _units_for_dispatch(w: Work) -> list[tuple[int, str]]:
 @router.get("", response_class=HTMLResponse)
 def queue_page(request: Request, state: str = "open") -> HTMLResponse:
     with work(request) as w:
-        workflow.escalate_overdue(w.session)
         rows = workflow.queue(w.session, w.user, state if state in ("open", "overdue", "verified") else "open")
         counts = workflow.lead_counts(w.session, w.user)
         ctx = {**labels(), "rows": rows, "state": state, "counts": counts, "now": utcnow(),
@@ -89,7 +89,7 @@ def _preview(request: Request, source: str, file_name: str, data: bytes, mapping
         return render(request, "leads/import.html", {"errors": exc.errors, "source": source}, 422)
     sheet = preview.sheet
     columns = [(i, h, sheet.mapping.get(i, "")) for i, h in enumerate(sheet.headers)]
-    ctx = {"p": preview, "columns": columns, "fields": [(f, FIELD_LABELS[f]) for f in FIELDS],
+    ctx = {**labels(), "p": preview, "columns": columns, "fields": [(f, FIELD_LABELS[f]) for f in FIELDS],
            "mapping_json": json.dumps({h: sheet.mapping[i] for i, h in enumerate(sheet.headers) if i in sheet.mapping},
                                       ensure_ascii=False)}
     return render(request, "leads/preview.html", ctx)
@@ -123,7 +123,8 @@ def import_confirm(request: Request, form: Annotated[FormData, Depends(checked_f
     with work(request) as w:
         batch, _result = import_sheet(w.session, w.user, request.app.state.settings, str(form.get("source", "")),
                                       str(form.get("sha256", "")), str(form.get("file_name", "")), mapping,
-                                      two_legs=form.get("two_legs") == "on")
+                                      two_legs=form.get("two_legs") == "on",
+                                      priority=str(form.get("priority", "")))
         batch_id = batch.id
     return RedirectResponse(f"/leads/batches/{batch_id}", status_code=303)
 
@@ -168,7 +169,6 @@ def manual_page(request: Request) -> HTMLResponse:
 @router.get("/rates", response_class=HTMLResponse)
 def rates_page(request: Request) -> HTMLResponse:
     with work(request) as w:
-        workflow.escalate_overdue(w.session)
         rates = workflow.on_time_rates(w.session, w.user)
     return render(request, "leads/rates.html", {"rates": rates})
 
@@ -219,7 +219,32 @@ def _lead_context(w: Work, lead_id: Id, errors: list[Any], form: dict[str, str] 
             "units": units, "errors": errors, "form": form or {}, "now": utcnow(),
             "outcomes": workflow.OUTCOMES, "measures": workflow.MEASURES,
             "can_assign": lead.status == "manual" and can(w.user, LEAD_DISPATCH),
+            "forward_units": _forward_units(w) if verifiable and w.user.role != Role.COMMUNITY else [],
             "dispatch_units": _units_for_dispatch(w) if can(w.user, LEAD_DISPATCH) else []}
+
+
+def _forward_units(w: Work) -> list[tuple[int | str, str]]:
+    """Units a leg may be handed on to: a district's stations, a station's neighbours."""
+    from fangkong.leads.loops import _reach
+
+    reach = _reach(w.user)
+    units = w.session.execute(select(Unit).where(Unit.path.startswith(reach, autoescape=True),
+                                                 Unit.kind.in_([UnitKind.STATION, UnitKind.DISTRICT]),
+                                                 Unit.id != w.user.unit_id).order_by(Unit.path)).unique().scalars()
+    return [("", "—"), *((u.id, u.name) for u in units)]
+
+
+@router.post("/{lead_id}/legs/{leg_id}/forward", response_class=HTMLResponse)
+def forward_page(request: Request, lead_id: Id, leg_id: Id,
+                 form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    values = {k: str(form.get(k, "")).strip() for k in ("unit_id", "forward_note")}
+    try:
+        with work(request) as w:
+            forward_leg(w.session, w.user, lead_id, leg_id, form_id(values["unit_id"]) or 0, values["forward_note"])
+    except ValidationFailed as exc:
+        with work(request) as w:
+            return render(request, "leads/lead.html", _lead_context(w, lead_id, exc.errors, values), 422)
+    return RedirectResponse("/leads", status_code=303)
 
 
 @router.post("/{lead_id}/legs/{leg_id}/verify", response_class=HTMLResponse)
@@ -237,7 +262,7 @@ def verify_page(request: Request, lead_id: Id, leg_id: Id,
                               new_unit_id=form_id(values["new_unit_id"]))
     try:
         with work(request) as w:
-            lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, v)
+            lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, v, effects_of(request))
             still_ours = lead.unit_id in {u.id for u in unit_tree(w.session, w.user)}
     except ValidationFailed as exc:
         with work(request) as w:

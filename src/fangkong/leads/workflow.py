@@ -5,7 +5,7 @@ the same leg cannot both win."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, update
@@ -21,6 +21,7 @@ from fangkong.core.models import Role, Unit, UnitKind, User
 from fangkong.core.units import get_unit_in_scope
 from fangkong.leads.deadlines import DEADLINES, Clocks, verify_due
 from fangkong.leads.dispatch import load_jurisdiction
+from fangkong.leads.loops import Effects, apply_consequences
 from fangkong.leads.models import Lead, LeadEvent, LeadLeg, LeadStatus
 
 OUTCOMES = {"found": N_("Found at the address"), "not_found": N_("Not found"),
@@ -31,7 +32,8 @@ STATUS_LABELS = {"dispatched": N_("Dispatched"), "manual": N_("Manual queue"), "
                  "outside": N_("Outside the city"), "fed_back": N_("Fed back")}
 EVENT_LABELS = {"received": N_("Received"), "dispatched": N_("Dispatched"), "manual": N_("To the manual queue"),
                 "outside": N_("Outside the city"), "redispatched": N_("Re-dispatched"),
-                "escalated": N_("Overdue: escalated"),
+                "escalated": N_("Overdue: escalated"), "forwarded": N_("Handed on"),
+                "consequences": N_("Measures taken"),
                 "verified_police": N_("Police leg verified"), "verified_community": N_("Community leg verified"),
                 "closed": N_("Closed")}
 MATCH_LABELS = {"id_number": N_("matched by ID number"), "phone_name": N_("matched by phone and name"),
@@ -176,8 +178,10 @@ def _leg_in_scope(session: Session, user: User, lead_id: int, leg_id: int) -> Le
     return leg
 
 
-def verify_leg(session: Session, user: User, lead_id: int, leg_id: int, v: Verification) -> Lead:
-    """Record the result on the ground; a person living elsewhere in the city is re-dispatched instead."""
+def verify_leg(session: Session, user: User, lead_id: int, leg_id: int, v: Verification,
+               effects: Effects | None = None) -> Lead:
+    """Record the result on the ground and act on it (referral, risk status, the file moves to the verifying
+    station, escalation when not found); a person living elsewhere in the city is re-dispatched instead."""
     require(user, LEAD_VERIFY)
     leg = _leg_in_scope(session, user, lead_id, leg_id)
     errors = _check(v)
@@ -195,6 +199,12 @@ def verify_leg(session: Session, user: User, lead_id: int, leg_id: int, v: Verif
         raise Conflict(ALREADY_VERIFIED)
     _event(session, lead_id, f"verified_{leg.kind}", leg.unit_id, OUTCOMES[v.outcome])
     session.flush()
+    lead_row = session.get(Lead, lead_id)
+    assert lead_row is not None
+    done = apply_consequences(session, user, lead_row, leg, v.outcome, v.measure, v.temperature_c, now,
+                              effects or Effects())
+    if done:
+        _event(session, lead_id, "consequences", leg.unit_id, ",".join(done))
     still_open = session.execute(select(func.count()).where(LeadLeg.lead_id == lead_id,
                                                             LeadLeg.status == "open")).scalar_one()
     if still_open == 0:
@@ -233,20 +243,6 @@ def _redispatch(session: Session, user: User, leg: LeadLeg, v: Verification) -> 
     _event(session, lead.id, "redispatched", target_id, v.note.strip()[:500] or None)
     session.flush()
     return lead
-
-
-def escalate_overdue(session: Session, now: datetime | None = None) -> int:
-    """Mark open legs past their deadline as escalated to the unit above (once), with a history event."""
-    now = now or utcnow()
-    legs = session.execute(select(LeadLeg.id, LeadLeg.lead_id, Unit.parent_id).join(Unit, Unit.id == LeadLeg.unit_id)
-                           .where(LeadLeg.status == "open", LeadLeg.due_at < now,
-                                  LeadLeg.escalated_at.is_(None))).all()
-    for leg_id, lead_id, parent_id in legs:
-        changed = session.execute(update(LeadLeg).where(LeadLeg.id == leg_id, LeadLeg.escalated_at.is_(None))
-                                  .values(escalated_at=now)).rowcount
-        if changed:
-            _event(session, lead_id, "escalated", parent_id)
-    return len(legs)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fangkong.core.db import Base, UTCDateTime
+from fangkong.core.i18n import N_
+
+# What health did with a referred person: the checkpoint and the person file show it.
+HANDLINGS = {"transfer_120": N_("Taken to a fever clinic by 120"), "fever_clinic": N_("Sent to a fever clinic"),
+             "centralised_quarantine": N_("Centralised quarantine"), "home_observation": N_("Home observation"),
+             "released_after_test": N_("Released after a negative test"), "other": N_("Other (see note)")}
 
 if TYPE_CHECKING:
     from fangkong.checkpoints.models import PassagePerson
@@ -33,5 +39,7 @@ class Referral(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
+    handling: Mapped[str | None] = mapped_column(String(32))  # what health did: see HANDLINGS
+    lead_id: Mapped[int | None] = mapped_column(Integer)  # the lead whose verification referred the person
 
     passage_person: Mapped[PassagePerson | None] = relationship("PassagePerson")

@@ -1,0 +1,42 @@
+"""Observation's rules that act by themselves: referrals health has not taken over in time are flagged to
+health, and the daily follow-up lists of today and tomorrow exist before anyone opens them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.core.clock import LOCAL_TZ, local_time
+from fangkong.core.i18n import N_
+from fangkong.core.models import Role, User
+from fangkong.core.notify import notify
+from fangkong.core.scheduler import JobContext
+from fangkong.people.followups import generate_follow_ups
+from fangkong.people.referral_models import Referral
+
+REFERRAL_OVERDUE = N_("A referral of {at} is not yet taken over by health.")
+
+
+def referral_overdue_job(session: Session, ctx: JobContext) -> int:
+    """Tell every health unit about each referral left unacknowledged past the setting's minutes (once)."""
+    limit = ctx.now - timedelta(minutes=ctx.settings.referral_overdue_minutes)
+    late = session.execute(select(Referral.id, Referral.at).where(Referral.acknowledged_at.is_(None),
+                                                                  Referral.at < limit)).all()
+    if not late:
+        return 0
+    health_units = set(session.execute(select(User.unit_id).where(User.role == Role.HEALTH,
+                                                                  User.active.is_(True))).scalars())
+    told = 0
+    for referral_id, at in late:
+        for unit_id in health_units:
+            told += notify(session, kind="referral_overdue", message=REFERRAL_OVERDUE, href="/referrals",
+                           unit_id=unit_id, dedupe_key=f"referral:{referral_id}:{unit_id}", at=local_time(at))
+    return told
+
+
+def follow_up_lists_job(session: Session, ctx: JobContext) -> int:
+    """Make today's and tomorrow's follow-up lists (idempotent: only what is missing is added)."""
+    today = ctx.now.astimezone(LOCAL_TZ).date()
+    return generate_follow_ups(session, today) + generate_follow_ups(session, today + timedelta(days=1))
