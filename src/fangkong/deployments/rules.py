@@ -38,7 +38,7 @@ CATEGORIES = {"rumour": N_("Fabricating or spreading false information"), "price
               "obstruction": N_("Obstructing epidemic control, hiding travel history"),
               "assault_medics": N_("Assaulting medical staff"), "illegal_roadblock": N_("Illegal roadblock"),
               "resisting": N_("Resisting prevention measures"), "other": N_("Other offence")}
-STATUSES = {"received": N_("Received"), "filed": N_("Filed"), "solved": N_("Solved")}
+STATUSES = {"received": N_("Case received"), "filed": N_("Filed"), "solved": N_("Solved")}
 OUTCOMES = {"administrative_penalty": N_("Administrative penalty"), "detention": N_("Criminal detention"),
             "prosecution": N_("Referred for prosecution")}
 PATTERNS = {"three_shifts": N_("Three shifts (two groups, three shifts)"), "watch_24h": N_("24-hour watch")}
