@@ -15,9 +15,22 @@ from fangkong.core.web.work import guard, work
 from fangkong.deployments import cases, daylog, posts, rosters, supervision
 from fangkong.deployments.forms import page_day
 from fangkong.deployments.models import OffenceCase, Post, Shift, SupervisionVisit
-from fangkong.deployments.rules import local_today
+from fangkong.deployments.rules import (
+    CASE_READ,
+    CASE_WRITE,
+    DEPLOYMENT_MANAGE,
+    DEPLOYMENT_READ,
+    SUPERVISION_READ,
+    SUPERVISION_RECTIFY,
+    SUPERVISION_WRITE,
+    local_today,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"], dependencies=[guard()])
+# Each route checks the role before the body (403 first, as everywhere); the use case checks the jurisdiction.
+READ, MANAGE = [guard(DEPLOYMENT_READ)], [guard(DEPLOYMENT_MANAGE)]
+CASES, CASE_EDIT = [guard(CASE_READ)], [guard(CASE_WRITE)]
+VISITS, VISIT_EDIT, RECTIFY = [guard(SUPERVISION_READ)], [guard(SUPERVISION_WRITE)], [guard(SUPERVISION_RECTIFY)]
 Day = Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD, local; today when absent")]
 Text = Annotated[str, Field(max_length=5000)]
 
@@ -98,21 +111,21 @@ def _post_out(duty: posts.Duty) -> PostOut:
                    on_duty=duty.officers, below_strength=duty.short, shift_id=duty.shift.id if duty.shift else None)
 
 
-@router.get("/deployments/posts", response_model=list[PostOut])
+@router.get("/deployments/posts", response_model=list[PostOut], dependencies=READ)
 def list_posts(request: Request) -> list[PostOut]:
     """Every active post of the jurisdiction, with the officers on duty now."""
     with work(request) as w:
         return [_post_out(d) for d in posts.duty_board(w.session, w.user)]
 
 
-@router.post("/deployments/posts", response_model=PostOut, status_code=201)
+@router.post("/deployments/posts", response_model=PostOut, status_code=201, dependencies=MANAGE)
 def add_post(request: Request, body: PostIn) -> PostOut:
     with work(request) as w:
         post = posts.save_post(w.session, w.user, posts.PostInput(**body.model_dump()))
         return _post_out(posts.Duty(post, None, 0))
 
 
-@router.get("/deployments/posts/{post_id}", response_model=PostOut)
+@router.get("/deployments/posts/{post_id}", response_model=PostOut, dependencies=READ)
 def get_post(request: Request, post_id: Id) -> PostOut:
     with work(request) as w:
         post = posts.get_post(w.session, w.user, post_id)
@@ -120,7 +133,7 @@ def get_post(request: Request, post_id: Id) -> PostOut:
         return _post_out(posts.Duty(post, shift, posts.officers_on(shift)))
 
 
-@router.get("/deployments/posts/{post_id}/roster", response_model=list[ShiftOut])
+@router.get("/deployments/posts/{post_id}/roster", response_model=list[ShiftOut], dependencies=READ)
 def get_roster(request: Request, post_id: Id, day: Day = None) -> list[ShiftOut]:
     the_day = page_day(day)
     with work(request) as w:
@@ -128,7 +141,7 @@ def get_roster(request: Request, post_id: Id, day: Day = None) -> list[ShiftOut]
         return [_shift_out(post, s) for s in rosters.roster(w.session, w.user, post.id, the_day)]
 
 
-@router.post("/deployments/posts/{post_id}/shifts", response_model=ShiftOut, status_code=201)
+@router.post("/deployments/posts/{post_id}/shifts", response_model=ShiftOut, status_code=201, dependencies=MANAGE)
 def add_shift(request: Request, post_id: Id, body: ShiftIn) -> ShiftOut:
     """Add a shift with its members; overlapping shifts and anyone on duty elsewhere meanwhile are refused."""
     data = rosters.ShiftInput(body.day, body.starts_at, body.ends_at, body.label,
@@ -139,14 +152,14 @@ def add_shift(request: Request, post_id: Id, body: ShiftIn) -> ShiftOut:
         return _shift_out(posts.get_post(w.session, w.user, post_id), shift)
 
 
-@router.post("/deployments/shifts/{shift_id}/members", response_model=MemberOut, status_code=201)
+@router.post("/deployments/shifts/{shift_id}/members", response_model=MemberOut, status_code=201, dependencies=MANAGE)
 def add_member(request: Request, shift_id: Id, body: MemberIn) -> MemberOut:
     with work(request) as w:
         member = rosters.add_member(w.session, w.user, shift_id, rosters.MemberInput(**body.model_dump()))
         return MemberOut.model_validate(member, from_attributes=True)
 
 
-@router.get("/deployments/alerts", response_model=list[PostOut])
+@router.get("/deployments/alerts", response_model=list[PostOut], dependencies=READ)
 def alerts(request: Request) -> list[PostOut]:
     """Posts with fewer officers on duty now than they need."""
     with work(request) as w:
@@ -176,7 +189,7 @@ class SecondmentOut(BaseModel):
     note: str
 
 
-@router.post("/deployments/secondments", response_model=SecondmentOut, status_code=201)
+@router.post("/deployments/secondments", response_model=SecondmentOut, status_code=201, dependencies=MANAGE)
 def add_secondment(request: Request, body: SecondmentIn) -> SecondmentOut:
     with work(request) as w:
         item = rosters.add_secondment(w.session, w.user, rosters.SecondmentInput(**body.model_dump()))
@@ -199,7 +212,7 @@ class LogCorrectionIn(BaseModel):
     reason: str = Field("", max_length=500)
 
 
-@router.get("/deployments/log", response_model=list[LogRowOut])
+@router.get("/deployments/log", response_model=list[LogRowOut], dependencies=READ)
 def day_log(request: Request, day: Day = None) -> list[LogRowOut]:
     the_day = page_day(day)
     with work(request) as w:
@@ -207,7 +220,7 @@ def day_log(request: Request, day: Day = None) -> list[LogRowOut]:
                           corrected=sorted(r.corrected)) for r in daylog.day_log(w.session, w.user, the_day)]
 
 
-@router.post("/deployments/log", response_model=list[str])
+@router.post("/deployments/log", response_model=list[str], dependencies=MANAGE)
 def correct_log(request: Request, body: LogCorrectionIn) -> list[str]:
     """Correct a unit's figures of a day; returns the figures that changed (the history keeps the old values)."""
     with work(request) as w:
@@ -282,7 +295,7 @@ class CountOut(BaseModel):
     persons: int
 
 
-@router.get("/cases", response_model=list[CaseOut])
+@router.get("/cases", response_model=list[CaseOut], dependencies=CASES)
 def list_cases(request: Request, category: Annotated[str, Query(max_length=24)] = "",
                status: Annotated[str, Query(max_length=12)] = "",
                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> list[CaseOut]:
@@ -290,13 +303,13 @@ def list_cases(request: Request, category: Annotated[str, Query(max_length=24)] 
         return [CaseOut.of(c) for c in cases.list_cases(w.session, w.user, category, status, page).rows]
 
 
-@router.post("/cases", response_model=CaseOut, status_code=201)
+@router.post("/cases", response_model=CaseOut, status_code=201, dependencies=CASE_EDIT)
 def register_case(request: Request, body: CaseIn) -> CaseOut:
     with work(request) as w:
         return CaseOut.of(cases.register_case(w.session, w.user, cases.CaseInput(**body.model_dump())))
 
 
-@router.get("/cases/counts", response_model=list[CountOut])
+@router.get("/cases/counts", response_model=list[CountOut], dependencies=CASES)
 def case_counts(request: Request, by: Annotated[str, Query(pattern="^(category|day|unit)$")] = "category",
                 days: Annotated[int, Query(ge=1, le=31)] = 7) -> list[CountOut]:
     """Cases registered, solved (破获) and persons dealt with (处理) over the last `days` days."""
@@ -307,34 +320,34 @@ def case_counts(request: Request, by: Annotated[str, Query(pattern="^(category|d
     return [CountOut(key=str(r.key), registered=r.registered, solved=r.solved, persons=r.persons) for r in rows]
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut)
+@router.get("/cases/{case_id}", response_model=CaseOut, dependencies=CASES)
 def get_case(request: Request, case_id: Id) -> CaseOut:
     with work(request) as w:
         return CaseOut.of(cases.get_case(w.session, w.user, case_id))
 
 
-@router.post("/cases/{case_id}/status", response_model=CaseOut)
+@router.post("/cases/{case_id}/status", response_model=CaseOut, dependencies=CASE_EDIT)
 def advance_case(request: Request, case_id: Id, body: StatusIn) -> CaseOut:
     """Move the case on; 409 when someone else moved it first."""
     with work(request) as w:
         return CaseOut.of(cases.advance_case(w.session, w.user, case_id, body.status, body.outcome, body.expected))
 
 
-@router.post("/cases/{case_id}/persons", response_model=CaseOut, status_code=201)
+@router.post("/cases/{case_id}/persons", response_model=CaseOut, status_code=201, dependencies=CASE_EDIT)
 def add_case_person(request: Request, case_id: Id, body: CasePersonIn) -> CaseOut:
     with work(request) as w:
         cases.add_person(w.session, w.user, case_id, cases.CasePersonInput(**body.model_dump()))
         return _fresh_case(w, case_id)
 
 
-@router.post("/cases/{case_id}/seizures", response_model=CaseOut, status_code=201)
+@router.post("/cases/{case_id}/seizures", response_model=CaseOut, status_code=201, dependencies=CASE_EDIT)
 def add_seizure(request: Request, case_id: Id, body: SeizureIn) -> CaseOut:
     with work(request) as w:
         cases.add_seizure(w.session, w.user, case_id, body.item, body.quantity, body.unit_of_measure)
         return _fresh_case(w, case_id)
 
 
-@router.post("/cases/{case_id}/leads", response_model=CaseOut, status_code=201)
+@router.post("/cases/{case_id}/leads", response_model=CaseOut, status_code=201, dependencies=CASE_EDIT)
 def link_lead(request: Request, case_id: Id, body: LeadLinkIn) -> CaseOut:
     with work(request) as w:
         cases.link_lead(w.session, w.user, case_id, body.lead_id)
@@ -394,13 +407,13 @@ class RectifyIn(BaseModel):
     note: str = Field(max_length=1000, description="What was done")
 
 
-@router.get("/supervision/visits", response_model=list[VisitOut])
+@router.get("/supervision/visits", response_model=list[VisitOut], dependencies=VISITS)
 def list_visits(request: Request) -> list[VisitOut]:
     with work(request) as w:
         return [VisitOut.of(v) for v in supervision.list_visits(w.session, w.user)]
 
 
-@router.post("/supervision/visits", response_model=VisitOut, status_code=201)
+@router.post("/supervision/visits", response_model=VisitOut, status_code=201, dependencies=VISIT_EDIT)
 def record_visit(request: Request, body: VisitIn) -> VisitOut:
     data = supervision.VisitInput(body.unit_id, body.post_id, body.visited_on, body.leader, body.findings,
                                   [supervision.ItemInput(i.description, i.due_on) for i in body.items])
@@ -408,13 +421,13 @@ def record_visit(request: Request, body: VisitIn) -> VisitOut:
         return VisitOut.of(supervision.record_visit(w.session, w.user, data))
 
 
-@router.get("/supervision/visits/{visit_id}", response_model=VisitOut)
+@router.get("/supervision/visits/{visit_id}", response_model=VisitOut, dependencies=VISITS)
 def get_visit(request: Request, visit_id: Id) -> VisitOut:
     with work(request) as w:
         return VisitOut.of(supervision.get_visit(w.session, w.user, visit_id))
 
 
-@router.post("/supervision/items/{item_id}/rectify", response_model=ItemOut)
+@router.post("/supervision/items/{item_id}/rectify", response_model=ItemOut, dependencies=RECTIFY)
 def rectify(request: Request, item_id: Id, body: RectifyIn) -> ItemOut:
     """Report an item rectified; 409 when it already was."""
     with work(request) as w:

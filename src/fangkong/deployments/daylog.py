@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.access import require, restrict
 from fangkong.core.context import current_actor
-from fangkong.core.errors import FieldError, NotFound, ValidationFailed
+from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Unit, User
 from fangkong.core.units import unit_tree
 from fangkong.deployments.models import LogCorrection, Post, Shift, ShiftMember
 from fangkong.deployments.posts import visible_unit
-from fangkong.deployments.rules import DEPLOYMENT_MANAGE, DEPLOYMENT_READ, OFFICERS, day_of, text
+from fangkong.deployments.rules import CHOOSE, DEPLOYMENT_MANAGE, DEPLOYMENT_READ, OFFICERS, day_of, text
 
 FIELDS = {"officer_shifts": N_("Officer shifts (警力人次)"), "vehicle_trips": N_("Vehicle trips (警车辆次)"),
           "drone_sorties": N_("Drone sorties (无人机架次)"), "drone_hours": N_("Drone hours"),
@@ -115,10 +115,10 @@ def correct_log(session: Session, user: User, unit_id: int | None, day: date | s
     the_day = day_of(errors, "day", day)
     reason = text(errors, "reason", reason, 255)
     unit = visible_unit(session, user, unit_id)
-    if unit is None:
-        raise NotFound()
+    if unit is None:  # a choice of the form, like the post's unit: outside the jurisdiction is not offered
+        errors.append(FieldError("unit_id", CHOOSE))
     numbers = _numbers(values, errors)
-    if errors or the_day is None:
+    if errors or the_day is None or unit is None:
         raise ValidationFailed(errors)
     current = effective_figures(session, the_day, [unit.id]).get(unit.id, dict.fromkeys(FIELDS, 0.0))
     made = [LogCorrection(unit_id=unit.id, day=the_day, field=key, value=value, previous=current[key],
