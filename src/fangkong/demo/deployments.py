@@ -175,7 +175,7 @@ def _cases(session: Session, rng: random.Random, stations: list[Unit], today: da
     rows, extra = [], []
     for n in range(36):
         category, title, outcome, seizure = CASES[n % len(CASES)]
-        unit = stations[n % len(stations)]
+        unit = stations[n % 3] if n % 2 == 0 else stations[n % len(stations)]  # the demo personas see some
         received = _local(today - timedelta(days=rng.randint(0, DAYS - 1)), rng.randint(8, 20))
         solved = received + timedelta(hours=rng.randint(3, 96)) if n % 3 else None
         solved = solved if solved and solved.date() <= today else None

@@ -15,7 +15,7 @@ from fangkong.core.access import require, restrict
 from fangkong.core.context import current_actor
 from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.models import Unit, User
+from fangkong.core.models import Unit, UnitKind, User
 from fangkong.core.units import unit_tree
 from fangkong.deployments.models import LogCorrection, Post, Shift, ShiftMember
 from fangkong.deployments.posts import visible_unit
@@ -91,7 +91,7 @@ class LogRow:
 def day_log(session: Session, user: User, day: date) -> list[LogRow]:
     """Return the day's log for every unit of the jurisdiction, in tree order, rolled up by subtree."""
     require(user, DEPLOYMENT_READ)
-    units = unit_tree(session, user)
+    units = [u for u in unit_tree(session, user) if u.kind != UnitKind.AGENCY]  # agencies keep no posts
     ids = [u.id for u in units]
     own = effective_figures(session, day, ids)
     corrected = latest_corrections(session, day, ids)
