@@ -4,7 +4,7 @@ overflow the time-zone arithmetic)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.errors import FieldError
@@ -107,7 +107,3 @@ def day_start(day: date) -> datetime:
 
 def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
-
-
-def days_back(day: date, n: int) -> date:
-    return day - timedelta(days=n)
