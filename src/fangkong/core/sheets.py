@@ -218,34 +218,3 @@ def parse_datetime(cell: Any) -> datetime:
     raise CodeError(BAD_DATE, value=str(cell)[:40])
 
 
-
-
-# --- writing -------------------------------------------------------------------------------------
-
-# A cell that starts with one of these is a formula to Excel and WPS (CSV/formula injection, OWASP):
-# text from data that starts so is stored as a text cell, never as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def workbook(title: str, header: list[str], rows: list[list[Any]], widths: list[int] | None = None) -> bytes:
-    """Return an .xlsx of one sheet: a bold header and the rows, every text cell written as text."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for number, row in enumerate(rows, start=2):
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=number, column=column, value=value)
-            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-                cell.data_type = "s"  # openpyxl took it for a formula: store it as the text it is
-    for column, width in enumerate(widths or [], start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

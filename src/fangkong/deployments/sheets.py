@@ -3,7 +3,9 @@ items. Headers are in Chinese, as the sheets go to other bureaus; every export i
 
 from __future__ import annotations
 
+import io
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +15,37 @@ from fangkong.core.clock import local_time
 from fangkong.core.codes import mask_id_number
 from fangkong.core.i18n import translations
 from fangkong.core.models import Unit, User
-from fangkong.core.sheets import workbook
 from fangkong.deployments import cases, daylog, posts, supervision
 from fangkong.deployments.rules import CATEGORIES, OUTCOMES, POST_KINDS, STATUSES
+
+# A cell that starts with one of these is a formula to Excel and WPS (CSV/formula injection, OWASP):
+# text from data that starts so is stored as a text cell, never as a formula. (main's core.export.safe_cell
+# does the same job with a leading quote; at the merge this writer can give way to core.export.)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def workbook(title: str, header: list[str], rows: list[list[Any]], widths: list[int] | None = None) -> bytes:
+    """Return an .xlsx of one sheet: a bold header and the rows, every text cell written as text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"  # openpyxl took it for a formula: store it as the text it is
+    for column, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _zh(msgid: str) -> str:
