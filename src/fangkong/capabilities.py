@@ -6,12 +6,13 @@ from fangkong.checkpoints.capability import CAPABILITY as CHECKPOINTS
 from fangkong.command.capability import CAPABILITY as COMMAND
 from fangkong.core.capability import Platform
 from fangkong.core.web.capability import CAPABILITY as SHELL
+from fangkong.deployments.capability import CAPABILITY as DEPLOYMENTS
 from fangkong.leads.capability import CAPABILITY as LEADS
 from fangkong.people.capability import CAPABILITY as PEOPLE
 from fangkong.registration.capability import CAPABILITY as REGISTRATION
 from fangkong.tracing.capability import CAPABILITY as TRACING
 
-CAPABILITIES = (PEOPLE, LEADS, CHECKPOINTS, TRACING, REGISTRATION, COMMAND, SHELL)
+CAPABILITIES = (PEOPLE, LEADS, CHECKPOINTS, TRACING, REGISTRATION, DEPLOYMENTS, COMMAND, SHELL)
 
 
 def platform() -> Platform:

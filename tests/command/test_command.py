@@ -196,17 +196,17 @@ def test_a_zero_report_is_refused_when_the_platform_counted_something(app, clien
 def test_a_correction_needs_a_reason_and_keeps_the_history(client, personas: Personas, db) -> None:  # type: ignore[no-untyped-def]
     h = personas.headers("station")
     day = today().isoformat()
-    first = client.post("/api/v1/daily-reports", headers=h, json={"day": day, "values": {"command.officers": 30}})
+    first = client.post("/api/v1/daily-reports", headers=h, json={"day": day, "values": {"command.cadres": 30}})
     assert first.status_code == 201, first.text
-    again = client.post("/api/v1/daily-reports", headers=h, json={"day": day, "values": {"command.officers": 32}})
+    again = client.post("/api/v1/daily-reports", headers=h, json={"day": day, "values": {"command.cadres": 32}})
     assert again.status_code == 422
     fixed = client.post("/api/v1/daily-reports", headers=h,
-                        json={"day": day, "values": {"command.officers": 32}, "reason": "漏报两人", "version": 1})
+                        json={"day": day, "values": {"command.cadres": 32}, "reason": "漏报两人", "version": 1})
     assert fixed.status_code == 201 and fixed.json()["version"] == 2
     stale = client.post("/api/v1/daily-reports", headers=h,
-                        json={"day": day, "values": {"command.officers": 33}, "reason": "再改", "version": 1})
+                        json={"day": day, "values": {"command.cadres": 33}, "reason": "再改", "version": 1})
     assert stale.status_code == 409
-    bad = client.post("/api/v1/daily-reports", headers=h, json={"day": day, "values": {"command.officers": -1},
+    bad = client.post("/api/v1/daily-reports", headers=h, json={"day": day, "values": {"command.cadres": -1},
                                                                 "reason": "x"})
     assert bad.status_code == 422
     page = personas.browser("station").get("/command/report")
@@ -231,7 +231,7 @@ def test_the_deadline_reminds_missing_units_without_anyone_looking(app, db) -> N
 
 def test_the_excel_report_cell_by_cell(app, client, personas: Personas, db) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/v1/daily-reports", headers=personas.headers("station"),
-                json={"day": today().isoformat(), "values": {"command.officers": 41}, "note": "=HYPERLINK(\"x\")"})
+                json={"day": today().isoformat(), "values": {"command.cadres": 41}, "note": "=HYPERLINK(\"x\")"})
     figures = _figures(app, db)
     r = personas.browser("command").get("/command/summary.xlsx")
     assert r.status_code == 200
@@ -244,7 +244,7 @@ def test_the_excel_report_cell_by_cell(app, client, personas: Personas, db) -> N
     vehicles = rows["检查车辆"]
     assert vehicles[-2] == figures.get("checkpoints.vehicles", 0)
     assert sum(v for v in vehicles[1:-2]) == vehicles[-2]  # the districts add up to the total
-    assert rows["投入警力（人次）"][-2] == 41
+    assert rows["在岗社区干部（人次）"][-2] == 41
     notes = [row for row in ws.iter_rows(values_only=True) if row[0] == "备注"]
     assert notes and notes[0][2].startswith("'=")  # a note is text, never a formula
 

@@ -42,6 +42,8 @@ INSPECTORS = frozenset({"command", "station"})
 COMMAND_READERS = frozenset({"command", "district"})  # the dashboard, who has reported, the situation report
 REPORTERS = frozenset({"district", "station"})  # units that submit a daily report
 SCREENS = frozenset({"screen", "command", "district"})
+POLICE = frozenset({"command", "district", "station"})  # deployments, offence cases, supervision (issue 19)
+SUPERVISORS = frozenset({"command", "district"})  # record supervision visits and their items
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -264,6 +266,63 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/gatherings/{gathering_id}"): ("/gatherings/{gathering}", REG_READERS),
     ("GET", "/api/v1/gatherings"): ("/api/v1/gatherings", REG_READERS),
     ("GET", "/api/v1/gatherings/{gathering_id}"): ("/api/v1/gatherings/{gathering}", REG_READERS),
+    ("GET", "/deployments"): ("/deployments", POLICE),
+    ("GET", "/deployments/alerts"): ("/deployments/alerts", POLICE),
+    ("GET", "/deployments/posts/new"): ("/deployments/posts/new", POLICE),
+    ("POST", "/deployments/posts/new"): ("/deployments/posts/new", POLICE),
+    ("GET", "/deployments/posts/{post_id}"): ("/deployments/posts/{post}", POLICE),
+    ("GET", "/deployments/posts/{post_id}/edit"): ("/deployments/posts/{post}/edit", POLICE),
+    ("POST", "/deployments/posts/{post_id}/edit"): ("/deployments/posts/{post}/edit", POLICE),
+    ("POST", "/deployments/posts/{post_id}/shifts"): ("/deployments/posts/{post}/shifts", POLICE),
+    ("POST", "/deployments/shifts/{shift_id}/members"): ("/deployments/shifts/{shift}/members", POLICE),
+    ("GET", "/deployments/secondments"): ("/deployments/secondments", POLICE),
+    ("POST", "/deployments/secondments"): ("/deployments/secondments", POLICE),
+    ("GET", "/deployments/log"): ("/deployments/log", POLICE),
+    ("POST", "/deployments/log"): ("/deployments/log", POLICE),
+    ("GET", "/deployments/posts.xlsx"): ("/deployments/posts.xlsx", POLICE),
+    ("GET", "/deployments/log.xlsx"): ("/deployments/log.xlsx", POLICE),
+    ("GET", "/cases"): ("/cases", POLICE),
+    ("GET", "/cases/new"): ("/cases/new", POLICE),
+    ("POST", "/cases/new"): ("/cases/new", POLICE),
+    ("GET", "/cases/{case_id}"): ("/cases/{offence_case}", POLICE),
+    ("POST", "/cases/{case_id}/status"): ("/cases/{offence_case}/status", POLICE),
+    ("POST", "/cases/{case_id}/persons"): ("/cases/{offence_case}/persons", POLICE),
+    ("POST", "/cases/{case_id}/seizures"): ("/cases/{offence_case}/seizures", POLICE),
+    ("POST", "/cases/{case_id}/leads"): ("/cases/{offence_case}/leads", POLICE),
+    ("GET", "/cases.xlsx"): ("/cases.xlsx", POLICE),
+    ("GET", "/supervision"): ("/supervision", POLICE),
+    ("GET", "/supervision/new"): ("/supervision/new", SUPERVISORS),
+    ("POST", "/supervision/new"): ("/supervision/new", SUPERVISORS),
+    ("GET", "/supervision/{visit_id}"): ("/supervision/{visit}", POLICE),
+    ("POST", "/supervision/{visit_id}/items"): ("/supervision/{visit}/items", SUPERVISORS),
+    ("POST", "/supervision/items/{item_id}/rectify"): ("/supervision/items/{item}/rectify", POLICE),
+    ("GET", "/supervision.xlsx"): ("/supervision.xlsx", POLICE),
+    ("GET", "/api/v1/deployments/posts"): ("/api/v1/deployments/posts", POLICE),
+    ("POST", "/api/v1/deployments/posts"): ("/api/v1/deployments/posts", POLICE),
+    ("GET", "/api/v1/deployments/posts/{post_id}"): ("/api/v1/deployments/posts/{post}", POLICE),
+    ("GET", "/api/v1/deployments/posts/{post_id}/roster"): ("/api/v1/deployments/posts/{post}/roster", POLICE),
+    ("POST", "/api/v1/deployments/posts/{post_id}/shifts"): ("/api/v1/deployments/posts/{post}/shifts", POLICE),
+    ("POST", "/api/v1/deployments/shifts/{shift_id}/members"): ("/api/v1/deployments/shifts/{shift}/members",
+                                                                 POLICE),
+    ("GET", "/api/v1/deployments/alerts"): ("/api/v1/deployments/alerts", POLICE),
+    ("POST", "/api/v1/deployments/secondments"): ("/api/v1/deployments/secondments", POLICE),
+    ("GET", "/api/v1/deployments/log"): ("/api/v1/deployments/log", POLICE),
+    ("POST", "/api/v1/deployments/log"): ("/api/v1/deployments/log", POLICE),
+    ("GET", "/api/v1/cases"): ("/api/v1/cases", POLICE),
+    ("POST", "/api/v1/cases"): ("/api/v1/cases", POLICE),
+    ("GET", "/api/v1/cases/counts"): ("/api/v1/cases/counts", POLICE),
+    ("GET", "/api/v1/cases/{case_id}"): ("/api/v1/cases/{offence_case}", POLICE),
+    ("POST", "/api/v1/cases/{case_id}/status"): ("/api/v1/cases/{offence_case}/status", POLICE),
+    ("POST", "/api/v1/cases/{case_id}/persons"): ("/api/v1/cases/{offence_case}/persons", POLICE),
+    ("POST", "/api/v1/cases/{case_id}/seizures"): ("/api/v1/cases/{offence_case}/seizures", POLICE),
+    ("POST", "/api/v1/cases/{case_id}/leads"): ("/api/v1/cases/{offence_case}/leads", POLICE),
+    ("GET", "/api/v1/supervision/visits"): ("/api/v1/supervision/visits", POLICE),
+    ("POST", "/api/v1/supervision/visits"): ("/api/v1/supervision/visits", SUPERVISORS),
+    ("GET", "/api/v1/supervision/visits/{visit_id}"): ("/api/v1/supervision/visits/{visit}", POLICE),
+    ("POST", "/api/v1/supervision/items/{item_id}/rectify"): ("/api/v1/supervision/items/{item}/rectify", POLICE),
+    # Removing a member, then its shift: after every row that uses them.
+    ("POST", "/deployments/members/{member_id}/delete"): ("/deployments/members/{member}/delete", POLICE),
+    ("POST", "/deployments/shifts/{shift_id}/delete"): ("/deployments/shifts/{shift}/delete", POLICE),
     # Last: closing sign-in revokes the link the rows above use.
     ("POST", "/register/gathering/manage/{token}/sign-in"): ("/register/gathering/manage/{manage_token}/sign-in",
                                                              PUBLIC),
@@ -357,6 +416,7 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         inspection = s.execute(select(Inspection.id).order_by(Inspection.id).limit(1)).scalar_one()
     pair, merge = _pair_and_merge(db, personas, person)
     registration = _registrations(db)
+    registration.update(_deployments(db, station.unit_id))
     return {**registration, "own_pair": pair, "own_merge": merge, "team_obs": team_obs, "follow_up": follow_up,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
@@ -380,6 +440,22 @@ def _pair_and_merge(db, personas: Personas, person: int) -> tuple[int, int]:  # 
                                              json={"merged_id": made[1], "reason": "矩阵测试"})
     assert merge.status_code == 201, merge.text
     return pair_id, merge.json()["id"]
+
+
+def _deployments(db, unit_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A demo post of the `station` persona's unit with a shift and a member, a case, a supervision visit and item."""
+    from sqlalchemy import select
+
+    from fangkong.deployments.models import OffenceCase, Post, RectificationItem, Shift, ShiftMember, SupervisionVisit
+
+    with db.sessions() as s:
+        post = s.execute(select(Post.id).where(Post.unit_id == unit_id).order_by(Post.id).limit(1)).scalar_one()
+        shift, member = s.execute(select(Shift.id, ShiftMember.id).join(ShiftMember).where(Shift.post_id == post)
+                                  .order_by(Shift.id, ShiftMember.id).limit(1)).one()
+        case = s.execute(select(OffenceCase.id).where(OffenceCase.unit_id == unit_id).limit(1)).scalar_one()
+        visit, item = s.execute(select(SupervisionVisit.id, RectificationItem.id).join(RectificationItem)
+                                .where(SupervisionVisit.unit_id == unit_id).limit(1)).one()
+    return {"post": post, "shift": shift, "member": member, "offence_case": case, "visit": visit, "item": item}
 
 
 def _registrations(db) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -16,11 +16,12 @@ from fangkong.core.i18n import N_
 from fangkong.core.models import User
 from fangkong.core.scheduler import Job
 
-# What only a unit knows until deployments are recorded on the platform: typed into the daily report.
+# What only a unit knows (no platform record counts it): typed into the daily report. Police strength
+# comes from the deployments capability's rosters and log; these are the community's side of the work.
 KINDS = (
-    FigureKind("command.officers", N_("Officers deployed (person-shifts)"), N_("person-shifts"), editable=True),
-    FigureKind("command.police_vehicles", N_("Police vehicle trips"), N_("trips"), editable=True),
-    FigureKind("command.drone_sorties", N_("Drone sorties"), N_("sorties"), editable=True),
+    FigureKind("command.cadres", N_("Community cadres on duty (person-shifts)"), N_("person-shifts"), editable=True),
+    FigureKind("command.compounds_closed", N_("Compounds under closed management"), N_("compounds"), kind="stock",
+               editable=True),
 )
 
 

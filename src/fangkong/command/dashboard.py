@@ -26,7 +26,7 @@ from fangkong.people.referral_models import Referral
 
 TILES = ("checkpoints.vehicles", "checkpoints.persons", "checkpoints.fever", "leads.received", "leads.verified",
          "leads.overdue", "people.under_observation", "people.followups_done", "people.referrals",
-         "tracing.close_contacts", "registration.arrivals", "registration.checkins")
+         "tracing.close_contacts", "registration.arrivals", "deployments.officer_shifts")
 TRENDS = ("checkpoints.persons", "leads.received", "leads.verified", "people.under_observation",
           "people.referrals")
 MAP_DEFAULT = "checkpoints.persons"
@@ -36,7 +36,11 @@ SENTENCES = ((N_("Vehicles registered: {a}; persons: {b}"), ("checkpoints.vehicl
              (N_("Leads received: {a}; verified: {b}"), ("leads.received", "leads.verified")),
              (N_("Follow-ups done: {a}; referrals to health: {b}"), ("people.followups_done", "people.referrals")),
              (N_("Close contacts traced: {a}; secondary: {b}"),
-              ("tracing.close_contacts", "tracing.secondary_contacts")))
+              ("tracing.close_contacts", "tracing.secondary_contacts")),
+             (N_("Officers deployed: {a} person-shifts; police vehicles: {b} trips"),
+              ("deployments.officer_shifts", "deployments.vehicle_trips")),
+             (N_("Offence cases solved: {a}; persons dealt with: {b}"),
+              ("deployments.cases_solved", "deployments.persons_dealt")))
 
 
 def focus_unit(session: Session, user: User, unit_id: int | None) -> Unit:

@@ -11,11 +11,15 @@ from typing import Any
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width
 
 
+def looks_like_formula(value: Any) -> bool:
+    """Return whether a spreadsheet would take this value for a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
 def safe_cell(value: Any) -> Any:
-    """Return the value as a cell: text that a spreadsheet would read as a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """Return the value as a cell: text that a spreadsheet would read as a formula gets a leading quote
+    (CSV and write-only sheets, where a cell's type cannot be forced)."""
+    return "'" + value if looks_like_formula(value) else value
 
 
 def safe_row(values: Iterable[Any]) -> list[Any]:

@@ -23,6 +23,7 @@ from fangkong.core.models import Role, Unit, UnitArea, UnitKind, User
 from fangkong.core.settings import Settings
 from fangkong.demo.arrivals import build_registrations
 from fangkong.demo.city import CITY, DISTRICTS, GIVEN, ORIGINS, ROADS, SURNAMES
+from fangkong.demo.deployments import build_deployments
 from fangkong.people.models import Person
 
 DEMO_PASSWORD = "fangkong-demo"
@@ -62,6 +63,8 @@ def build_demo(db: Database, settings: Settings, size: int = 3000, seed: int = 2
         session.flush()
         build_registrations(session, rng, settings)
         result.checkin_path = _venues(session, rng, stations)
+        qilihe = next(s.unit for s in stations if s.district_code == "620103")
+        build_deployments(session, random.Random(seed + 19), [s.unit for s in stations], qilihe)
         audit.record(session, "demo_build", None, None, size=size, seed=seed, units=result.units,
                      persons=result.persons)
     result.seconds = time.perf_counter() - started

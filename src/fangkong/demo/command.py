@@ -34,9 +34,8 @@ def build_command_demo(session: Session, platform: Platform, today: date, seed: 
             late = rng.random() < 0.1
             if late:
                 at += timedelta(hours=2)
-            officers = rng.randint(20, 60) if unit.kind == "station" else rng.randint(5, 15)
-            values = {"command.officers": officers, "command.police_vehicles": officers // 6,
-                      "command.drone_sorties": rng.randint(0, 4)}
+            cadres = rng.randint(10, 40) if unit.kind == "station" else 0
+            values = {"command.cadres": cadres, "command.compounds_closed": rng.randint(3, 30) if cadres else 0}
             session.add(DailyReport(unit_id=unit.id, day=day, values=json.dumps(values), note="",
                                     submitted_at=at, submitted_by=f"{unit.name}值班员", late=late))
             filed += 1
