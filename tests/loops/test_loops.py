@@ -102,9 +102,10 @@ def test_the_tablet_form_proposes_and_insists(personas: Personas, db) -> None:  
 
 
 def _lead(personas: Personas, db, kind: str = "", **extra) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    idn = _id("62010219900101" + extra.pop("seq", "101"))
     r = personas.browser("command").post("/api/v1/leads/batches", headers=personas.headers("command"), json={
-        "source": "省指挥部", "leads": [{"name": "核查对象", "id_number": _id("62010219900101" + extra.pop("seq", "101")),
-                                      "current_address": ADDRESS, "kind": kind, **extra}]})
+        "source": "省指挥部", "leads": [{"name": "核查对象", "id_number": idn, "current_address": ADDRESS,
+                                      "kind": kind, **extra}]})
     assert r.status_code == 201, r.text
     lead_id = r.json()["lead_ids"][0]
     with db.sessions() as s:
