@@ -231,3 +231,31 @@ def test_home_pages_are_work_lists(personas: Personas) -> None:
     assert "登记车辆（24小时）" in personas.browser("checkpoint").get("/").text
     assert "待接收的移交人员" in personas.browser("health").get("/").text
     _ = Unit
+
+
+def test_a_vehicle_lead_dispatches_every_occupant(client, personas: Personas, db) -> None:  # type: ignore[no-untyped-def]
+    cp = _checkpoint(db)
+    people = [{"name": "司机甲", "id_number": _id("62010219850505131"), "temperature_c": 36.5, "role": "driver",
+               "disposition": "passed"},
+              {"name": "乘客乙", "id_number": _id("62010219850505132"), "temperature_c": 36.6, "role": "passenger",
+               "disposition": "passed"}]
+    for n in range(2):  # the same vehicle twice: each person is one lead
+        r = client.post(f"/api/v1/checkpoints/{cp}/passages", headers=personas.headers("checkpoint"),
+                        json={"client_id": f"veh-{n}", "plate": "甘A77777", "people": people})
+        assert r.status_code == 201, r.text
+    page = personas.browser("district").get("/vehicle-leads?plate=甘a77777")
+    assert page.status_code == 200 and "司机甲" in page.text and "乘客乙" in page.text
+    r = client.post("/api/v1/vehicle-leads", headers=personas.headers("command"),
+                    json={"plate": "甘Ａ７７７７７", "priority": "urgent", "note": "省厅推送"})
+    assert r.status_code == 201, r.text
+    assert r.json()["passages"] == 2 and r.json()["occupants"] == 2 and len(r.json()["lead_ids"]) == 2
+    with db.sessions() as s:
+        leads = s.execute(select(Lead).where(Lead.id.in_(r.json()["lead_ids"]))).scalars().all()
+    assert {lead.plate for lead in leads} == {"甘A77777"} and {lead.kind for lead in leads} == {"涉疫车辆乘员"}
+    assert all(lead.priority == "urgent" for lead in leads)
+    unknown = client.post("/api/v1/vehicle-leads", headers=personas.headers("command"), json={"plate": "甘A00001"})
+    assert unknown.status_code == 422
+    bad = client.post("/api/v1/vehicle-leads", headers=personas.headers("command"), json={"plate": "XX"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "plate"
+    assert client.post("/api/v1/vehicle-leads", headers=personas.headers("station"),
+                       json={"plate": "甘A77777"}).status_code == 403

@@ -9,16 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from fangkong.checkpoints import passages, service
+from fangkong.checkpoints import passages, service, vehicle_leads
 from fangkong.checkpoints.models import Passage
 from fangkong.checkpoints.writer import passage_writer
-from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK, require
+from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, LEAD_INTAKE, PASSAGE_WRITE, REFERRAL_ACK, require
 from fangkong.core.auth import verified_token_user
 from fangkong.core.codes import mask_id_number
 from fangkong.core.errors import BodyTooLarge, NotFound
 from fangkong.core.web.fastpath import FastRoute
 from fangkong.core.web.params import MAX_ID, BodyId, Id
 from fangkong.core.web.work import actor_for, guard, release_request_session, work
+from fangkong.leads.deadlines import rules_for
 
 router = APIRouter(prefix="/api/v1", tags=["checkpoints"], dependencies=[guard()])
 
@@ -325,3 +326,30 @@ def _referral_out(r: service.ReferralRow) -> ReferralOut:
                        acknowledged_by=r.referral.acknowledged_by, overdue=r.overdue, handling=r.referral.handling,
                        id_number=mask_id_number(r.id_number) if r.id_number else None, plate=r.plate,
                        origin=r.origin, destination=r.destination)
+
+
+class VehicleLeadIn(BaseModel):
+    plate: str = Field(max_length=20, description="The plate pushed from above (涉疫车辆)")
+    source: str = Field("涉疫车辆", max_length=100)
+    priority: str = Field("urgent", description="express, urgent or normal")
+    note: str = Field("", max_length=200)
+    since: datetime | None = Field(None, description="ISO 8601 with offset; default 14 days ago")
+    until: datetime | None = Field(None, description="ISO 8601 with offset; default now")
+
+
+class VehicleLeadOut(BaseModel):
+    plate: str
+    passages: int
+    occupants: int
+    lead_ids: list[int]
+
+
+@router.post("/vehicle-leads", response_model=VehicleLeadOut, status_code=201, dependencies=[guard(LEAD_INTAKE)])
+def vehicle_lead(request: Request, body: VehicleLeadIn) -> VehicleLeadOut:
+    """Pull up every passage of a plate and dispatch each occupant as a person lead."""
+    with work(request) as w:
+        found, ids = vehicle_leads.dispatch_vehicle_lead(
+            w.session, w.user, body.source, body.plate, body.priority, body.note,
+            rules_for(request.app.state.settings), body.since, body.until)
+        return VehicleLeadOut(plate=found.plate, passages=found.passages, occupants=len(found.occupants),
+                              lead_ids=ids)

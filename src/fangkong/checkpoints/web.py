@@ -14,11 +14,19 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from fangkong.checkpoints import passages, service, sheet_import
+from fangkong.checkpoints import passages, service, sheet_import, vehicle_leads
 from fangkong.checkpoints.flags import FEVER_C, FLAG_LABELS
 from fangkong.checkpoints.models import Passage
 from fangkong.core import audit
-from fangkong.core.access import CHECKPOINT_MANAGE, CHECKPOINT_READ, PASSAGE_WRITE, REFERRAL_ACK, can, require
+from fangkong.core.access import (
+    CHECKPOINT_MANAGE,
+    CHECKPOINT_READ,
+    LEAD_INTAKE,
+    PASSAGE_WRITE,
+    REFERRAL_ACK,
+    can,
+    require,
+)
 from fangkong.core.clock import local_time
 from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import NotFound, ValidationFailed
@@ -28,10 +36,12 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
+from fangkong.leads.deadlines import rules_for
 from fangkong.people.referral_models import HANDLINGS
 
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Checkpoints"), "/checkpoints", frozenset({"checkpoint", "command", "district", "admin"})),
+       NavItem(N_("Vehicle leads"), "/vehicle-leads", frozenset({"command", "district"})),
        NavItem(N_("Referrals"), "/referrals", frozenset({"health", "checkpoint"}))]
 ROWS = 4  # person rows on the form: driver and three passengers (more through the API)
 
@@ -333,3 +343,50 @@ def import_confirm(request: Request, checkpoint_id: Id, form: Annotated[FormData
         sheet_import.import_passages(w.session, w.user, request.app.state.settings.var_dir, checkpoint_id,
                                      str(form.get("sha256", "")), str(form.get("file_name", "")))
     return RedirectResponse(f"/checkpoints/{checkpoint_id}", status_code=303)
+
+
+def _vehicle_context(values: dict[str, str], trace: Any, errors: list[Any]) -> dict[str, Any]:
+    from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS
+
+    return {"form": values, "trace": trace, "errors": errors, "roles": service.ROLES,
+            "priorities": [(p, gettext(PRIORITY_LABELS[p])) for p in PRIORITIES]}
+
+
+def _since(values: dict[str, str]) -> Any:
+    from datetime import timedelta
+
+    from fangkong.core.db import utcnow
+
+    days = values.get("days", "14")
+    if not days.isdigit() or not 1 <= int(days) <= 60:
+        raise ValidationFailed.one("days", N_("Between {low} and {high}."), low=1, high=60)
+    return utcnow() - timedelta(days=int(days))
+
+
+@router.get("/vehicle-leads", response_class=HTMLResponse)
+def vehicle_leads_page(request: Request, plate: str = "", days: str = "14") -> Response:
+    values = {"plate": plate[:20], "days": days[:3]}
+    with work(request) as w:
+        require(w.user, LEAD_INTAKE)
+        if not plate.strip():
+            return render(request, "checkpoints/vehicle_leads.html", _vehicle_context(values, None, []))
+        try:
+            trace = vehicle_leads.trace_plate(w.session, w.user, plate, _since(values))
+        except ValidationFailed as exc:
+            return render(request, "checkpoints/vehicle_leads.html", _vehicle_context(values, None, exc.errors), 422)
+    return render(request, "checkpoints/vehicle_leads.html", _vehicle_context(values, trace, []))
+
+
+@router.post("/vehicle-leads", response_class=HTMLResponse)
+def vehicle_leads_dispatch(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    values = {k: str(form.get(k, "")).strip()[:200] for k in ("plate", "days", "source", "priority", "note")}
+    with work(request) as w:
+        require(w.user, LEAD_INTAKE)
+        try:
+            with w.session.begin_nested():
+                vehicle_leads.dispatch_vehicle_lead(w.session, w.user, values["source"], values["plate"],
+                                                    values["priority"], values["note"],
+                                                    rules_for(request.app.state.settings), _since(values))
+        except ValidationFailed as exc:
+            return render(request, "checkpoints/vehicle_leads.html", _vehicle_context(values, None, exc.errors), 422)
+    return RedirectResponse("/leads", status_code=303)
