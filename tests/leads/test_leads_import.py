@@ -104,10 +104,38 @@ def test_feedback_sheet_keeps_the_source_layout_with_result_columns(personas, db
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws["A1"].value.startswith("兰州市疫情防控指挥部推送线索")
     header = [cell.value for cell in ws[3]]
-    assert header[-5:] == ["核查结果", "核查时间", "核查单位", "核查人", "采取措施"]
+    assert header[-6:] == ["核查结果", "核查时间", "核查单位", "核查人", "采取措施", "是否在本地"]
     results = {row[0].value: row[7].value for row in ws.iter_rows(min_row=4, max_row=7)}
     assert results[1] == "核查中" and results[4] == "核查中"
     assert results[2].startswith("数据有误") and "Excel" in results[2]
+
+
+def test_feedback_fills_the_upstreams_own_result_columns(personas, db) -> None:
+    """The upstream's 核查结果 / 是否在兰 / 反馈时间 are filled in place; only what it lacks is appended, once."""
+    person = _person(db)
+    book = Workbook()
+    ws = book.active
+    ws.append(["序号", "姓名", "身份证号码", "联系电话", "现居住地址", "核查结果", "是否在兰", "反馈时间"])
+    ws.append([1, person.name, person.id_number, person.phone, ADDRESS, None, None, None])
+    out = io.BytesIO()
+    book.save(out)
+    c = personas.browser("command")
+    batch_url = _confirm(c, _upload(c, out.getvalue()).text).headers["location"]
+    from fangkong.leads.models import Lead, LeadLeg
+
+    with db.sessions() as s:
+        lead = s.execute(select(Lead).where(Lead.person_id == person.id).order_by(Lead.id.desc())).scalars().first()
+        leg = s.execute(select(LeadLeg.id).where(LeadLeg.lead_id == lead.id)).scalar_one()
+    verified = c.post(f"/api/v1/leads/{lead.id}/legs/{leg}/verify", headers=personas.headers("command"),
+                      json={"outcome": "found", "measure": "none"})
+    assert verified.status_code == 200, verified.text
+    ws = load_workbook(io.BytesIO(c.get(batch_url + "/feedback").content)).active
+    header = [cell.value for cell in ws[1]]
+    assert header == ["序号", "姓名", "身份证号码", "联系电话", "现居住地址", "核查结果", "是否在兰", "反馈时间",
+                      "核查单位", "核查人", "采取措施"]
+    row = [cell.value for cell in ws[2]]
+    assert row[5].startswith("已落地核查") and row[6] == "是" and row[7]
+    assert row[8] and row[9] and row[10] == "无"
 
 
 def test_wrong_file_type_is_a_clear_error(personas) -> None:

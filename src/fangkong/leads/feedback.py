@@ -24,9 +24,19 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import NotFound
 from fangkong.core.export import safe_cell, safe_row
 from fangkong.core.models import Unit, User
+from fangkong.core.sheets import clean_header
 from fangkong.leads.models import Lead, LeadBatch, LeadLeg, LeadSourceRow, LeadStatus
 
-RESULT_HEADERS = ("核查结果", "核查时间", "核查单位", "核查人", "采取措施")
+RESULT_HEADERS = ("核查结果", "核查时间", "核查单位", "核查人", "采取措施", "是否在本地")
+# The upstream's own result columns, recognised like the intake recognises its headers: when the sheet has
+# one, the result goes there; only the missing ones are appended (and never twice).
+RESULT_ALIASES = (("核查结果", "核查情况", "落实情况", "落查结果", "反馈结果", "处置情况"),
+                  ("核查时间", "反馈时间", "落查时间"),
+                  ("核查单位", "反馈单位", "落查单位", "责任单位"),
+                  ("核查人", "核查民警", "反馈人", "落查人"),
+                  ("采取措施", "管控措施", "处置措施"),
+                  ("是否在本地", "是否在兰", "是否在本市", "是否在辖区"))
+IN_CITY_ZH = {"found": "是", "elsewhere": "是", "left_city": "否", "not_found": "未找到"}
 OUTCOME_ZH = {"found": "已落地核查，人员在住址", "not_found": "未找到", "elsewhere": "居住在本市其他地址",
               "left_city": "已离开本市"}
 MEASURE_ZH = {"none": "无", "home_observation": "居家观察", "centralised_quarantine": "集中隔离",
@@ -43,10 +53,11 @@ class Result:
     units: str
     officers: str
     measures: str
+    in_city: str = ""
 
     def cells(self) -> list[str]:
         return [self.result, local_time(self.verified_at) if self.verified_at else "", self.units, self.officers,
-                self.measures]
+                self.measures, self.in_city]
 
 
 def batch_in_scope(session: Session, user: User, batch_id: int) -> LeadBatch:
@@ -88,7 +99,9 @@ def _result(lead: Lead, legs: list[tuple[LeadLeg, str]]) -> Result:
     return Result(lead.id, lead.status, result, max(leg.verified_at for leg, _ in done if leg.verified_at),
                   joined([tag(leg, unit) for leg, unit in done]),
                   joined([tag(leg, leg.verified_by or "") for leg, _ in done]),
-                  joined([tag(leg, MEASURE_ZH.get(leg.measure or "none", "")) for leg, _ in done]))
+                  joined([tag(leg, MEASURE_ZH.get(leg.measure or "none", "")) for leg, _ in done]),
+                  IN_CITY_ZH.get(next((leg.outcome for leg, _ in done if leg.kind == "police"), done[0][0].outcome)
+                                 or "", ""))
 
 
 def _outcome_text(leg: LeadLeg) -> str:
@@ -125,7 +138,7 @@ def export_sheet(session: Session, user: User, batch_id: int, uploads: Path) -> 
         raise NotFound()
     rows = source_rows(session, batch)
     results = lead_results(session, {lead_id for lead_id, _ in rows.values() if lead_id})
-    cells = {row: (["数据有误，未能核查：" + (problem or "")] + [""] * 4 if lead_id is None
+    cells = {row: (["数据有误，未能核查：" + (problem or "")] + [""] * (len(RESULT_HEADERS) - 1) if lead_id is None
                    else results[lead_id].cells()) for row, (lead_id, problem) in rows.items()}
     header_row = batch.header_row or 1
     if suffix == ".xlsx":
@@ -137,15 +150,31 @@ def export_sheet(session: Session, user: User, batch_id: int, uploads: Path) -> 
     return f"{Path(batch.file_name).stem}-核查反馈{suffix}", data
 
 
+def result_columns(headers: list[object]) -> tuple[list[int], list[tuple[int, str]]]:
+    """Return the 0-based column of each result (the upstream's own, else appended after the last header),
+    and the headers to add for the appended ones."""
+    cleaned = [clean_header(h) for h in headers]
+    last = max((i for i, h in enumerate(cleaned) if h), default=-1)
+    columns, added = [], []
+    for title, aliases in zip(RESULT_HEADERS, RESULT_ALIASES, strict=True):
+        found = next((i for i, h in enumerate(cleaned) if h in {clean_header(a) for a in aliases}), None)
+        if found is None:
+            last += 1
+            found = last
+            added.append((found, title))
+        columns.append(found)
+    return columns, added
+
+
 def _xlsx(path: Path, sheet_name: str | None, header_row: int, cells: dict[int, list[str]]) -> bytes:
     book = load_workbook(path)
     sheet = book[sheet_name] if sheet_name and sheet_name in book.sheetnames else book.worksheets[0]
-    last = max((c.column for c in sheet[header_row] if c.value not in (None, "")), default=sheet.max_column)
-    for offset, title in enumerate(RESULT_HEADERS, start=1):
-        sheet.cell(row=header_row, column=last + offset, value=title)
+    columns, added = result_columns([c.value for c in sheet[header_row]])
+    for column, title in added:
+        sheet.cell(row=header_row, column=column + 1, value=title)
     for row, values in cells.items():
-        for offset, value in enumerate(values, start=1):
-            sheet.cell(row=row, column=last + offset, value=safe_cell(value))
+        for column, value in zip(columns, values, strict=True):
+            sheet.cell(row=row, column=column + 1, value=safe_cell(value))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -160,11 +189,18 @@ def _csv(path: Path, header_row: int, cells: dict[int, list[str]]) -> bytes:
         except UnicodeDecodeError:
             continue
     rows = list(csv.reader(io.StringIO(text)))
+    columns, added = result_columns(list(rows[header_row - 1]) if len(rows) >= header_row else [])
+    width = max([len(r) for r in rows] + [c + 1 for c in columns])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for number, row in enumerate(rows, start=1):
-        extra = list(RESULT_HEADERS) if number == header_row else cells.get(number, [])
-        writer.writerow(safe_row(row + extra))
+        row = row + [""] * (width - len(row))
+        if number == header_row:
+            for column, title in added:
+                row[column] = title
+        for column, value in zip(columns, cells.get(number, []), strict=False):
+            row[column] = value
+        writer.writerow(safe_row(row))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
