@@ -68,6 +68,21 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
     return env
 
 
+# The few pages each role opens most, for the thumb bar on phones (paths, so core names no capability).
+THUMB_PATHS: dict[str, tuple[str, ...]] = {
+    "station": ("/leads", "/followups", "/command/report"), "district": ("/command", "/leads", "/command/report"),
+    "command": ("/command", "/leads", "/tracing"), "checkpoint": ("/checkpoints", "/referrals"),
+    "health": ("/referrals", "/followups", "/tracing"), "community": ("/followups", "/leads", "/venues"),
+}
+
+
+def thumb_items(nav: list[NavItem], role: str | None) -> list[NavItem]:
+    """Return the role's most used pages among its nav (at most three), else its first three."""
+    by_path = {item.path: item for item in nav}
+    chosen = [by_path[p] for p in THUMB_PATHS.get(role or "", ()) if p in by_path]
+    return (chosen or nav)[:3]
+
+
 def _unread(request: Request, user: Any) -> int:
     """Return the viewer's unread notifications for the bell (0 for the public)."""
     if user is None or getattr(user, "id", None) is None:
@@ -91,7 +106,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "user": user,
         "locale": current_locale.get(),
         "csrf_token": getattr(request.state, "csrf_token", ""),
-        "nav": [n for n in app.state.nav if user is not None and user.role in n.roles],
+        "nav": (nav := [n for n in app.state.nav if user is not None and user.role in n.roles]),
+        "thumbs": thumb_items(nav, getattr(user, "role", None)),
         "path": request.url.path,
         "vendor": app.state.vendor_assets,
         "unread": _unread(request, user),
