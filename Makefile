@@ -5,11 +5,13 @@ export UV_LINK_MODE := copy
 
 .PHONY: demo serve test test-fast lint bench i18n deps deps-dev assets clean
 
-demo: deps assets ## Build the demo city (Lanzhou) into var/ and serve it at http://127.0.0.1:8000
-	$(UV) run --no-dev fangkong demo
+PORT ?= 8000
+
+demo: deps assets ## Build the demo city (Lanzhou) into var/ and serve it at http://127.0.0.1:$(PORT)
+	$(UV) run --no-dev fangkong demo --port $(PORT)
 
 serve: deps assets
-	$(UV) run --no-dev fangkong serve
+	$(UV) run --no-dev fangkong serve --port $(PORT)
 
 test: deps-dev assets ## The whole suite, on SQLite and PostgreSQL, with the browser tests
 	$(UV) run pytest -q

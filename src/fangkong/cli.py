@@ -113,6 +113,41 @@ def _reset_embedded(settings: Settings) -> None:
     shutil.rmtree(settings.presence_dir, ignore_errors=True)  # the demo's movements are rebuilt with it
 
 
+@app.command()
+def setup(
+    city: Annotated[str, typer.Option(help="GB/T 2260 code of the city, e.g. 620100 (兰州市).")],
+    stations: Annotated[Path | None,
+                        typer.Option(help="CSV: 派出所, 区县代码 (or 分局), 辖区街道 (';' between).")] = None,
+    admin: Annotated[str, typer.Option(help="Username of the first administrator (password asked for).")] = "",
+) -> None:
+    """Build a real city's units (city bureau, district sub-bureaus, health commission, stations) and its admin."""
+    from fangkong.core.db import Database
+    from fangkong.core.errors import ValidationFailed
+    from fangkong.core.i18n import gettext
+    from fangkong.core.setup import setup_city
+
+    settings = _settings()
+    secret = ""
+    if admin:
+        secret = os.environ.get("FANGKONG_NEW_PASSWORD") or typer.prompt(
+            "Password", hide_input=True, confirmation_prompt=True)
+    db = Database(settings.database_url)
+    try:
+        with acting_as(_cli_actor()), db.unit_of_work() as session:
+            result = setup_city(session, settings, city, stations.read_bytes() if stations else None, admin, secret)
+            console.print(f"[green]{result.city.name if result.city else city}: {result.districts} districts, "
+                          f"{result.stations} stations, {result.areas} streets and towns; "
+                          f"{len(result.added)} units added.[/]")
+            if result.admin:
+                console.print(f"Administrator: {result.admin}")
+    except ValidationFailed as exc:
+        for err in exc.errors:
+            console.print(f"[red]{err.field}: {gettext(err.message, **err.params)}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply schema migrations up to REVISION (default: the newest)."""

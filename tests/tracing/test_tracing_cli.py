@@ -22,7 +22,9 @@ PRESENCE = """person,place,place_kind,t_in,t_out,source
 @pytest.fixture()
 def app() -> typer.Typer:
     cli = typer.Typer()
-    register(cli)
+    from fangkong.capabilities import platform
+
+    register(cli, platform())
     return cli
 
 

@@ -129,7 +129,8 @@ def test_fever_refers_to_health_at_once_and_health_acknowledges_it(personas, db)
     health = personas.browser("health")
     page = health.get("/referrals").text
     assert "每日随访" in page and "咳嗽" in page
-    assert health.post(f"/referrals/{mine['id']}/acknowledge", data={"csrf_token": csrf(health)},
+    assert health.post(f"/referrals/{mine['id']}/acknowledge", data={"csrf_token": csrf(health),
+                                                                      "handling": "home_observation"},
                        follow_redirects=False).status_code == 303
     assert _today_item(personas, person)["referral_acknowledged"] is True
 

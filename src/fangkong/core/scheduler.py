@@ -24,7 +24,9 @@ from fangkong.core.context import SYSTEM, acting_as
 from fangkong.core.db import Database, utcnow
 
 log = logging.getLogger("fangkong.scheduler")
-LEADER_LOCK = 0x66616E67  # "fang": the advisory lock key of the scheduler's leader
+# The leader's advisory lock, in the two-key form with a class of its own: the single-key space belongs to
+# the audit chain (core.audit), whose writers would otherwise wait for the leader forever.
+LEADER_LOCK_CLASS, LEADER_LOCK_KEY = 0x73636864, 1  # "schd"
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ class Scheduler:
                 self._lock_conn.commit()
                 return True
             self._lock_conn = self.db.engine.connect()
-            held = self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar()
+            held = self._lock_conn.execute(text("SELECT pg_try_advisory_lock(:c, :k)"),
+                                           {"c": LEADER_LOCK_CLASS, "k": LEADER_LOCK_KEY}).scalar()
             self._lock_conn.commit()
             if not held:
                 self._release()
