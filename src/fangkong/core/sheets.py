@@ -218,3 +218,26 @@ def parse_datetime(cell: Any) -> datetime:
     raise CodeError(BAD_DATE, value=str(cell)[:40])
 
 
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may take for the start of a formula
+
+
+def safe_row(sheet: Any, values: list[Any]) -> list[Any]:
+    """Return a row for `sheet.append` in which every text starting like a formula (= + - @) is a text cell
+    marked with a quote prefix: a name, company or route typed by the public as `=HYPERLINK(…)` or
+    `@SUM(…)` is shown as typed and never evaluated, not even after someone edits the cell in Excel."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            out.append(cell)
+        else:
+            out.append(value)
+    return out
