@@ -184,9 +184,10 @@ async def bulk_preview(request: Request, form: Annotated[FormData, Depends(check
 def _bulk_preview(request: Request, form: FormData, name: str, data: bytes) -> Response:
     header, errors = _bulk_input(form)
     try:
-        if errors:
-            raise ValidationFailed(errors)
         with work(request) as w:
+            require(w.user, PASS_ISSUE)  # before the fields: a role without it learns nothing from them
+            if errors:
+                raise ValidationFailed(errors)
             parsed, sha = bulk.preview(w.user, header, data, name, request.app.state.settings.var_dir)
     except ValidationFailed as exc:
         return _bulk_page(request, header, exc.errors, status=422)
@@ -198,14 +199,15 @@ def bulk_confirm(request: Request, form: Annotated[FormData, Depends(checked_for
     header, errors = _bulk_input(form)
     settings = request.app.state.settings
     try:
-        if errors:
-            raise ValidationFailed(errors)
-        name = str(form.get("file_name", ""))
-        try:
-            data = kept_upload(settings.var_dir, str(form.get("sha256", "")), name)
-        except SheetError as exc:
-            raise ValidationFailed.one("file", exc.message, **exc.params) from None
         with work(request) as w:
+            require(w.user, PASS_ISSUE)
+            if errors:
+                raise ValidationFailed(errors)
+            name = str(form.get("file_name", ""))
+            try:
+                data = kept_upload(settings.var_dir, str(form.get("sha256", "")), name)
+            except SheetError as exc:
+                raise ValidationFailed.one("file", exc.message, **exc.params) from None
             found = bulk.issue(w.session, w.user, key_ring(settings.var_dir), header, data, name,
                                settings.registration_retention_days)
             application_id = found.id
