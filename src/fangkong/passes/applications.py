@@ -28,6 +28,8 @@ from fangkong.passes.rules import (
     DOCUMENT_TYPE,
     DOCUMENT_TYPES,
     END_BEFORE_START,
+    FAR_DATE,
+    FAR_DAYS,
     MAX_DAYS,
     MAX_DOCUMENT_BYTES,
     MAX_PASSES_PER_APPLICATION,
@@ -95,6 +97,9 @@ def parse_day(errors: list[FieldError], name: str, raw: str) -> date | None:
 def check_validity(errors: list[FieldError], start: date | None, end: date | None, not_before: date | None) -> None:
     """Report a validity that ends before it starts, is too long, or (for the public) starts in the past."""
     if start is None or end is None:
+        return
+    if abs((start - today()).days) > FAR_DAYS or abs((end - today()).days) > FAR_DAYS:
+        errors.append(FieldError("valid_until", FAR_DATE, {"days": FAR_DAYS}))  # also keeps tokens' uint32 times safe
         return
     if end < start:
         errors.append(FieldError("valid_until", END_BEFORE_START))

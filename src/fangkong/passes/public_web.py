@@ -21,7 +21,7 @@ from fangkong.passes.tokens import key_ring
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = {"verify.js": "text/javascript", "pass.css": "text/css"}
+ASSETS = {"verify.js": "text/javascript", "pass.js": "text/javascript", "pass.css": "text/css"}
 ROWS = 5  # vehicle or person rows on the form (more through the staff API or the sheet)
 NO_STORE = {"Cache-Control": "no-store"}
 

@@ -31,6 +31,7 @@ OUTCOMES = {
 IMPOSSIBLE_TRAVEL = N_("Flagged: this pass was used at another checkpoint {minutes} minutes ago, too far away to "
                        "be the same vehicle. Check the papers; the vehicle takes the normal lane.")
 
+FAR_DAYS = 366  # validity dates lie within a year of today
 MAX_DAYS = 90  # longest validity a pass gets (the issue's seeds: passes were renewed monthly)
 MAX_PASSES_PER_APPLICATION = 20
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -40,6 +41,7 @@ DOCUMENT_MAGIC = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"
 
 END_BEFORE_START = N_("The validity cannot end before it starts.")
 TOO_LONG = N_("A pass is valid for at most {days} days.")
+FAR_DATE = N_("Give dates within {days} days of today.")
 START_IN_PAST = N_("The validity cannot start before today.")
 NO_VEHICLES = N_("Give at least one vehicle plate or one person.")
 TOO_MANY = N_("At most {n} vehicles or persons per application.")

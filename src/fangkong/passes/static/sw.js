@@ -32,8 +32,11 @@ self.addEventListener("fetch", (event) => {
       return response;
     } catch (error) {
       const copy = await cache.match(path);
-      if (copy) return copy;
-      throw error;
+      if (!copy) throw error;
+      // Tell the page this answer is the kept copy (it shows the age of its keys and revocation list).
+      const headers = new Headers(copy.headers);
+      headers.set("x-fk-offline", "1");
+      return new Response(copy.body, { status: copy.status, statusText: copy.statusText, headers });
     }
   })());
 });

@@ -47,8 +47,9 @@ async function loadJson(path) {
     const response = await fetch(path, { cache: "no-cache" });
     if (!response.ok) throw new Error(String(response.status));
     const body = await response.json();
-    localStorage.setItem(STORE + path, JSON.stringify(body));
-    return { body, online: true };
+    const online = response.headers.get("x-fk-offline") !== "1";
+    if (online) localStorage.setItem(STORE + path, JSON.stringify(body));
+    return { body, online };
   } catch (error) {
     const copy = localStorage.getItem(STORE + path);
     if (copy) return { body: JSON.parse(copy), online: false };
@@ -101,7 +102,7 @@ function show(messages, result) {
   box.append(head);
   if (result.claims) {
     const facts = document.createElement("p");
-    const until = new Date(result.claims.until).toLocaleString();
+    const until = new Date(result.claims.until).toLocaleString(document.documentElement.lang);
     facts.textContent = `${messages.dataset.pass} ${result.claims.passId} · ${messages.dataset["kind" +
       (result.claims.kind === "vehicle" ? "Vehicle" : "Person")]} · ${messages.dataset.subject} ${result.claims.subject}` +
       ` · ${messages.dataset.until} ${until}`;
@@ -123,7 +124,7 @@ async function start() {
     try {
       state.keys = await importKeys(keys.body);
       state.revoked = new Set((revoked.body && revoked.body.revoked) || []);
-      const time = new Date((revoked.body || keys.body).generated_at).toLocaleString();
+      const time = new Date((revoked.body || keys.body).generated_at).toLocaleString(document.documentElement.lang);
       const template = keys.online ? messages.dataset.cached : messages.dataset.offline;
       status.textContent = format(template, { time, n: state.revoked.size });
       status.dataset.ready = keys.online ? "online" : "offline";
