@@ -19,6 +19,7 @@ from bench.backends import on_each_backend
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from fangkong.capabilities import platform
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.db import Database, utcnow
 from fangkong.core.migrate import upgrade
@@ -103,6 +104,7 @@ def bench(url: str, label: str, var: Path) -> None:
 
 
 def main() -> None:
+    platform().grant_permissions()  # what create_app does: the roles get the permissions passes declares
     verify_cpu()
     on_each_backend(bench)
 

@@ -189,3 +189,19 @@ def test_validity_is_bounded(client) -> None:  # type: ignore[no-untyped-def]
     start = today()
     too_long = send_application(client, document=None, valid_until=(start + timedelta(days=120)).isoformat())
     assert too_long.status_code == 422
+
+
+def test_purge_deletes_applications_past_retention_and_keeps_the_counts(issued, db, personas, checkpoints) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from fangkong.core.db import utcnow
+    from fangkong.passes.models import Pass, PassApplication
+    from fangkong.passes.service import purge_expired
+
+    verify(personas, checkpoints[0], issued.token)
+    with db.unit_of_work() as s:
+        s.execute(update(PassApplication).values(purge_after=utcnow() - timedelta(days=1)))
+        assert purge_expired(s) == 1
+    with db.sessions() as s:
+        assert s.execute(select(Pass.id)).first() is None
+        assert s.execute(select(PassVerification.pass_id)).scalars().all() == [None]  # still counted

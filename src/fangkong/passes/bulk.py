@@ -24,7 +24,7 @@ from fangkong.core.models import User
 from fangkong.passes import forms, xlsx
 from fangkong.passes.access import PASS_ISSUE
 from fangkong.passes.applications import check_validity
-from fangkong.passes.issuing import sign_row
+from fangkong.passes.issuing import sign_rows
 from fangkong.passes.models import Pass, PassApplication
 from fangkong.passes.rules import PURPOSES, day_end, day_start
 from fangkong.passes.tokens import KeyRing
@@ -205,7 +205,7 @@ def issue(session: Session, user: User, ring: KeyRing, header: BulkInput, data: 
     ids = _reserve_ids(session, len(rows))
     for row, new_id in zip(rows, ids, strict=True):
         row["id"] = new_id
-        row["key_id"], row["token"] = sign_row(ring, row)
+    sign_rows(ring, rows)
     insert_rows(session, Pass, rows)
     audit.record_created(session, Pass, rows)
     audit.record(session, "issue_bulk", "pass_applications", application.id, passes=len(rows), file=file_name[:100])

@@ -17,12 +17,23 @@ def subject_of(kind: str, plate: str | None, holder_name: str | None, holder_id_
     return f"{holder_name or ''} {(holder_id_number or '')[-4:]}".strip()
 
 
+def claims_of(kid: str, row: dict[str, Any]) -> Claims:
+    """Return what the token of a pass (given as a row: id, kind, plate, holder…, validity) says."""
+    return Claims(kid, row["id"], row["kind"], row["valid_from"], row["valid_until"],
+                  subject_of(row["kind"], row.get("plate"), row.get("holder_name"), row.get("holder_id_number")))
+
+
 def sign_row(ring: KeyRing, row: dict[str, Any]) -> tuple[str, str]:
-    """Return (key id, token) for a pass given as a row (id, kind, plate, holder…, valid_from, valid_until)."""
+    """Return (key id, token) for one pass given as a row."""
     kid = ring.current_id
-    claims = Claims(kid, row["id"], row["kind"], row["valid_from"], row["valid_until"],
-                    subject_of(row["kind"], row.get("plate"), row.get("holder_name"), row.get("holder_id_number")))
-    return kid, ring.sign(claims)
+    return kid, ring.sign(claims_of(kid, row))
+
+
+def sign_rows(ring: KeyRing, rows: list[dict[str, Any]]) -> None:
+    """Set key_id and token on many pass rows (ids already set), all with the current key."""
+    kid, sign = ring.signer()
+    for row in rows:
+        row["key_id"], row["token"] = kid, sign(claims_of(kid, row))
 
 
 def responsible_unit(session: Session, address: str | None, level: str) -> int:

@@ -25,6 +25,7 @@ import hashlib
 import os
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,6 +168,19 @@ class KeyRing:
         assert self._current is not None and claims.key_id == self._current[0]
         body = payload(claims)
         return _b64(body + self._current[1].sign(body))
+
+    def signer(self) -> tuple[str, Callable[[Claims], str]]:
+        """Return the current key id and a function signing with that key, for many tokens at once (the
+        bulk issue: one look at the key folder, not one per pass)."""
+        self._load()
+        assert self._current is not None
+        kid, private = self._current
+
+        def sign(claims: Claims) -> str:
+            body = payload(claims)
+            return _b64(body + private.sign(body))
+
+        return kid, sign
 
     def verify(self, token: str) -> Claims:
         """Return the claims of a genuine token; raise TokenError (malformed or forged) otherwise."""
