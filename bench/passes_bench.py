@@ -99,7 +99,8 @@ def bench(url: str, label: str, var: Path) -> None:
         for token, plate in sample:
             verify_pass(s, ring, token, plate, Where(None, district.unit_id), rule)
     print(f"{label:10s} online verification recorded: {(time.perf_counter() - started) / len(sample) * 1e3:.2f} ms "
-          f"wall, {(time.process_time() - cpu) / len(sample) * 1e3:.2f} ms CPU (client and SQLite in process) per pass")
+          f"wall, {(time.process_time() - cpu) / len(sample) * 1e3:.2f} ms CPU in this process per pass "
+          "(service and driver; SQLite runs inside it)")
     db.dispose()
 
 
