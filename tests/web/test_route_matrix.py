@@ -44,6 +44,7 @@ REPORTERS = frozenset({"district", "station"})  # units that submit a daily repo
 SCREENS = frozenset({"screen", "command", "district"})
 POLICE = frozenset({"command", "district", "station"})  # deployments, offence cases, supervision (issue 19)
 SUPERVISORS = frozenset({"command", "district"})  # record supervision visits and their items
+PASS_STAFF = frozenset({"command", "district", "station"})  # applications and passes of their jurisdiction
 
 # Roles that hold the permission but not the object (it lies outside their jurisdiction): their request
 # body is validated before the use case looks the object up, so 422 is as good as 404 for them.
@@ -326,6 +327,43 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     # Removing a member, then its shift: after every row that uses them.
     ("POST", "/deployments/members/{member_id}/delete"): ("/deployments/members/{member}/delete", POLICE),
     ("POST", "/deployments/shifts/{shift_id}/delete"): ("/deployments/shifts/{shift}/delete", POLICE),
+    ("GET", "/passes/apply"): ("/passes/apply", PUBLIC),
+    ("POST", "/passes/apply"): ("/passes/apply", PUBLIC),
+    ("GET", "/passes/apply/done"): ("/passes/apply/done?ref=ABCDEFGHJK", PUBLIC),
+    ("GET", "/passes/status"): ("/passes/status", PUBLIC),
+    ("POST", "/passes/status"): ("/passes/status", PUBLIC),
+    ("GET", "/passes/keys.json"): ("/passes/keys.json", PUBLIC),
+    ("GET", "/passes/revoked.json"): ("/passes/revoked.json", PUBLIC),
+    ("GET", "/passes/verify"): ("/passes/verify", PUBLIC),
+    ("GET", "/passes/sw.js"): ("/passes/sw.js", PUBLIC),
+    ("GET", "/passes/assets/{name}"): ("/passes/assets/verify.js", PUBLIC),
+    ("GET", "/passes"): ("/passes", PASS_STAFF),
+    ("POST", "/passes/applications/decide"): ("/passes/applications/decide", PASS_STAFF),
+    ("GET", "/passes/applications/{application_id}"): ("/passes/applications/{pass_application}", PASS_STAFF),
+    ("POST", "/passes/applications/{application_id}/decide"): ("/passes/applications/{pass_application}/decide",
+                                                               PASS_STAFF),
+    ("GET", "/passes/applications/{application_id}/document"): ("/passes/applications/{pass_application}/document",
+                                                                PASS_STAFF),
+    ("GET", "/passes/export.xlsx"): ("/passes/export.xlsx", PASS_STAFF),
+    ("GET", "/passes/{pass_id}"): ("/passes/{pass_id}", PASS_STAFF),
+    ("GET", "/passes/{pass_id}/print"): ("/passes/{pass_id}/print", PASS_STAFF),
+    ("POST", "/passes/{pass_id}/revoke"): ("/passes/{pass_id}/revoke", PASS_STAFF),
+    ("GET", "/passes/bulk/new"): ("/passes/bulk/new", PASS_STAFF),
+    ("POST", "/passes/bulk/new"): ("/passes/bulk/new", PASS_STAFF),
+    ("POST", "/passes/bulk/confirm"): ("/passes/bulk/confirm", PASS_STAFF),
+    ("POST", "/api/v1/passes/applications"): ("/api/v1/passes/applications", PASS_STAFF),
+    ("GET", "/api/v1/passes/applications"): ("/api/v1/passes/applications", PASS_STAFF),
+    ("GET", "/api/v1/passes/applications/{application_id}"): ("/api/v1/passes/applications/{pass_application}",
+                                                              PASS_STAFF),
+    ("POST", "/api/v1/passes/applications/{application_id}/decision"): (
+        "/api/v1/passes/applications/{pass_application}/decision", PASS_STAFF),
+    ("POST", "/api/v1/passes/applications/decisions"): ("/api/v1/passes/applications/decisions", PASS_STAFF),
+    ("GET", "/api/v1/passes"): ("/api/v1/passes", PASS_STAFF),
+    ("GET", "/api/v1/passes/{pass_id}"): ("/api/v1/passes/{pass_id}", PASS_STAFF),
+    ("POST", "/api/v1/passes/{pass_id}/revoke"): ("/api/v1/passes/{pass_id}/revoke", PASS_STAFF),
+    ("POST", "/api/v1/passes/verify"): ("/api/v1/passes/verify", CP_WRITE),
+    ("GET", "/api/v1/checkpoints/{checkpoint_id}/pass-checks"): ("/api/v1/checkpoints/{checkpoint}/pass-checks",
+                                                                 CP_READ),
     # Last: closing sign-in revokes the link the rows above use.
     ("POST", "/register/gathering/manage/{token}/sign-in"): ("/register/gathering/manage/{manage_token}/sign-in",
                                                              PUBLIC),
@@ -420,7 +458,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
     pair, merge = _pair_and_merge(db, personas, person)
     registration = _registrations(db)
     registration.update(_deployments(db, station.unit_id))
-    return {**registration, "own_pair": pair, "own_merge": merge, "team_obs": team_obs, "follow_up": follow_up,
+    return {**registration, **_passes(db, personas), "own_pair": pair, "own_merge": merge, "team_obs": team_obs,
+            "follow_up": follow_up,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
@@ -480,6 +519,37 @@ def _registrations(db) -> dict[str, object]:  # type: ignore[no-untyped-def]
             [AttendeeInput(name="赶集人", doc_number="11010519491231002X", phone="13800000005")], 28)
         return {"arrival": arrival.id, "gathering": gathering.id, "manage_token": gathering.manage_token,
                 "sign_in_token": gathering.sign_in_token}
+
+
+def _passes(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A pending application with a document and an issued pass, both decided by the `station` persona's unit
+    (so that station, its district and command all see them)."""
+    from datetime import timedelta
+
+    from fangkong.passes.applications import ApplicationInput, Decision, Document, HolderInput, apply, decide, today
+    from fangkong.passes.tokens import key_ring
+
+    settings = personas.app.state.settings
+    made = []
+    with db.unit_of_work() as s:
+        for plate in ("甘A77771", "甘A77772"):
+            data = ApplicationInput(company="矩阵物流", contact_phone="13800000006",
+                                    address="兰州市城关区酒泉路街道1号", purpose="daily_supplies", route="G30",
+                                    valid_from=today().isoformat(),
+                                    valid_until=(today() + timedelta(days=3)).isoformat(),
+                                    holders=[HolderInput(plate=plate)], consent=True)
+            made.append(apply(s, data, Document("证明.pdf", b"%PDF-1.4 matrix"), settings.var_dir, "station", 28))
+        station = s.execute(select_user("station")).scalar_one()
+        decide(s, station, key_ring(settings.var_dir), made[1], Decision(approve=True))
+        return {"pass_application": made[0].id, "pass_id": made[1].passes[0].id}
+
+
+def select_user(username: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from fangkong.core.models import User
+
+    return select(User).where(User.username == username)
 
 
 def _call(client, method: str, path: str, api: bool, headers: dict[str, str]):  # type: ignore[no-untyped-def]

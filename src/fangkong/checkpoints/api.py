@@ -30,7 +30,8 @@ class PersonIn(BaseModel):
     doc_type: str = Field("resident_id", max_length=40)
     doc_number: str = Field("", max_length=40)
     temperature_c: float | None = Field(None, description="34–43 °C; fever is ≥ 37.3")
-    disposition: str = Field("passed", description="passed, turned_back, referred or quarantined")
+    disposition: str = Field("passed", description="passed, turned_back, referred, quarantined, or green_lane "
+                                                   "(with a pass)")
     role: str = Field("passenger", description="driver, passenger or walker")
     override_reason: str = Field("", max_length=200, description="Required to let pass a person the rules propose "
                                  "to refer (fever, risk-area origin): why")
@@ -45,6 +46,9 @@ class PassageIn(BaseModel):
     lane: int | None = Field(None, ge=1, le=30)
     at: datetime | None = None
     people: list[PersonIn] = Field(max_length=60)
+    pass_verification_id: int | None = Field(None, ge=1, le=2**31 - 1, description=(
+        "From POST /api/v1/passes/verify at this checkpoint within the hour: with a valid pass, people may "
+        "have the disposition green_lane"))
 
     def to_input(self) -> service.PassageInput:
         data = self.model_dump(exclude={"people"})

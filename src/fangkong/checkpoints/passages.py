@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from fangkong.checkpoints.flags import load_risk_index, risk_version, watched_persons
 from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson
 from fangkong.checkpoints.service import (
+    GREEN_LANE,
+    GREEN_LANE_NEEDS_PASS,
     CheckResult,
     PassageInput,
     check_codes,
@@ -38,9 +40,10 @@ from fangkong.core import audit
 from fangkong.core.access import PASSAGE_WRITE, require
 from fangkong.core.context import Actor, acting_as, current_actor
 from fangkong.core.db import utcnow
-from fangkong.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from fangkong.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
+from fangkong.passes.verification import green_lane_allowed
 from fangkong.people.matching import IncomingRecord, Link, link_persons
 from fangkong.people.models import Person
 from fangkong.people.referral_models import Referral
@@ -184,6 +187,10 @@ def _validated(session: Session, request: PassageRequest, now: datetime,
         raise NotFound()
     checkpoint, version = _Posted(found[0], found[1]), found[2]
     checked = check_codes(data, load_risk_index(session, now, version))
+    if any(p.disposition == GREEN_LANE for p in checked.people) and not (
+            data.pass_verification_id and green_lane_allowed(session, data.pass_verification_id, checkpoint.id,
+                                                             checked.plate, now)):
+        checked.errors.append(FieldError("pass_token", GREEN_LANE_NEEDS_PASS))  # a pass verified here, just now
     if checked.errors:
         existing = _existing(session, client_id, checkpoint.id)  # a retry is answered even if its body is wrong
         if existing is not None:

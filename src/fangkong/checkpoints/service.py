@@ -45,7 +45,8 @@ from fangkong.people.referral_models import HANDLINGS, Referral
 KINDS = {"ring_station": N_("Ring-city station"), "toll_gate": N_("Highway toll gate"),
          "temporary_post": N_("Temporary post"), "community_gate": N_("Community gate")}
 DISPOSITIONS = {"passed": N_("Passed"), "turned_back": N_("Turned back"), "referred": N_("Referred to health"),
-                "quarantined": N_("Quarantined")}
+                "quarantined": N_("Quarantined"), "green_lane": N_("Green lane (pass)")}
+GREEN_LANE = "green_lane"  # only with a pass verified here a moment ago (passages._green_lane)
 ROLES = {"driver": N_("Driver"), "passenger": N_("Passenger"), "walker": N_("On foot")}
 LEVELS = {"high": N_("High risk"), "medium": N_("Medium risk"), "low": N_("Low risk")}
 MIN_C, MAX_C = 34.0, 43.0
@@ -55,6 +56,7 @@ TEMPERATURE = N_("A body temperature lies between {low} and {high} °C.")
 CHOOSE = N_("Choose one of the options.")
 NO_PEOPLE = N_("Add at least one person.")
 ALREADY_ACKNOWLEDGED = N_("This referral has already been acknowledged.")
+GREEN_LANE_NEEDS_PASS = N_("The green lane needs a valid pass: scan it into the pass field.")
 
 
 # --- registry ------------------------------------------------------------------------------------
@@ -209,6 +211,7 @@ class PassageInput:
     lane: int | None = None
     at: datetime | None = None
     people: list[PersonInput] = field(default_factory=list)
+    pass_verification_id: int | None = None  # a valid green-channel pass checked here: its people may go green_lane
 
 
 @dataclass
@@ -291,7 +294,7 @@ def proposed_flags(person: CheckedPerson, result: CheckResult, risk: RiskIndex) 
 def _propose_referral(index: int, given: PersonInput, person: CheckedPerson, result: CheckResult,
                       risk: RiskIndex) -> None:
     reasons = proposed_flags(person, result, risk)
-    if not reasons or person.disposition != "passed":
+    if not reasons or person.disposition not in ("passed", "green_lane"):  # letting through, either way
         return
     why = " ".join(given.override_reason.split())[:200]
     if len(why) < 2:
@@ -404,6 +407,9 @@ def correct_passage(session: Session, user: User, passage_id: int, data: Passage
         raise NotFound()
     checkpoint = get_checkpoint(session, user, passage.checkpoint_id, PASSAGE_WRITE)
     checked = check_passage(session, data)
+    had_pass = any(p.disposition == GREEN_LANE for p in passage.people)
+    if not had_pass and any(p.disposition == GREEN_LANE for p in checked.people):
+        checked.errors.append(FieldError("pass_token", GREEN_LANE_NEEDS_PASS))
     if checked.errors:
         raise ValidationFailed(checked.errors)
     _fill(passage, data, checked)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from fangkong.checkpoints import passages, service, sheet_import, vehicle_leads
+from fangkong.checkpoints import pass_checks, passages, service, sheet_import, vehicle_leads
 from fangkong.checkpoints.flags import FEVER_C, FLAG_LABELS
 from fangkong.checkpoints.models import Passage
 from fangkong.core import audit
@@ -124,7 +124,8 @@ def _station_context(w: Work, checkpoint_id: Id, data: service.PassageInput | No
                                                                       "turned_back")},
             "values": _form_values(data), "errors": errors, "rows": range(ROWS), "saved": saved, "editing": editing,
             "client_id": uuid.uuid4().hex, "can_write": can(w.user, PASSAGE_WRITE),
-            "documents": [(k, v[0]) for k, v in DOCUMENT_LABELS.items()], "check": None}
+            "documents": [(k, v[0]) for k, v in DOCUMENT_LABELS.items()], "check": None,
+            "pass_counts": pass_checks.day_counts(w.session, w.user, checkpoint.id)}
 
 
 @router.get("/checkpoints/{checkpoint_id}", response_class=HTMLResponse)
@@ -149,16 +150,37 @@ def check_fragment(request: Request, checkpoint_id: Id, form: Annotated[FormData
 @router.post("/checkpoints/{checkpoint_id}/passages", response_class=HTMLResponse)
 def register_page(request: Request, checkpoint_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = passage_input(form)
-    try:
+    token = str(form.get("pass_token", "")).strip()[:600]
+    errors = _green_lane(request, checkpoint_id, data, token) if token else []
+    if not errors:
+        try:
+            with work(request) as w:
+                passage, _created = passages.register_passage(w.session, w.user, checkpoint_id, data)
+                passage_id = passage.id
+        except ValidationFailed as exc:
+            errors = exc.errors
+    if errors:
         with work(request) as w:
-            passage, _created = passages.register_passage(w.session, w.user, checkpoint_id, data)
-            passage_id = passage.id
-    except ValidationFailed as exc:
-        with work(request) as w:
-            ctx = _station_context(w, checkpoint_id, data, exc.errors)
+            ctx = _station_context(w, checkpoint_id, data, errors)
             ctx["check"] = service.check_passage(w.session, data)
+            ctx["values"]["pass_token"] = token
         return render(request, "checkpoints/station.html", ctx, 422)
     return RedirectResponse(f"/checkpoints/{checkpoint_id}?saved={passage_id}", status_code=303)
+
+
+def _green_lane(request: Request, checkpoint_id: int, data: service.PassageInput, token: str) -> list[Any]:
+    """Verify the scanned pass (recorded in its own transaction, whatever the passage's fate); a valid one
+    sends the people let through to the green lane, each still registered."""
+    with work(request) as w:
+        found = pass_checks.verify_at(w.session, w.user, request.app.state.settings, checkpoint_id, token, data.plate)
+    problem = pass_checks.refusal(found)
+    if problem is not None:
+        return [problem]
+    data.pass_verification_id = found.id
+    for person in data.people:
+        if person.disposition == "passed":
+            person.disposition = service.GREEN_LANE
+    return []
 
 
 @router.get("/passages/{passage_id}", response_class=HTMLResponse)

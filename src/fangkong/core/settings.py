@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     checkin_ip_per_minute: float = Field(1200.0, gt=0, description="Check-ins per minute per IP address (NAT!).")
     checkin_ip_burst: int = Field(300, ge=1, description="Check-ins an IP address may make at once.")
     checkin_batch_max: int = Field(500, ge=1, le=5000, description="Most check-ins written in one transaction.")
+    passes_approving_level: Literal["station", "district", "command"] = Field(
+        "district", description="Which unit decides on a pass application: the station, the district sub-bureau "
+        "or the command centre over the address the applicant gives (an address the city does not place: command).")
+    passes_max_speed_kmh: float = Field(
+        150.0, gt=0, le=1000, description="A pass checked at two checkpoints farther apart than this speed allows in "
+        "the time between is flagged (a copied QR code); used when both checks carry a position.")
+    passes_min_transfer_minutes: int = Field(
+        10, ge=0, le=24 * 60, description="Without positions: a pass checked at two different checkpoints within "
+        "this many minutes is flagged.")
     lead_deadlines: str = Field(
         "express=5/10,urgent=120/120,normal=midnight/midnight",
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",

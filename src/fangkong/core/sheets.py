@@ -16,6 +16,7 @@ from typing import Any
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.codes import CodeError, fold
+from fangkong.core.export import looks_like_formula
 from fangkong.core.i18n import N_
 
 NOT_A_SHEET = N_("This file is not a readable Excel (.xlsx) or CSV sheet.")
@@ -218,3 +219,23 @@ def parse_datetime(cell: Any) -> datetime:
     raise CodeError(BAD_DATE, value=str(cell)[:40])
 
 
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+def text_cells(sheet: Any, values: list[Any]) -> list[Any]:
+    """Return a row for `sheet.append` in which every text starting like a formula (= + - @) is a text cell
+    marked with a quote prefix: a name, company or route typed by the public as `=HYPERLINK(…)` or
+    `@SUM(…)` is shown as typed and never evaluated, not even after someone edits the cell in Excel."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out: list[Any] = []
+    for value in values:
+        if looks_like_formula(value):  # core.export: the one test of what a spreadsheet takes for a formula
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            out.append(cell)
+        else:
+            out.append(value)
+    return out
