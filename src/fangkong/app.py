@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url)
+    app.state.db = db or Database(settings.database_url, audit_key=settings.audit_key)
     plat = app.state.platform = platform()
     plat.grant_permissions()
     app.state.template_dirs = plat.template_dirs

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import AUDIT_READ, ROLE_LABELS, UNIT_MANAGE, USER_MANAGE, require
-from fangkong.core.audit import AuditFilter, search_entries, verify_chain
+from fangkong.core.audit import AuditFilter, search_entries
+from fangkong.core.audit_anchor import verify_anchored
 from fangkong.core.auth import attempt_login, issue_token
 from fangkong.core.context import acting_as
 from fangkong.core.i18n import gettext
@@ -120,6 +121,7 @@ class ChainOut(BaseModel):
     rows: int
     first_bad_id: int | None
     reason: str | None
+    anchored_id: int | None = None
 
 
 @router.post("/auth/token", response_model=TokenOut, tags=["auth"])
@@ -199,5 +201,5 @@ def audit_verify(request: Request) -> ChainOut:
     """Recompute the audit hash chain and report the first broken entry, if any."""
     with work(request) as w:
         require(w.user, AUDIT_READ)
-        report = verify_chain(w.session)
+        report = verify_anchored(w.session, request.app.state.settings)
     return ChainOut(**report.__dict__)
