@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from fangkong.core.access import require
+from fangkong.core.access import can, require
 from fangkong.core.auth import cached_token_user, resume_session, user_for_token
 from fangkong.core.context import Actor, acting_as
 from fangkong.core.errors import Forbidden, NotFound, Unauthenticated
@@ -187,6 +187,20 @@ def guard(*actions: str) -> Any:
             await release_request_session(request)  # SQLite: its write lock would block the audit row
             await run_in_threadpool(audit_denied, request, actor, exc)
             raise
+
+    return Depends(dependency)
+
+
+def guard_any(*actions: str) -> Any:
+    """Route dependency like `guard`, satisfied by any one of `actions`."""
+
+    async def dependency(request: Request, user: Annotated[User, Depends(authenticated)]) -> None:
+        if not any(can(user, action) for action in actions):
+            exc = Forbidden()
+            actor = actor_for(request, user)
+            await release_request_session(request)
+            await run_in_threadpool(audit_denied, request, actor, exc)
+            raise exc
 
     return Depends(dependency)
 
