@@ -28,10 +28,12 @@ PG_SERVER = os.environ.get("FANGKONG_TEST_POSTGRES", "postgresql+psycopg://postg
 REQUIRE_PG = os.environ.get("FANGKONG_REQUIRE_POSTGRES") == "1"
 DEMO_SIZE, DEMO_SEED = 240, 7
 BACKENDS = ["sqlite", "postgresql"]
+TEST_AUDIT_KEY = "k" * 40  # the template and every clone share it, so their chains verify
 
 
 def make_settings(var_dir: Path, url: str) -> Settings:
-    return load_settings(var_dir=var_dir, database_url=url, secret_key="t" * 40, argon2_memory_kib=64,
+    return load_settings(var_dir=var_dir, database_url=url, secret_key="t" * 40, audit_key=TEST_AUDIT_KEY,
+                         argon2_memory_kib=64,
                          argon2_time_cost=1, demo=True, scheduler=False)
 
 
@@ -67,7 +69,7 @@ class Backend:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             url = _pg_url(name)
         upgrade(url)
-        db = Database(url)
+        db = Database(url, audit_key=TEST_AUDIT_KEY)
         build_demo(db, make_settings(self.root, url), size=DEMO_SIZE, seed=DEMO_SEED)
         db.dispose()
         return url
@@ -122,7 +124,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, audit_key=settings.audit_key)
     yield database
     database.dispose()
 

@@ -19,6 +19,7 @@ from fangkong.core.db import Database
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import errors, fastpath, middleware
+from fangkong.core.web.denied import DeniedBudget
 from fangkong.tracing.cases import Presence
 from fangkong.tracing.store import PresenceStore
 
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.db = db or Database(settings.database_url)
+    app.state.db = db or Database(settings.database_url, audit_key=settings.audit_key)
+    app.state.denied_budget = DeniedBudget()
     plat = app.state.platform = platform()
     plat.grant_permissions()
     app.state.template_dirs = plat.template_dirs

@@ -74,7 +74,7 @@ def demo(
     settings = _settings(demo=True)
     _reset_embedded(settings)
     migrate(settings.database_url)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     city = build_demo(db, settings, size=size, seed=seed)
     outbreak = build_outbreak(db, PresenceStore(settings.presence_dir), seed=seed)
     with db.unit_of_work() as session:  # the dashboard and reports read the roll-up: fill the last month
@@ -131,7 +131,7 @@ def setup(
     if admin:
         secret = os.environ.get("FANGKONG_NEW_PASSWORD") or typer.prompt(
             "Password", hide_input=True, confirmation_prompt=True)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     try:
         with acting_as(_cli_actor()), db.unit_of_work() as session:
             result = setup_city(session, settings, city, stations.read_bytes() if stations else None, admin, secret)
@@ -178,7 +178,7 @@ def users_create(
     settings = _settings()
     secret = password or os.environ.get("FANGKONG_NEW_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     try:
         with acting_as(_cli_actor()), db.unit_of_work() as session:
             unit_id = session.execute(select(Unit.id).where(Unit.code == unit)).scalar()
@@ -207,7 +207,7 @@ def registration_purge() -> None:
     from fangkong.registration.retention import purge_expired
 
     settings = _settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     with acting_as(_cli_actor()), db.unit_of_work() as session:
         purged = purge_expired(session)
     db.dispose()
@@ -224,7 +224,7 @@ def tick(only: Annotated[list[str] | None, typer.Option(help="Run only these job
     settings = _settings()
     plat = platform()
     jobs = [j for j in plat.jobs if not only or j.name in only]
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     try:
         runs = run_jobs(db, settings, jobs, plat)
     finally:
@@ -237,21 +237,40 @@ def tick(only: Annotated[list[str] | None, typer.Option(help="Run only these job
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute the audit log's hash chain; exit 1 if it is broken."""
-    from fangkong.core.audit import verify_chain
+    """Recompute the audit log's keyed hash chain against the newest anchor; exit 1 if it is broken."""
+    from fangkong.core.audit_anchor import verify_anchored
     from fangkong.core.db import Database
 
     settings = _settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     with db.sessions() as session:
-        report = verify_chain(session)
+        report = verify_anchored(session, settings)
     db.dispose()
     if report.ok:
-        console.print(f"[green]Audit chain intact: {report.rows} entries.[/]")
+        where = f", anchored head {report.anchored_id} present" if report.anchored_id else " (no anchor yet)"
+        console.print(f"[green]Audit chain intact: {report.rows} entries{where}.[/]")
         return
     console.print(f"[red]Audit chain broken at entry {report.first_bad_id}: {report.reason} "
                   f"({report.rows} entries verified before it).[/]")
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Write a signed checkpoint of the audit chain's head to var/audit_anchors.jsonl and print it."""
+    from fangkong.core.audit_anchor import write_anchor
+    from fangkong.core.db import Database
+
+    settings = _settings()
+    db = Database(settings.database_url, audit_key=settings.audit_key)
+    with db.sessions() as session:
+        anchor = write_anchor(session, settings.audit_key, settings.audit_anchor_file)
+    db.dispose()
+    if anchor is None:
+        console.print("The audit log is empty: nothing to anchor.")
+        return
+    console.print(f"Anchored entry {anchor.head_id} {anchor.head_hash} at {anchor.at} "
+                  f"in {settings.audit_anchor_file}")
 
 
 def main() -> None:

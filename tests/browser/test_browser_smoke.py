@@ -24,7 +24,7 @@ from fangkong.core.migrate import upgrade
 from fangkong.core.models import User
 from fangkong.demo.build import DEMO_PASSWORD, build_demo
 from fangkong.people.models import Person
-from tests.conftest import make_settings
+from tests.conftest import TEST_AUDIT_KEY, make_settings
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -48,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Data
     url = f"sqlite:///{root / 'b.db'}"
     upgrade(url)
     settings = make_settings(root, url)
-    db = Database(url)
+    db = Database(url, audit_key=TEST_AUDIT_KEY)
     build_demo(db, settings, size=200, seed=11)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"))

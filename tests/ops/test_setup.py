@@ -60,7 +60,9 @@ def test_a_city_is_set_up_from_an_empty_database(empty_url: str, tmp_path: Path,
     assert r.exit_code == 0, r.output
     bad = runner.invoke(cli, ["setup", "--city", "999999"])
     assert bad.exit_code == 2
-    db = Database(empty_url)
+    from fangkong.core.settings import load_settings
+
+    db = Database(empty_url, audit_key=load_settings().audit_key)
     try:
         with db.sessions() as s:
             names = set(s.execute(sa.select(Unit.name)).scalars())
@@ -68,8 +70,6 @@ def test_a_city_is_set_up_from_an_empty_database(empty_url: str, tmp_path: Path,
         assert {"兰州市公安局", "城关分局", "七里河分局", "榆中县公安局", "东岗派出所", "西站派出所",
                 "兰州市卫生健康委员会"} <= names
         assert {"东岗西路街道", "东岗东路街道", "西站街道"} <= streets
-        from fangkong.core.settings import load_settings
-
         app = create_app(load_settings(), db)
         with TestClient(app) as c:
             assert login(c, "zhang", "s3cret-pass").status_code == 303

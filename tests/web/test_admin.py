@@ -61,11 +61,11 @@ def test_a_unit_cannot_move_under_itself(personas, db) -> None:
     assert r.status_code == 422
 
 
-def test_admin_creates_a_user_who_can_log_in(personas, db) -> None:
-    station = _unit(db, "620104-01")
+def test_command_creates_a_user_who_can_log_in(personas, db) -> None:
+    station = _unit(db, "620104-01")  # a personal-data role: command grants it, not admin (issue 17)
     body = {"username": "chen.ping", "display_name": "陈平", "role": "station", "unit_id": station.id,
             "password": "a-long-password"}
-    r = personas.browser("admin").post("/api/v1/users", json=body, headers=personas.headers("admin"))
+    r = personas.browser("command").post("/api/v1/users", json=body, headers=personas.headers("command"))
     assert r.status_code == 201, r.text
     with TestClient(personas.app) as fresh:
         assert login(fresh, "chen.ping", "a-long-password").status_code == 303

@@ -15,7 +15,7 @@ from fangkong.app import create_app
 from fangkong.core.db import Database
 from fangkong.core.migrate import upgrade
 from fangkong.demo.build import DEMO_PASSWORD, build_demo
-from tests.conftest import make_settings
+from tests.conftest import TEST_AUDIT_KEY, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     url = f"sqlite:///{root / 'fuzz.db'}"
     upgrade(url)
     app_settings = make_settings(root, url)
-    db = Database(url)
+    db = Database(url, audit_key=TEST_AUDIT_KEY)
     build_demo(db, app_settings, size=100, seed=5)
     app = create_app(app_settings, db)
     with TestClient(app) as client:

@@ -119,6 +119,7 @@ def test_bad_date_filter_is_a_clear_error(personas) -> None:
 def test_cli_audit_verify_reports_intact_and_broken_chains(db, settings, monkeypatch) -> None:
     monkeypatch.setenv("FANGKONG_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("FANGKONG_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("FANGKONG_AUDIT_KEY", settings.audit_key)
     runner = CliRunner()
     ok = runner.invoke(cli, ["audit", "verify"])
     assert ok.exit_code == 0 and "intact" in ok.output

@@ -131,8 +131,8 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/api/v1/units"): ("/api/v1/units", ADMIN),
     ("PUT", "/api/v1/units/{unit_id}"): ("/api/v1/units/{station_unit}", ADMIN),
     ("GET", "/api/v1/users"): ("/api/v1/users", ADMIN),
-    ("POST", "/api/v1/users"): ("/api/v1/users", ADMIN),
-    ("PUT", "/api/v1/users/{user_id}"): ("/api/v1/users/{station_user}", ADMIN),
+    ("POST", "/api/v1/users"): ("/api/v1/users", ADMIN | COMMAND),  # command grants personal-data roles
+    ("PUT", "/api/v1/users/{user_id}"): ("/api/v1/users/{station_user}", ADMIN | COMMAND),
     ("GET", "/leads"): ("/leads", LEAD_READERS),
     ("GET", "/leads/import"): ("/leads/import", LEAD_INTAKE),
     ("POST", "/leads/import"): ("/leads/import", LEAD_INTAKE),

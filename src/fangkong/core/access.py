@@ -22,6 +22,7 @@ PERSON_STATUS = "person.status"  # risk status; which statuses a role may set is
 PERSON_MERGE = "person.merge"  # review queue of possible duplicates, merge and un-merge of person files
 UNIT_MANAGE = "unit.manage"
 USER_MANAGE = "user.manage"
+USER_GRANT = "user.grant"  # give a role with personal-data access: command only, never admin (issue 17)
 AUDIT_READ = "audit.read"
 LEAD_INTAKE = "lead.intake"  # import sheets, API batches, manual entry
 LEAD_READ = "lead.read"
@@ -47,7 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMAND: frozenset({PERSON_READ, PERSON_WRITE, PERSON_REVEAL, PERSON_STATUS, PERSON_MERGE, LEAD_INTAKE,
                              LEAD_READ, LEAD_VERIFY, LEAD_DISPATCH, LEAD_FEEDBACK, CHECKPOINT_MANAGE, CHECKPOINT_READ,
                              REFERRAL_READ, TRACE_RUN, CARE_MANAGE, FOLLOWUP_READ, REGISTRATION_READ,
-                             VENUE_READ, VENUE_MANAGE, VISIT_READ, VENUE_INSPECT}),
+                             VENUE_READ, VENUE_MANAGE, VISIT_READ, VENUE_INSPECT, USER_GRANT}),
     Role.DISTRICT: frozenset({PERSON_READ, PERSON_REVEAL, PERSON_STATUS, LEAD_INTAKE, LEAD_READ, LEAD_VERIFY,
                               LEAD_DISPATCH, CARE_MANAGE, FOLLOWUP_READ,
                               LEAD_FEEDBACK, CHECKPOINT_READ, REFERRAL_READ, REGISTRATION_READ, VENUE_READ,
@@ -67,6 +68,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset({UNIT_MANAGE, USER_MANAGE, CHECKPOINT_MANAGE, VENUE_READ, VENUE_MANAGE}),
     Role.SCREEN: frozenset(),  # the command capability grants what the big screen reads
 }
+
+# Roles that read person files, leads, passages or health data. Admin (no personal data, by design)
+# must not be able to hand one out, or it could make itself a reader (issue 17, finding 3).
+PERSONAL_DATA_ROLES = frozenset({Role.COMMAND, Role.DISTRICT, Role.STATION, Role.HEALTH, Role.CHECKPOINT,
+                                 Role.COMMUNITY})
 
 M = TypeVar("M")
 S = TypeVar("S", bound=Select[Any])

@@ -1,7 +1,10 @@
 """Audit log: append-only, hash-chained rows written from session events and explicit reads.
 
-Each row's hash covers its content and the previous row's hash, so a changed, removed or inserted
-row breaks the chain from that point (`verify_chain`). Appends are serialised (PostgreSQL advisory
+Each row's hash is an HMAC (key from settings, kept outside the database) over its content and the
+previous row's hash, so a changed, removed or inserted row breaks the chain from that point
+(`verify_chain`), and someone with only database access cannot recompute a rewritten chain. The head is
+anchored in signed files outside the database (`core.audit_anchor`), which catch a deleted tail or a
+truncation the chain alone cannot see (issue 17). Appends are serialised (PostgreSQL advisory
 lock; SQLite's BEGIN IMMEDIATE) so the chain stays linear under concurrent requests. Database
 triggers (see the first migration) refuse UPDATE and DELETE on the table.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -80,16 +84,28 @@ def _jsonable(value: object) -> str:
     return str(value)
 
 
-def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    """Return the chain hash of a row given the previous row's hash."""
+class AuditKeyMissing(RuntimeError):
+    """The session factory was made without the audit key: nothing can be chained (fail loudly)."""
+
+
+def session_key(session: Session) -> bytes:
+    """Return the chain's HMAC key given to the session's factory (`Database(url, audit_key=...)`)."""
+    key = session.info.get("audit_key")
+    if not key:
+        raise AuditKeyMissing("Database(...) was opened without audit_key")
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def row_hash(key: bytes, prev_hash: str, row: dict[str, Any]) -> str:
+    """Return the keyed chain hash of a row given the previous row's hash."""
     at = row["at"].astimezone(UTC).isoformat(timespec="microseconds")
     fields = [at, row["user_id"], row["username"], row["role"], row["action"], row["object_type"],
               row["object_id"], row["detail"], row["ip"], row["request_id"], row["purpose"]]
     payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+    return hmac.new(key, f"{prev_hash}\n{payload}".encode(), hashlib.sha256).hexdigest()
 
 
-def _append(conn: Connection, entries: list[dict[str, Any]]) -> None:
+def _append(conn: Connection, entries: list[dict[str, Any]], key: bytes) -> None:
     if not entries:
         return
     if conn.dialect.name == "postgresql":
@@ -98,7 +114,7 @@ def _append(conn: Connection, entries: list[dict[str, Any]]) -> None:
     prev = prev or GENESIS
     for entry in entries:
         entry["prev_hash"] = prev
-        entry["hash"] = prev = row_hash(prev, entry)
+        entry["hash"] = prev = row_hash(key, prev, entry)
     conn.execute(_insert_entries(), entries)  # executemany: .values([...]) would be compiled anew every time
 
 
@@ -176,7 +192,7 @@ def _before_commit(session: Session) -> None:
     session.flush()
     entries = session.info.pop("audit_pending", [])
     if entries:
-        _append(session.connection(), entries)
+        _append(session.connection(), entries, session_key(session))
 
 
 def _mark(session: Session, transaction: SessionTransaction) -> None:
@@ -224,27 +240,57 @@ class ChainReport:
     rows: int
     first_bad_id: int | None = None
     reason: str | None = None
+    anchored_id: int | None = None  # the head of the anchor checked against, if any
 
 
-def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
-    """Recompute every row's hash in id order and report the first row where the chain breaks."""
+@dataclass(frozen=True)
+class Anchor:
+    """A checkpoint of the chain's head, kept outside the database (see core.audit_anchor)."""
+
+    head_id: int
+    head_hash: str
+    at: str = ""
+
+
+_HASHED = ("at", "user_id", "username", "role", "action", "object_type", "object_id", "detail", "ip",
+           "request_id", "purpose")
+
+
+def verify_chain(session: Session, batch: int = 5000, anchor: Anchor | None = None) -> ChainReport:
+    """Recompute every row's keyed hash in id order and report the first row where the chain breaks.
+
+    With an anchor, the anchored head must still be there with the anchored hash: a truncated table or
+    a deleted tail recomputes as a valid (shorter) chain, and only the anchor shows it is not whole.
+    """
+    key = session_key(session)
     prev, count, last_id = GENESIS, 0, 0
+    anchored = None if anchor is None else anchor.head_id
     while True:
         rows = session.execute(
             select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
         ).scalars().all()
         if not rows:
-            return ChainReport(ok=True, rows=count)
+            break
         for row in rows:
-            data = {c: getattr(row, c) for c in ("at", "user_id", "username", "role", "action",
-                                                   "object_type", "object_id", "detail", "ip",
-                                                   "request_id", "purpose")}
-            if row.prev_hash != prev:
-                return ChainReport(False, count, row.id, "prev_hash does not match the previous row")
-            if row_hash(prev, data) != row.hash:
-                return ChainReport(False, count, row.id, "row content does not match its hash")
+            bad = _check_row(key, prev, row, anchor)
+            if bad:
+                return ChainReport(False, count, row.id, bad, anchored)
             prev, last_id, count = row.hash, row.id, count + 1
         session.expunge_all()
+    if anchor is not None and last_id < anchor.head_id:
+        return ChainReport(False, count, last_id + 1, "entries up to the anchored head are missing "
+                           "(the log was truncated or its newest entries deleted)", anchored)
+    return ChainReport(ok=True, rows=count, anchored_id=anchored)
+
+
+def _check_row(key: bytes, prev: str, row: AuditEntry, anchor: Anchor | None) -> str | None:
+    if row.prev_hash != prev:
+        return "prev_hash does not match the previous row"
+    if row_hash(key, prev, {c: getattr(row, c) for c in _HASHED}) != row.hash:
+        return "row content does not match its hash"
+    if anchor is not None and row.id == anchor.head_id and row.hash != anchor.head_hash:
+        return "the anchored head's hash differs (the chain was rewritten)"
+    return None
 
 
 # --- reading (auditor) -------------------------------------------------------------------------

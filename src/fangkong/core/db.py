@@ -75,8 +75,9 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, audit_key: str | None = None) -> sessionmaker[Session]:
+    """Return the session factory; its sessions carry the audit chain's key in `info` (core.audit)."""
+    return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key})
 
 
 @contextmanager
@@ -89,12 +90,13 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 class Database:
     """The engine and session factory of one database, with the audit listener installed."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, audit_key: str | None = None, **engine_kwargs: Any) -> None:
+        """Open `url`; `audit_key` (settings.audit_key) keys the audit chain: without it, writing fails."""
         from fangkong.core import audit  # audit's table needs Base from this module
 
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        self.sessions = session_factory(self.engine)
+        self.sessions = session_factory(self.engine, audit_key)
         audit.install(self.sessions)
 
     def unit_of_work(self) -> Any:

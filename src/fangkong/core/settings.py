@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     var_dir: Path = Field(Path("var"), description="Folder for the embedded database, presence store, secret key.")
     database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file var/fangkong.db.")
     secret_key: str = Field("", description="Signing key; default: generated once and kept in var/secret_key.")
+    audit_key: str = Field("", description="HMAC key of the audit log's hash chain and its anchors; default: "
+                           "generated once and kept in var/audit_key. Keep it off the database server.")
+    audit_anchor_minutes: int = Field(60, ge=1, le=1440, description="How often the scheduler anchors the "
+                                      "audit chain's head in var/audit_anchors.jsonl (outside the database).")
     demo: bool = Field(False, description="Demo mode: the demo city's logins are printed and allowed.")
     default_locale: str = Field("zh_CN", description="Language when the user has not chosen one.")
     protocol_profile: str = Field("edition-9", description="Protocol profile name (see PROTOCOL.md).")
@@ -119,10 +123,18 @@ class Settings(BaseSettings):
             self.secret_key = _kept_secret(self.var_dir / "secret_key")
         elif len(self.secret_key) < 32:
             raise ValueError("FANGKONG_SECRET_KEY must be at least 32 characters")
+        if not self.audit_key:
+            self.audit_key = _kept_secret(self.var_dir / "audit_key")
+        elif len(self.audit_key) < 32:
+            raise ValueError("FANGKONG_AUDIT_KEY must be at least 32 characters")
 
     @property
     def presence_dir(self) -> Path:
         return self.var_dir / "presence"
+
+    @property
+    def audit_anchor_file(self) -> Path:
+        return self.var_dir / "audit_anchors.jsonl"
 
     @property
     def is_sqlite(self) -> bool:

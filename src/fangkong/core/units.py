@@ -7,13 +7,23 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from fangkong.core.access import UNIT_MANAGE, USER_MANAGE, require, restrict, scope_path
+from fangkong.core import audit
+from fangkong.core.access import (
+    PERSONAL_DATA_ROLES,
+    UNIT_MANAGE,
+    USER_GRANT,
+    USER_MANAGE,
+    can,
+    require,
+    restrict,
+    scope_path,
+)
 from fangkong.core.auth import forget_tokens, hash_password
 from fangkong.core.codes import lookup_area
 from fangkong.core.db import utcnow
-from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from fangkong.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.models import Role, Unit, UnitArea, UnitKind, User, UserSession
+from fangkong.core.models import ApiToken, Role, Unit, UnitArea, UnitKind, User, UserSession
 from fangkong.core.settings import Settings
 
 
@@ -141,6 +151,26 @@ def update_unit(session: Session, user: User, unit_id: int, data: UnitInput) -> 
     return unit
 
 
+def _audit_user_change(session: Session, user: User, data: UserInput) -> bool:
+    """Record a reset, role change or deactivation; return whether the user's logins must end."""
+    if data.password:
+        audit.record(session, "password_reset", "users", user.id)
+    if data.role != user.role:
+        audit.record(session, "role_change", "users", user.id, old=user.role, new=data.role)
+    if user.active and not data.active:
+        audit.record(session, "deactivate", "users", user.id)
+    return bool(data.password) or data.role != user.role or data.unit_id != user.unit_id or not data.active
+
+
+def revoke_logins(session: Session, user_id: int) -> None:
+    """End a user's browser sessions and API tokens (reset, deactivation, new role or unit)."""
+    now = utcnow()
+    session.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+
+
 def list_users(session: Session, user: User) -> list[User]:
     require(user, USER_MANAGE)
     stmt = restrict(select(User), user, User.unit_id).order_by(User.username)
@@ -185,9 +215,23 @@ def _unit_exists(session: Session, admin: User | None, unit_id: int | None) -> b
     return True
 
 
+ONLY_COMMAND_GRANTS = N_("Only the command centre may give a role with access to personal data.")
+
+
+def _require_user_admin(actor: User) -> None:
+    if not (can(actor, USER_MANAGE) or can(actor, USER_GRANT)):
+        raise Forbidden()
+
+
+def _check_grant(actor: User, role: str, old_role: str | None) -> None:
+    """Refuse a new personal-data role unless the actor may grant it (separation of duties, issue 17)."""
+    if role in PERSONAL_DATA_ROLES and role != old_role and not can(actor, USER_GRANT):
+        raise Forbidden(ONLY_COMMAND_GRANTS)
+
+
 def create_user(session: Session, settings: Settings, admin: User, data: UserInput) -> User:
-    """Create a login with a role in a unit of the admin's jurisdiction."""
-    require(admin, USER_MANAGE)
+    """Create a login with a role in a unit of the admin's jurisdiction (personal-data roles: command only)."""
+    _require_user_admin(admin)
     return _insert_user(session, settings, admin, data)
 
 
@@ -200,6 +244,8 @@ def _insert_user(session: Session, settings: Settings, admin: User | None, data:
     errors = _clean_user(session, admin, data, None)
     if errors:
         raise ValidationFailed(errors)
+    if admin is not None:
+        _check_grant(admin, data.role, None)
     if session.execute(select(User.id).where(User.username == data.username)).first():
         raise Conflict(N_("This username is taken."))
     user = User(username=data.username, display_name=data.display_name, role=data.role,
@@ -211,8 +257,12 @@ def _insert_user(session: Session, settings: Settings, admin: User | None, data:
 
 def update_user(session: Session, settings: Settings, admin: User, user_id: int, data: UserInput,
                 unlock: bool = False) -> User:
-    """Change a user's name, role, unit or state; a non-empty password resets it."""
-    require(admin, USER_MANAGE)
+    """Change a user's name, role, unit or state; a non-empty password resets it.
+
+    Each reset, role change and deactivation is audited on its own (the password hash is hidden from
+    the change rows, so a reset alone left no trace), and ends the user's sessions and API tokens.
+    """
+    _require_user_admin(admin)
     stmt = restrict(select(User).where(User.id == user_id), admin, User.unit_id)
     user = session.execute(stmt).unique().scalar_one_or_none()
     if user is None:
@@ -220,14 +270,16 @@ def update_user(session: Session, settings: Settings, admin: User, user_id: int,
     errors = _clean_user(session, admin, data, user)
     if errors:
         raise ValidationFailed(errors)
+    _check_grant(admin, data.role, user.role)
+    revoke = _audit_user_change(session, user, data)
     user.display_name, user.role, user.unit_id, user.active = data.display_name, data.role, data.unit_id, data.active
     if data.password:
         user.password_hash = hash_password(settings, data.password)
     if unlock:
         user.failed_logins, user.locked_until = 0, None
-    if not user.active or data.password:
-        session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-                        .values(revoked_at=utcnow()))
+        audit.record(session, "unlock", "users", user.id)
+    if revoke:
+        revoke_logins(session, user.id)
     session.flush()
     forget_tokens()  # its API tokens are checked again on their next request (role, unit, active)
     return user

@@ -56,7 +56,7 @@ def import_file(file: Path, source: Annotated[str, typer.Option(help="Who pushed
                 two_legs: Annotated[bool, typer.Option(help="Police and community both verify.")] = False) -> None:
     """Import a pushed sheet (.xlsx or .csv): normalise, match, dispatch; print what happened."""
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     try:
         with acting_as(Actor(username=f"cli:{getpass.getuser()}")), db.unit_of_work() as session:
             user = _operator(session)
@@ -97,7 +97,7 @@ def list_leads(batch: Annotated[int | None, typer.Option(help="Only this batch."
                as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List leads with their source row, person, unit, district code, status and due time."""
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     with acting_as(Actor(username=f"cli:{getpass.getuser()}")), db.unit_of_work() as session:
         stmt = (select(Lead, Unit, LeadSourceRow.row).join(Unit, Unit.id == Lead.unit_id)
                 .outerjoin(LeadSourceRow, LeadSourceRow.lead_id == Lead.id).order_by(Lead.id))

@@ -47,7 +47,16 @@ MIN_TEMP, MAX_TEMP = 34.0, 43.0
 
 
 def leads_in_scope(user: User) -> Select[tuple[Lead]]:
-    return restrict(select(Lead), user, Lead.unit_id)
+    """Return the leads the user may open: a community cadre only those with a community leg of theirs.
+
+    A police-only lead lies in the district the community unit sits under, but is not the cadres'
+    business (issue 17, finding 7: `GET /api/v1/leads/<id>` let them read it).
+    """
+    stmt = restrict(select(Lead), user, Lead.unit_id)
+    if user.role == Role.COMMUNITY:
+        legs = restrict(select(LeadLeg.lead_id).where(LeadLeg.kind == "community"), user, LeadLeg.unit_id)
+        stmt = stmt.where(Lead.id.in_(legs))
+    return stmt
 
 
 def open_lead(session: Session, user: User, lead_id: int) -> Lead:

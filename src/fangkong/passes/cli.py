@@ -32,7 +32,7 @@ def purge() -> None:
     from fangkong.passes.service import purge_expired
 
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     try:
         with acting_as(Actor(username="cli:passes-purge")), db.unit_of_work() as session:
             count = purge_expired(session)

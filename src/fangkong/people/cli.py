@@ -29,7 +29,7 @@ def generate(day: Annotated[str, typer.Option(help="Local day YYYY-MM-DD; defaul
         console.print("[red]--day: use the form YYYY-MM-DD.[/]")
         raise typer.Exit(2) from None
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     with acting_as(Actor(username=f"cli:{getpass.getuser()}")), db.unit_of_work() as session:
         created = generate_follow_ups(session, target)
         audit.record(session, "generate", "follow_ups", None, day=target.isoformat(), created=created)

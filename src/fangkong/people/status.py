@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from fangkong.core import audit
 from fangkong.core.access import PERSON_READ, PERSON_STATUS, get_visible, require, restrict
 from fangkong.core.clock import local_time
 from fangkong.core.db import utcnow
@@ -69,6 +70,7 @@ def observation_end(obs: Observation) -> datetime:
 
 def status_of(session: Session, user: User, person_id: int) -> StatusView:
     person = get_visible(session, user, Person, person_id, PERSON_READ)
+    audit.record(session, "read", "risk_status", person.id)  # health data: every read leaves a trace (issue 17)
     history = list(session.execute(select(RiskStatus).where(RiskStatus.person_id == person.id)
                                    .order_by(RiskStatus.since.desc(), RiskStatus.id.desc())).scalars())
     current = next((s for s in history if s.ended_at is None), None)

@@ -23,7 +23,7 @@ def link_visits(batch: int = typer.Option(1000, min=1, max=20000, help="Visits p
     from fangkong.registration.venues import link_pending_visits
 
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     total = 0
     try:
         while True:

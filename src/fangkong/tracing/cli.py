@@ -257,7 +257,7 @@ def sync_command(store: StoreOption = None) -> None:
 
     settings = load_settings()
     presence_sources = _PLATFORM[0].presence_sources
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, audit_key=settings.audit_key)
     try:
         with db.unit_of_work() as session:
             result = sync_platform(session, PresenceStore(store or settings.presence_dir), presence_sources(settings),

@@ -130,6 +130,7 @@ def create_user_page(request: Request, form: Annotated[FormData, Depends(checked
     data = _user_input(form)
     try:
         with work(request) as w:
+            require(w.user, USER_MANAGE)  # the pages are admin's; command grants roles through the API
             create_user(w.session, request.app.state.settings, w.user, data)
     except ValidationFailed as exc:
         with work(request) as w:
@@ -154,6 +155,7 @@ def update_user_page(request: Request, user_id: Id, form: Annotated[FormData, De
     data = _user_input(form)
     try:
         with work(request) as w:
+            require(w.user, USER_MANAGE)
             update_user(w.session, request.app.state.settings, w.user, user_id, data, unlock=form.get("unlock") == "on")
     except ValidationFailed as exc:
         with work(request) as w:

@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from fangkong.core.access import AUDIT_READ, ROLE_LABELS, UNIT_MANAGE, USER_MANAGE, require
-from fangkong.core.audit import AuditFilter, search_entries, verify_chain
+from fangkong.core.access import AUDIT_READ, ROLE_LABELS, UNIT_MANAGE, USER_GRANT, USER_MANAGE, require
+from fangkong.core.audit import AuditFilter, search_entries
+from fangkong.core.audit_anchor import verify_anchored
 from fangkong.core.auth import attempt_login, issue_token
 from fangkong.core.context import acting_as
 from fangkong.core.i18n import gettext
@@ -24,7 +25,7 @@ from fangkong.core.units import (
     update_user,
 )
 from fangkong.core.web.params import BodyId, Id, PageNo
-from fangkong.core.web.work import actor_for, guard, public_work, work
+from fangkong.core.web.work import actor_for, guard, guard_any, public_work, work
 
 router = APIRouter(prefix="/api/v1")
 
@@ -120,6 +121,7 @@ class ChainOut(BaseModel):
     rows: int
     first_bad_id: int | None
     reason: str | None
+    anchored_id: int | None = None
 
 
 @router.post("/auth/token", response_model=TokenOut, tags=["auth"])
@@ -169,14 +171,16 @@ def users(request: Request) -> list[UserOut]:
         return [UserOut.of(u) for u in list_users(w.session, w.user)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, tags=["admin"], dependencies=[guard(USER_MANAGE)])
+@router.post("/users", response_model=UserOut, status_code=201, tags=["admin"],
+             dependencies=[guard_any(USER_MANAGE, USER_GRANT)])
 def add_user(request: Request, body: UserIn) -> UserOut:
     with work(request) as w:
         data = UserInput(**body.model_dump(exclude={"unlock"}))
         return UserOut.of(create_user(w.session, request.app.state.settings, w.user, data))
 
 
-@router.put("/users/{user_id}", response_model=UserOut, tags=["admin"], dependencies=[guard(USER_MANAGE)])
+@router.put("/users/{user_id}", response_model=UserOut, tags=["admin"],
+            dependencies=[guard_any(USER_MANAGE, USER_GRANT)])
 def change_user(request: Request, user_id: Id, body: UserIn) -> UserOut:
     with work(request) as w:
         data = UserInput(**body.model_dump(exclude={"unlock"}))
@@ -199,5 +203,5 @@ def audit_verify(request: Request) -> ChainOut:
     """Recompute the audit hash chain and report the first broken entry, if any."""
     with work(request) as w:
         require(w.user, AUDIT_READ)
-        report = verify_chain(w.session)
+        report = verify_anchored(w.session, request.app.state.settings)
     return ChainOut(**report.__dict__)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from fangkong.core.access import AUDIT_READ, require
-from fangkong.core.audit import AuditFilter, search_entries, verify_chain
+from fangkong.core.audit import AuditFilter, search_entries
+from fangkong.core.audit_anchor import verify_anchored
 from fangkong.core.clock import parse_day
 from fangkong.core.i18n import N_
 from fangkong.core.web.params import PageNo
@@ -35,5 +36,5 @@ def audit_page(request: Request, username: str = "", action: str = "", object_ty
 def verify_page(request: Request) -> HTMLResponse:
     with work(request) as w:
         require(w.user, AUDIT_READ)
-        report = verify_chain(w.session)
+        report = verify_anchored(w.session, request.app.state.settings)
     return render(request, "audit/verify.html", {"report": report})

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core.access import PERSON_READ, can, restrict
+from fangkong.core.audit_anchor import ANCHOR_JOB
 from fangkong.core.capability import Capability, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
@@ -34,4 +35,5 @@ CAPABILITY = Capability(
     nav=(*admin.NAV, *audit_pages.NAV),
     models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify"),
     tiles=_tiles,
+    jobs=(ANCHOR_JOB,),
 )

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from fangkong.core.access import require
+from fangkong.core.access import can, require
 from fangkong.core.auth import cached_token_user, resume_session, user_for_token
 from fangkong.core.context import Actor, acting_as
-from fangkong.core.errors import Forbidden, Unauthenticated
+from fangkong.core.errors import Forbidden, NotFound, Unauthenticated
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
+from fangkong.core.web.denied import audit_denied, is_denial
 
 SESSION_COOKIE = "fk_session"
 CSRF_COOKIE = "fk_csrf"
@@ -84,22 +85,32 @@ def work(request: Request) -> Iterator[Work]:
     if opened is not None:
         user = request.state.auth_user
         request.state.user = Viewer.of(user)
-        with acting_as(actor_for(request, user)), _current(request, opened):
+        actor = actor_for(request, user)
+        with acting_as(actor), _current(request, opened):
             try:
                 yield Work(opened, user)
                 opened.commit()
-            except BaseException:
+            except BaseException as exc:
                 opened.rollback()
+                if is_denial(exc):
+                    audit_denied(request, actor, exc)  # type: ignore[arg-type]
                 raise
         return
-    with request.app.state.db.unit_of_work() as session:
-        with acting_as(actor_for(request, None)):
-            user = request_user(request, session)
-        if user is None:
-            raise Unauthenticated()
-        request.state.user = Viewer.of(user)
-        with acting_as(actor_for(request, user)), _current(request, session):
-            yield Work(session, user)
+    actor = None
+    try:
+        with request.app.state.db.unit_of_work() as session:
+            with acting_as(actor_for(request, None)):
+                user = request_user(request, session)
+            if user is None:
+                raise Unauthenticated()
+            request.state.user = Viewer.of(user)
+            actor = actor_for(request, user)
+            with acting_as(actor), _current(request, session):
+                yield Work(session, user)
+    except (Forbidden, NotFound) as exc:
+        if actor is not None:  # after the rollback: the denial's row goes in its own transaction
+            audit_denied(request, actor, exc)
+        raise
 
 
 @contextmanager
@@ -167,9 +178,29 @@ def guard(*actions: str) -> Any:
     """Route dependency: 401 without valid credentials and 403 when the role lacks an action, both
     before the request body is validated (so callers learn nothing from field errors first)."""
 
-    async def dependency(user: Annotated[User, Depends(authenticated)]) -> None:  # async: no thread hop
-        for action in actions:
-            require(user, action)
+    async def dependency(request: Request, user: Annotated[User, Depends(authenticated)]) -> None:
+        try:  # async: no thread hop on the way through
+            for action in actions:
+                require(user, action)
+        except Forbidden as exc:
+            actor = actor_for(request, user)
+            await release_request_session(request)  # SQLite: its write lock would block the audit row
+            await run_in_threadpool(audit_denied, request, actor, exc)
+            raise
+
+    return Depends(dependency)
+
+
+def guard_any(*actions: str) -> Any:
+    """Route dependency like `guard`, satisfied by any one of `actions`."""
+
+    async def dependency(request: Request, user: Annotated[User, Depends(authenticated)]) -> None:
+        if not any(can(user, action) for action in actions):
+            exc = Forbidden()
+            actor = actor_for(request, user)
+            await release_request_session(request)
+            await run_in_threadpool(audit_denied, request, actor, exc)
+            raise exc
 
     return Depends(dependency)
 
