@@ -13,8 +13,8 @@ demo: deps assets ## Build the demo city (Lanzhou) into var/ and serve it at htt
 serve: deps assets
 	$(UV) run --no-dev fangkong serve --port $(PORT)
 
-test: deps-dev assets ## The whole suite, on SQLite and PostgreSQL, with the browser tests
-	$(UV) run pytest -q
+test: deps-dev assets ## The whole suite, on SQLite and PostgreSQL, with the browser tests (both cores)
+	$(UV) run pytest -q -n 2
 
 test-fast: deps-dev ## Without the browser and Spark tests
 	$(UV) run pytest -q -m "not browser and not spark"
