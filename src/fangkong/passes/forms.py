@@ -5,7 +5,6 @@ helpers cannot be imported here); the limiter itself is core's, shared with them
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from typing import Any
 
@@ -16,6 +15,21 @@ from fangkong.core.codes import CodeError, fold, normalize_mobile
 from fangkong.core.errors import DomainError, FieldError
 from fangkong.core.i18n import N_
 from fangkong.core.ratelimit import check_rate
+from fangkong.core.references import (  # re-exported: callers name them here
+    ALPHABET as ALPHABET,
+)
+from fangkong.core.references import (
+    REFERENCE_LENGTH as REFERENCE_LENGTH,
+)
+from fangkong.core.references import (
+    new_reference as new_reference,
+)
+from fangkong.core.references import (
+    normalise_reference as normalise_reference,
+)
+from fangkong.core.references import (
+    show_reference as show_reference,
+)
 from fangkong.core.web.work import checked_form
 from fangkong.passes.rules import DOCUMENT_TOO_LARGE, MAX_DOCUMENT_BYTES
 
@@ -25,8 +39,6 @@ SCRIPTED = N_("Please write plain text: the characters < > and code are not acce
 CHOOSE = N_("Choose one of the options.")
 REFUSED = N_("The form could not be accepted.")
 _SCRIPT = re.compile(r"[<>]|javascript:|vbscript:|data:text|\bon[a-z]+\s*=", re.IGNORECASE)
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or copied without mistakes
-REFERENCE_LENGTH = 10
 HONEYPOT = "website"
 MAX_TEXT_FORM = 16 * 1024
 MAX_UPLOAD_FORM = MAX_DOCUMENT_BYTES + 64 * 1024  # the document and the fields around it
@@ -85,16 +97,6 @@ def clean_phone(errors: list[FieldError], name: str, raw: object) -> str | None:
         return None
 
 
-def new_reference() -> str:
-    """Return a fresh reference code (10 characters of a 31-letter alphabet, about 50 bits)."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def normalise_reference(raw: str) -> str:
-    """Return a typed code without spaces and dashes, upper case ('' if it cannot be one)."""
-    text = fold(raw or "", drop=" -_").upper()
-    return text if len(text) == REFERENCE_LENGTH and all(ch in ALPHABET for ch in text) else ""
 
-
-def show_reference(code: str) -> str:
-    return f"{code[:5]}-{code[5:]}"

@@ -17,6 +17,21 @@ from starlette.datastructures import FormData
 from fangkong.core.codes import CodeError, DocumentType, fold, normalize_mobile, validate_document
 from fangkong.core.errors import DomainError, FieldError
 from fangkong.core.i18n import N_
+from fangkong.core.references import (  # re-exported: callers name them here
+    ALPHABET as ALPHABET,
+)
+from fangkong.core.references import (
+    REFERENCE_LENGTH as REFERENCE_LENGTH,
+)
+from fangkong.core.references import (
+    new_reference as new_reference,
+)
+from fangkong.core.references import (
+    normalise_reference as normalise_reference,
+)
+from fangkong.core.references import (
+    show_reference as show_reference,
+)
 from fangkong.core.web.work import checked_form
 from fangkong.registration.ratelimit import check_rate
 
@@ -32,8 +47,6 @@ REFUSED = N_("The form could not be accepted.")
 # Markup and script: angle brackets, URL schemes that run code, and event-handler attributes.
 _SCRIPT = re.compile(r"[<>]|javascript:|vbscript:|data:text|\bon[a-z]+\s*=", re.IGNORECASE)
 # Reference codes: no 0/O, 1/I/L, so a code read aloud or copied from a screen is not mistaken.
-ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-REFERENCE_LENGTH = 10
 HONEYPOT = "website"  # a field hidden from people; a bot that fills it is refused
 
 
@@ -132,20 +145,10 @@ def clean_date(errors: list[FieldError], name: str, raw: object, required: bool 
         return None
 
 
-def new_reference() -> str:
-    """Return a fresh reference code: 10 characters of a 31-letter alphabet (about 50 bits)."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def normalise_reference(raw: str) -> str:
-    """Return a typed reference code without spaces and dashes, upper case ('' if it cannot be one)."""
-    text = fold(raw or "", drop=" -_").upper()
-    return text if len(text) == REFERENCE_LENGTH and all(ch in ALPHABET for ch in text) else ""
 
 
-def show_reference(code: str) -> str:
-    """Return the code as printed: two groups of five (ABCDE-FGHJK)."""
-    return f"{code[:5]}-{code[5:]}"
 
 
 def new_token() -> str:
