@@ -4,16 +4,28 @@ helpers cannot be imported here); the limiter itself is core's, shared with them
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from fangkong.core.codes import CodeError, fold, normalize_mobile
-from fangkong.core.errors import DomainError, FieldError
+from fangkong.core.errors import DomainError
 from fangkong.core.i18n import N_
+from fangkong.core.public_input import (  # re-exported: the forms name them here
+    REQUIRED as REQUIRED,
+)
+from fangkong.core.public_input import (
+    SCRIPTED as SCRIPTED,
+)
+from fangkong.core.public_input import (
+    TOO_LONG as TOO_LONG,
+)
+from fangkong.core.public_input import (
+    clean_phone as clean_phone,
+)
+from fangkong.core.public_input import (
+    clean_text as clean_text,
+)
 from fangkong.core.ratelimit import check_rate
 from fangkong.core.references import (  # re-exported: callers name them here
     ALPHABET as ALPHABET,
@@ -33,12 +45,8 @@ from fangkong.core.references import (
 from fangkong.core.web.work import checked_form
 from fangkong.passes.rules import DOCUMENT_TOO_LARGE, MAX_DOCUMENT_BYTES
 
-REQUIRED = N_("This field is required.")
-TOO_LONG = N_("At most {n} characters.")
-SCRIPTED = N_("Please write plain text: the characters < > and code are not accepted here.")
 CHOOSE = N_("Choose one of the options.")
 REFUSED = N_("The form could not be accepted.")
-_SCRIPT = re.compile(r"[<>]|javascript:|vbscript:|data:text|\bon[a-z]+\s*=", re.IGNORECASE)
 HONEYPOT = "website"
 MAX_TEXT_FORM = 16 * 1024
 MAX_UPLOAD_FORM = MAX_DOCUMENT_BYTES + 64 * 1024  # the document and the fields around it
@@ -71,30 +79,8 @@ def public_form(kind: str, upload: bool = False) -> Any:
     return Depends(dependency)
 
 
-def clean_text(errors: list[FieldError], name: str, raw: object, max_len: int, required: bool = False) -> str | None:
-    """Return the text with spaces collapsed, or None when empty; report missing, long or scripted input."""
-    text = " ".join(fold(str(raw or "")).split())
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text) or _SCRIPT.search(text):
-        errors.append(FieldError(name, SCRIPTED))
-        return None
-    if len(text) > max_len:
-        errors.append(FieldError(name, TOO_LONG, {"n": max_len}))
-        return None
-    if not text and required:
-        errors.append(FieldError(name, REQUIRED))
-    return text or None
 
 
-def clean_phone(errors: list[FieldError], name: str, raw: object) -> str | None:
-    text = str(raw or "").strip()
-    if not text:
-        errors.append(FieldError(name, REQUIRED))
-        return None
-    try:
-        return normalize_mobile(text[:40])
-    except CodeError as exc:
-        errors.append(FieldError(name, exc.message, exc.params))
-        return None
 
 
 

@@ -6,17 +6,30 @@ reports every problem at once and nothing is written while any remains.
 
 from __future__ import annotations
 
-import re
 import secrets
-import unicodedata
 from datetime import date
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from fangkong.core.codes import CodeError, DocumentType, fold, normalize_mobile, validate_document
+from fangkong.core.codes import CodeError, DocumentType, fold, validate_document
 from fangkong.core.errors import DomainError, FieldError
 from fangkong.core.i18n import N_
+from fangkong.core.public_input import (  # re-exported: the forms name them here
+    REQUIRED as REQUIRED,
+)
+from fangkong.core.public_input import (
+    SCRIPTED as SCRIPTED,
+)
+from fangkong.core.public_input import (
+    TOO_LONG as TOO_LONG,
+)
+from fangkong.core.public_input import (
+    clean_phone as clean_phone,
+)
+from fangkong.core.public_input import (
+    clean_text as clean_text,
+)
 from fangkong.core.references import (  # re-exported: callers name them here
     ALPHABET as ALPHABET,
 )
@@ -36,16 +49,12 @@ from fangkong.core.web.work import checked_form
 from fangkong.registration.ratelimit import check_rate
 
 MAX_FORM_BYTES = 16 * 1024  # the largest form (a gathering with 20 attendees) is a few kilobytes
-REQUIRED = N_("This field is required.")
-TOO_LONG = N_("At most {n} characters.")
-SCRIPTED = N_("Please write plain text: the characters < > and code are not accepted here.")
 BAD_DATE = N_("Use the form YYYY-MM-DD.")
 CHOOSE = N_("Choose one of the options.")
 TOO_LARGE = N_("The form is too large.")
 REFUSED = N_("The form could not be accepted.")
 
 # Markup and script: angle brackets, URL schemes that run code, and event-handler attributes.
-_SCRIPT = re.compile(r"[<>]|javascript:|vbscript:|data:text|\bon[a-z]+\s*=", re.IGNORECASE)
 # Reference codes: no 0/O, 1/I/L, so a code read aloud or copied from a screen is not mistaken.
 HONEYPOT = "website"  # a field hidden from people; a bot that fills it is refused
 
@@ -72,23 +81,6 @@ def public_form(kind: str, factor: int = 1):  # type: ignore[no-untyped-def]
     return Depends(dependency)
 
 
-def clean_text(errors: list[FieldError], name: str, raw: object, max_len: int, required: bool = False) -> str | None:
-    """Return the text with spaces collapsed, or None when empty; report missing, long or scripted input."""
-    text = " ".join(fold(str(raw or "")).split())
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text):
-        errors.append(FieldError(name, SCRIPTED))
-        return None
-    if _SCRIPT.search(text):
-        errors.append(FieldError(name, SCRIPTED))
-        return None
-    if len(text) > max_len:
-        errors.append(FieldError(name, TOO_LONG, {"n": max_len}))
-        return None
-    if not text:
-        if required:
-            errors.append(FieldError(name, REQUIRED))
-        return None
-    return text
 
 
 def clean_choice(errors: list[FieldError], name: str, raw: object, options: dict[str, str]) -> str | None:
@@ -99,16 +91,6 @@ def clean_choice(errors: list[FieldError], name: str, raw: object, options: dict
     return value
 
 
-def clean_phone(errors: list[FieldError], name: str, raw: object) -> str | None:
-    text = str(raw or "").strip()
-    if not text:
-        errors.append(FieldError(name, REQUIRED))
-        return None
-    try:
-        return normalize_mobile(text[:40])
-    except CodeError as exc:
-        errors.append(FieldError(name, exc.message, exc.params))
-        return None
 
 
 def clean_document(errors: list[FieldError], name: str, doc_type: object,
