@@ -12,10 +12,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from fangkong.capabilities import platform
 from fangkong.core.capability import Platform
 from fangkong.core.db import Database
+from fangkong.core.exports import Exports
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import errors, fastpath, middleware
@@ -57,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         scheduler.stop()
         await plat.stop(app)
+        await run_in_threadpool(app.state.exports.shutdown)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                                   settings.presence_sync_days, plat.place_namers)
     app.state.status_listeners = plat.status_listeners(settings)
     app.state.nav = plat.nav
+    app.state.exports = Exports(plat.exports, app.state.db, settings.export_dir)
     vendor = STATIC / "vendor"
     app.state.vendor_assets = {name: (vendor / f"{name}.min.js").exists() for name in ("htmx", "echarts")}
     for router in plat.routers:

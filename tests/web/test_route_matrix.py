@@ -77,6 +77,13 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/notifications"): ("/notifications", ANY_USER),
     ("GET", "/notifications/count"): ("/notifications/count", ANY_USER),
     ("POST", "/notifications/read"): ("/notifications/read", ANY_USER),
+    ("POST", "/exports"): ("/exports", ANY_USER),  # without a list: 422
+    ("GET", "/exports"): ("/exports", ANY_USER),
+    ("GET", "/exports/{run_id}"): ("/exports/{export_run}", frozenset({"station"})),  # the owner's only
+    ("GET", "/exports/{run_id}/file"): ("/exports/{export_run}/file", frozenset({"station"})),
+    ("POST", "/api/v1/exports"): ("/api/v1/exports", ANY_USER),
+    ("GET", "/api/v1/exports/{run_id}"): ("/api/v1/exports/{export_run}", frozenset({"station"})),
+    ("GET", "/api/v1/exports/{run_id}/file"): ("/api/v1/exports/{export_run}/file", frozenset({"station"})),
     ("GET", "/command"): ("/command", COMMAND_READERS),
     ("GET", "/command/data"): ("/command/data", COMMAND_READERS),
     ("GET", "/command/report"): ("/command/report", REPORTERS),
@@ -458,7 +465,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
     pair, merge = _pair_and_merge(db, personas, person)
     registration = _registrations(db)
     registration.update(_deployments(db, station.unit_id))
-    return {**registration, **_passes(db, personas), "own_pair": pair, "own_merge": merge, "team_obs": team_obs,
+    return {**registration, **_passes(db, personas), "export_run": _export_run(db, personas), "own_pair": pair,
+            "own_merge": merge, "team_obs": team_obs,
             "follow_up": follow_up,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
@@ -542,6 +550,15 @@ def _passes(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untype
         station = s.execute(select_user("station")).scalar_one()
         decide(s, station, key_ring(settings.var_dir), made[1], Decision(approve=True))
         return {"pass_application": made[0].id, "pass_id": made[1].passes[0].id}
+
+
+def _export_run(db, personas: Personas) -> int:  # type: ignore[no-untyped-def]
+    """A finished export of the `station` persona (only its owner may see or download it)."""
+    exports = personas.app.state.exports
+    with db.unit_of_work() as s:
+        run_id = exports.request(s, s.execute(select_user("station")).scalar_one(), "people.persons", {}).id
+    exports.write(run_id)
+    return run_id
 
 
 def select_user(username: str):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from fangkong.checkpoints import api, figures, pass_checks, web
+from fangkong.checkpoints import api, exports, figures, pass_checks, web
 from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
 from fangkong.checkpoints.tiles import home_tiles
@@ -29,6 +29,7 @@ def _drain_writer(app: Any) -> None:
 
 CAPABILITY = Capability(
     name="checkpoints",
+    exports=exports.EXPORTS,
     pages=(web.router,),
     api=(api.router, pass_checks.router),
     nav=tuple(web.NAV),

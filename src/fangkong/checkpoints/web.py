@@ -27,7 +27,7 @@ from fangkong.core.access import (
     can,
     require,
 )
-from fangkong.core.clock import local_time
+from fangkong.core.clock import local_time, local_today
 from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
@@ -125,7 +125,8 @@ def _station_context(w: Work, checkpoint_id: Id, data: service.PassageInput | No
             "values": _form_values(data), "errors": errors, "rows": range(ROWS), "saved": saved, "editing": editing,
             "client_id": uuid.uuid4().hex, "can_write": can(w.user, PASSAGE_WRITE),
             "documents": [(k, v[0]) for k, v in DOCUMENT_LABELS.items()], "check": None,
-            "pass_counts": pass_checks.day_counts(w.session, w.user, checkpoint.id)}
+            "pass_counts": pass_checks.day_counts(w.session, w.user, checkpoint.id),
+            "export_day": local_today().isoformat()}
 
 
 @router.get("/checkpoints/{checkpoint_id}", response_class=HTMLResponse)

@@ -305,11 +305,8 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1, page_size: int = 50) -> Page[Any]:
-    """Return audit rows matching the filter, newest first (auditors only; the search is itself recorded)."""
-    from fangkong.core.access import AUDIT_READ, require  # access imports models, which import this module
-
-    require(user, AUDIT_READ)
+def audit_query(flt: AuditFilter) -> Any:
+    """Return the audit rows a filter selects, newest first (the auditor's page and its export)."""
     stmt = select(AuditEntry)
     if flt.username:
         stmt = stmt.where(AuditEntry.username == flt.username.strip())
@@ -323,6 +320,14 @@ def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1,
         stmt = stmt.where(AuditEntry.at >= flt.since)
     if flt.until:
         stmt = stmt.where(AuditEntry.at < flt.until)
-    result = paginate(session, stmt.order_by(AuditEntry.id.desc()), page, page_size)
+    return stmt.order_by(AuditEntry.id.desc())
+
+
+def search_entries(session: Session, user: Any, flt: AuditFilter, page: int = 1, page_size: int = 50) -> Page[Any]:
+    """Return audit rows matching the filter, newest first (auditors only; the search is itself recorded)."""
+    from fangkong.core.access import AUDIT_READ, require  # access imports models, which import this module
+
+    require(user, AUDIT_READ)
+    result = paginate(session, audit_query(flt), page, page_size)
     record(session, "audit_search", "audit_log", None, filter={k: v for k, v in flt.__dict__.items() if v})
     return result

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from fangkong.core.clock import LOCAL_TZ
+from fangkong.core.exports import ExportSpec
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
 from fangkong.core.web.fastpath import FastRoute
@@ -106,6 +107,7 @@ class Capability:
     tiles: TilesFn | None = None
     figures: FiguresFn | None = None
     figure_kinds: Sequence[FigureKind] = ()
+    exports: Sequence[ExportSpec] = ()  # its list pages' Excel exports (core.exports)
 
 
 class CapabilityError(ValueError):
@@ -116,6 +118,7 @@ def validate(capabilities: Sequence[Capability]) -> None:
     """Raise CapabilityError on any inconsistency between the declarations."""
     names: set[str] = set()
     keys: set[str] = set()
+    export_keys: set[str] = set()
     roles = {str(r) for r in Role}
     for cap in capabilities:
         where = f"capability {cap.name!r}"
@@ -147,6 +150,11 @@ def validate(capabilities: Sequence[Capability]) -> None:
                 raise CapabilityError(f"{where}: figure key {kind.key!r} must be unique and start with "
                                       f"{cap.name + '.'!r}")
             keys.add(kind.key)
+        for spec in cap.exports:
+            if not isinstance(spec, ExportSpec) or not spec.key.startswith(cap.name + ".") or spec.key in export_keys:
+                raise CapabilityError(f"{where}: export {getattr(spec, 'key', spec)!r} must be an ExportSpec "
+                                      f"with a unique key starting with {cap.name + '.'!r}")
+            export_keys.add(spec.key)
         for job in cap.jobs:
             if not isinstance(job, Job) or job.every_seconds < 1:
                 raise CapabilityError(f"{where}: job {job!r} is not a Job with a positive period")
@@ -216,6 +224,10 @@ class Platform:
         for cap in self.capabilities:
             for role, actions in cap.permissions.items():
                 grant(role, actions)
+
+    @property
+    def exports(self) -> list[ExportSpec]:
+        return self._all("exports")
 
     @property
     def jobs(self) -> list[Job]:

@@ -20,6 +20,16 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
     return value.strftime("%Y-%m-%d")
 
 
+def local_today() -> date:
+    """Return today's date in the city."""
+    return datetime.now(LOCAL_TZ).date()
+
+
+def local_naive(value: datetime | None) -> datetime | None:
+    """Return a timestamp as a naive local time, the way a spreadsheet cell holds it."""
+    return value.astimezone(LOCAL_TZ).replace(tzinfo=None) if value is not None else None
+
+
 BAD_DATE = N_("Use the form YYYY-MM-DD.")
 
 

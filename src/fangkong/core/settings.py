@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     tracing_engine: Literal["embedded", "spark"] = Field(
         "embedded", description="Engine of `fangkong trace`: embedded (NumPy, one machine) or spark (a province).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
+    export_keep_hours: int = Field(24, ge=1, le=24 * 30, description="Exported sheets are deleted this many "
+                                   "hours after they were asked for.")
     referral_overdue_minutes: int = Field(
         30, ge=1, description="A referral not acknowledged by health after this long is overdue.")
     care_team_roles: str = Field(
@@ -131,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def presence_dir(self) -> Path:
         return self.var_dir / "presence"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.var_dir / "exports"
 
     @property
     def audit_anchor_file(self) -> Path:

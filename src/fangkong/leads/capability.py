@@ -6,13 +6,14 @@ from pathlib import Path
 
 from fangkong.core.capability import Capability
 from fangkong.core.scheduler import Job
-from fangkong.leads import api, figures, loops, web
+from fangkong.leads import api, exports, figures, loops, web
 from fangkong.leads.cli import leads_app
 from fangkong.leads.tiles import home_tiles
 from fangkong.leads.timeline import lead_entries
 
 CAPABILITY = Capability(
     name="leads",
+    exports=exports.EXPORTS,
     pages=(web.router,),
     api=(api.router,),
     nav=tuple(web.NAV),

@@ -13,7 +13,7 @@ from fangkong.core.capability import Capability, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
-from fangkong.people import api, figures, followup_api, followup_web, loops, web
+from fangkong.people import api, exports, figures, followup_api, followup_web, loops, web
 from fangkong.people.care import scoped
 from fangkong.people.care_models import FollowUp
 from fangkong.people.cli import followups_app
@@ -38,6 +38,7 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 
 CAPABILITY = Capability(
     name="people",
+    exports=exports.EXPORTS,
     pages=(web.router, followup_web.router),
     api=(api.router, followup_api.router),
     nav=(*web.NAV, *followup_web.NAV),

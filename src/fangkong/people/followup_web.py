@@ -18,7 +18,7 @@ from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, UnitKind
 from fangkong.core.units import unit_tree
-from fangkong.core.web.params import MAX_ID, Id, PageNo, form_id
+from fangkong.core.web.params import MAX_ID, Id, PageNo, form_id, optional_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 from fangkong.people import care, followup_sheets, followups, observations
@@ -40,16 +40,6 @@ def parse_date(name: str, value: str, default: date) -> date:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationFailed.one(name, BAD_DATE) from None
-
-
-def optional_id(name: str, value: str) -> int | None:
-    """Return an id from a filter form (empty: none), or a field error naming `name`."""
-    if not value.strip():
-        return None
-    found = form_id(value)
-    if found is None:
-        raise ValidationFailed.one(name, N_("Choose one of the options."))
-    return found
 
 
 def labels() -> dict[str, object]:

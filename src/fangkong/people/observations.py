@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -73,9 +73,8 @@ def _check(flt: ObservationFilter) -> None:
         raise ValidationFailed.one("ends", N_("Choose one of the options."))
 
 
-def observation_list(session: Session, user: User, flt: ObservationFilter, limit: int = 1000) -> ObservationList:
-    """Return persons under observation now, filtered; with how many of them end today and tomorrow."""
-    require(user, PERSON_READ)
+def observation_query(user: User, flt: ObservationFilter) -> tuple[Select[Any], Select[Any]]:
+    """Return (every observation the filter counts, the ones it lists): the page and its export share it."""
     _check(flt)
     now = utcnow()
     today = local_today()
@@ -98,20 +97,30 @@ def observation_list(session: Session, user: User, flt: ObservationFilter, limit
         stmt = stmt.where(Unit.path.startswith(select(Unit.path).where(Unit.id == flt.district_id)
                                                .scalar_subquery()))
     base = restrict(stmt, user, Person.unit_id)
+    listed = base
+    if flt.ends == "today":
+        listed = listed.where(Observation.planned_end >= today_start, Observation.planned_end < today_end)
+    elif flt.ends == "tomorrow":
+        listed = listed.where(Observation.planned_end >= today_end, Observation.planned_end < tomorrow_end)
+    return base, listed.order_by(Observation.planned_end, Person.name)
+
+
+def observation_list(session: Session, user: User, flt: ObservationFilter, limit: int = 1000) -> ObservationList:
+    """Return persons under observation now, filtered; with how many of them end today and tomorrow."""
+    require(user, PERSON_READ)
+    today = local_today()
+    today_start, today_end = day_bounds(today)
+    tomorrow_end = day_bounds(today + timedelta(days=1))[1]
+    base, listed = observation_query(user, flt)
     counted = base.subquery()
     total, ending_today, ending_tomorrow = session.execute(select(
         func.count(), func.coalesce(func.sum(case(((counted.c.planned_end >= today_start)
                                                    & (counted.c.planned_end < today_end), 1), else_=0)), 0),
         func.coalesce(func.sum(case(((counted.c.planned_end >= today_end) & (counted.c.planned_end < tomorrow_end),
                                      1), else_=0)), 0))).one()
-    listed = base
-    if flt.ends == "today":
-        listed = listed.where(Observation.planned_end >= today_start, Observation.planned_end < today_end)
-    elif flt.ends == "tomorrow":
-        listed = listed.where(Observation.planned_end >= today_end, Observation.planned_end < tomorrow_end)
     rows = [ObservationRow(*r, ends_tomorrow=today_end <= r[6] < tomorrow_end,
                            ends_today=today_start <= r[6] < today_end)
-            for r in session.execute(listed.order_by(Observation.planned_end, Person.name).limit(limit)).all()]
+            for r in session.execute(listed.limit(limit)).all()]
     audit.record(session, "list", "observations", None, status=flt.status, district=flt.district_id,
                  kind=flt.kind, ends=flt.ends, results=len(rows))
     return ObservationList(rows, int(total), int(ending_today), int(ending_tomorrow))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -81,12 +81,18 @@ def search_persons(session: Session, user: User, query: str, page: int = 1, page
     """Return persons in the user's jurisdiction matching a name, ID number or phone."""
     require(user, PERSON_READ)
     text = fold(query).strip()
+    found = paginate(session, person_query(user, query), page, page_size)
+    audit.record(session, "search", "persons", None, query=_masked_query(text), results=found.total)
+    return SearchPage(query, Page([PersonView.of(p) for p in found.rows], found.total, found.page, found.page_size))
+
+
+def person_query(user: User, query: str) -> Select[Any]:
+    """Return the persons a search finds in the user's jurisdiction, in the page's order (page and export)."""
+    text = fold(query).strip()
     stmt = restrict(select(Person), user, Person.unit_id)
     if text:
         stmt = stmt.where(_match(text))
-    found = paginate(session, stmt.order_by(Person.name, Person.id), page, page_size)
-    audit.record(session, "search", "persons", None, query=_masked_query(text), results=found.total)
-    return SearchPage(query, Page([PersonView.of(p) for p in found.rows], found.total, found.page, found.page_size))
+    return stmt.order_by(Person.name, Person.id)
 
 
 def _match(text: str) -> Any:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.flags import FEVER_C, load_risk_index
@@ -331,7 +332,8 @@ class ArrivalFilter:
     risk: str = ""  # "" any | high | medium | risk (either) | none
 
 
-def _filtered(user: User, flt: ArrivalFilter):  # type: ignore[no-untyped-def]
+def arrival_query(user: User, flt: ArrivalFilter) -> Select[Any]:
+    """Return the arrivals a filter selects in the user's jurisdiction (the page and its export)."""
     stmt = restrict(select(Arrival), user, Arrival.unit_id)
     if flt.day is not None:
         stmt = stmt.where(Arrival.arrived_on == flt.day)
@@ -351,7 +353,7 @@ def list_arrivals(session: Session, user: User, flt: ArrivalFilter, page: int = 
                   page_size: int = 50) -> Page[Arrival]:
     """Return arrivals to the user's jurisdiction, newest first (the list read is audited)."""
     require(user, REGISTRATION_READ)
-    found = paginate(session, _filtered(user, flt).order_by(Arrival.created_at.desc(), Arrival.id.desc()),
+    found = paginate(session, arrival_query(user, flt).order_by(Arrival.created_at.desc(), Arrival.id.desc()),
                      page, page_size)
     audit.record(session, "search", "arrivals", None, day=flt.day, origin=flt.origin, risk=flt.risk,
                  results=found.total)

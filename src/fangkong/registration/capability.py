@@ -10,6 +10,7 @@ from fangkong.core.capability import Capability
 from fangkong.registration import (
     arrival_web,
     checkin,
+    exports,
     figures,
     gathering_web,
     registration_api,
@@ -32,6 +33,7 @@ def _drain_writer(app: Any) -> None:
 
 CAPABILITY = Capability(
     name="registration",
+    exports=exports.EXPORTS,
     pages=(checkin.router, arrival_web.router, gathering_web.router, venue_web.router),
     api=(registration_api.router, venue_api.router),
     nav=(*arrival_web.NAV, *gathering_web.NAV, *venue_web.NAV),

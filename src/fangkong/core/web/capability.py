@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from fangkong.core.access import PERSON_READ, can, restrict
 from fangkong.core.audit_anchor import ANCHOR_JOB
 from fangkong.core.capability import Capability, Tile
+from fangkong.core.exports import PURGE_JOB
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
-from fangkong.core.web import admin, api, audit_pages, notices, shell
+from fangkong.core.web import admin, api, audit_export, audit_pages, exports, notices, shell
 
 
 def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
@@ -30,10 +31,11 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 
 CAPABILITY = Capability(
     name="shell",
-    pages=(shell.router, notices.router, admin.router, audit_pages.router),
-    api=(api.router,),
-    nav=(*admin.NAV, *audit_pages.NAV),
-    models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify"),
+    exports=audit_export.EXPORTS,
+    pages=(shell.router, notices.router, admin.router, audit_pages.router, exports.router),
+    api=(api.router, exports.api),
+    nav=(*admin.NAV, *audit_pages.NAV, *exports.NAV),
+    models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify", "fangkong.core.exports"),
     tiles=_tiles,
-    jobs=(ANCHOR_JOB,),
+    jobs=(ANCHOR_JOB, PURGE_JOB),
 )

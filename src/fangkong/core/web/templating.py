@@ -62,10 +62,18 @@ def environment(template_dirs: tuple[Path, ...]) -> Environment:
         auto_reload=False,  # templates ship with the code: no stat() per render (the check-in hot path)
     )
     env.globals.update(_=gettext, ngettext=ngettext, role_labels=ROLE_LABELS, lang_url=lang_url, countdown=countdown,
-                       mask_id=mask_id_number, mask_phone=mask_phone, area_name=area_name, inf=math.inf)
+                       mask_id=mask_id_number, mask_phone=mask_phone, area_name=area_name, inf=math.inf,
+                       may=may)
     env.filters["local_time"] = local_time
     env.filters["epoch_time"] = epoch_time
     return env
+
+
+def may(user: Any, action: str) -> bool:
+    """Whether the viewer's role may do `action` (pages hide what it may not; the use case still checks)."""
+    from fangkong.core.access import PERMISSIONS
+
+    return user is not None and action in PERMISSIONS.get(getattr(user, "role", ""), frozenset())
 
 
 # The few pages each role opens most, for the thumb bar on phones (paths, so core names no capability).
