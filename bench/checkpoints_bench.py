@@ -110,7 +110,7 @@ def _load(wrk: str, port: int, token: str, checkpoint: int, seconds: int, run: s
 
 
 def _count(url: str, tag: str) -> tuple[int, bool, int]:
-    db = Database(url)
+    db = Database(url)  # reads only
     try:
         with db.sessions() as s:
             stored = s.execute(sa.text("SELECT count(*) FROM passages WHERE client_id LIKE :t"),
@@ -166,7 +166,7 @@ def bench(url: str, label: str, var: Path) -> None:
     upgrade(url)
     settings = load_settings(var_dir=var, database_url=url, secret_key="b" * 40, argon2_memory_kib=64,
                              argon2_time_cost=1, demo=True)
-    db = Database(url)
+    db = Database(url, audit_key=settings.audit_key)
     build_demo(db, settings, size=5000, seed=3)
     with db.engine.connect() as conn:
         checkpoint = conn.execute(sa.text("SELECT min(id) FROM checkpoints")).scalar_one()

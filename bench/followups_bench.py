@@ -68,7 +68,7 @@ def bench(url: str, label: str, var: Path) -> None:
     upgrade(url)
     settings = load_settings(var_dir=var, database_url=url, secret_key="b" * 40, argon2_memory_kib=64,
                              argon2_time_cost=1, demo=True)
-    db = Database(url)
+    db = Database(url, audit_key=settings.audit_key)
     build_demo(db, settings, size=2000, seed=5)
     print(f"{label}: seeding {PERSONS:,} persons under observation …", flush=True)
     _timed("seed persons, statuses, observations (setup, not measured)", lambda: _seed(db, PERSONS))

@@ -61,7 +61,7 @@ def bench(url: str, label: str, var: Path) -> None:
     upgrade(url)
     settings = load_settings(var_dir=var, database_url=url, secret_key="b" * 40, argon2_memory_kib=64,
                              argon2_time_cost=1, demo=True)
-    db = Database(url)
+    db = Database(url, audit_key=settings.audit_key)
     build_demo(db, settings, size=PERSONS, seed=5)
     with db.sessions() as s:
         persons = list(s.execute(select(Person).limit(5000)).unique().scalars())

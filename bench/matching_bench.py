@@ -56,7 +56,7 @@ def _setup(db: Database) -> tuple[int, int, list[dict[str, object]]]:
 def bench(url: str, label: str, var: Path) -> None:
     print(f"[{label}]")
     upgrade(url)
-    db = Database(url)
+    db = Database(url, audit_key="b" * 40)
     unit_id, first, files = _setup(db)
     planted = plant(files, RECORDS, unit_id)
     del files

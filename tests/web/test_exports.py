@@ -206,3 +206,12 @@ def _passage(personas: Personas) -> None:
             {"name": "导出", "id_number": "11010519491231002X", "temperature_c": 36.5, "disposition": "passed",
              "role": "driver"}]})
     assert r.status_code in (200, 201), r.text
+
+
+def test_a_long_export_read_does_not_block_writers(db) -> None:  # type: ignore[no-untyped-def]
+    """SQLite takes its write lock when a transaction begins: the export's read must not, or every
+    request would wait for the export to finish."""
+    with db.reading() as r:
+        assert r.execute(select(func.count()).select_from(Person)).scalar_one() > 0
+        with db.unit_of_work() as w:
+            w.execute(update(Person).where(Person.id == -1).values(name="x"))

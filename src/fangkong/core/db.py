@@ -71,8 +71,12 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Every request may append to the audit hash chain; taking the write lock up front
-        # avoids SQLITE_BUSY on upgrade and keeps the chain linear.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # avoids SQLITE_BUSY on upgrade and keeps the chain linear. A long read (an export) says it
+        # only reads, and takes no lock: writers go on meanwhile (WAL).
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "fangkong_read_only"
 
 
 def session_factory(engine: Engine, audit_key: str | None = None) -> sessionmaker[Session]:
@@ -101,6 +105,17 @@ class Database:
 
     def unit_of_work(self) -> Any:
         return unit_of_work(self.sessions)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Yield a session for a long read that writes nothing (rolled back at the end); on SQLite it
+        takes no write lock, so requests keep writing while it runs."""
+        with self.sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -3,8 +3,8 @@
 A capability declares an `ExportSpec` per list it lets users download (persons, observations, arrivals,
 passages, on-time rates, the audit log). Asking for an export creates an `ExportRun` row and hands it
 to this worker's export thread; the page shows its progress (rows written of rows counted) and then a
-download link. The rows are read in one read-only transaction and written with openpyxl's write-only
-mode (constant memory whatever the size), every cell through `core.export.safe_cell`.
+download link. The rows are read in one read-only transaction and written with XlsxWriter in its
+constant-memory mode (whatever the size), every cell through `core.export.safe_cell`.
 
 Personal data is masked (ID numbers, phones) unless the user may reveal it and states a purpose; such
 an export is audited as a reveal with that purpose, any other as an export. The file stays on disk for
@@ -32,7 +32,7 @@ from fangkong.core.access import PERSON_REVEAL, can, require
 from fangkong.core.context import Actor, acting_as, current_locale
 from fangkong.core.db import Base, Database, UTCDateTime, utcnow
 from fangkong.core.errors import Forbidden, NotFound, ValidationFailed
-from fangkong.core.export import safe_row
+from fangkong.core.export import SheetWriter
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import User
 from fangkong.core.scheduler import Job, JobContext
@@ -173,8 +173,6 @@ class Exports:
                          detail=type(exc).__name__)
 
     def _write(self, run_id: int) -> None:
-        from openpyxl import Workbook
-
         with self.db.unit_of_work() as session:
             run = session.get(ExportRun, run_id)
             if run is None or run.status != QUEUED:
@@ -185,24 +183,30 @@ class Exports:
             current_locale.set(run.locale)
         self.directory.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(gettext(spec.title)[:31])
-        written = 0
-        with self.db.unit_of_work() as session:  # read only: nothing is written in this transaction
+        try:
+            written = self._rows_to(partial, spec, params, reveal, run_id, user_id)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, path)
+        self._finish(run_id, DONE, done=written)
+
+    def _rows_to(self, partial: Path, spec: ExportSpec, params: dict[str, str], reveal: bool, run_id: int,
+                 user_id: int) -> int:
+        with self.db.reading() as session:  # nothing is written here: on SQLite writers go on meanwhile
             user = session.get(User, user_id)
             if user is None or not user.active:
                 raise Forbidden()
-            sheet.append([gettext(c) for c in spec.columns])
-            with acting_as(_actor(user)):
-                for row in spec.rows(session, user, params, reveal):
-                    sheet.append(safe_row(row))
-                    written += 1
-                    if written % PROGRESS_EVERY == 0:
-                        self._progress(run_id, written)
-            session.rollback()
-        book.save(partial)
-        os.replace(partial, path)
-        self._finish(run_id, DONE, done=written)
+            sheet = SheetWriter(partial, gettext(spec.title), [gettext(c) for c in spec.columns])
+            try:
+                with acting_as(_actor(user)):
+                    for row in spec.rows(session, user, params, reveal):
+                        sheet.append(row)
+                        if sheet.rows % PROGRESS_EVERY == 0:
+                            self._progress(run_id, sheet.rows)
+            finally:
+                sheet.close()
+        return sheet.rows
 
     def _progress(self, run_id: int, done: int) -> None:
         with self.db.unit_of_work() as session:
