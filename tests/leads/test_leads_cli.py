@@ -24,15 +24,17 @@ def test_import_then_list_from_the_terminal(db, settings, monkeypatch, tmp_path:
     result = runner.invoke(cli, ["leads", "import", str(sheet), "--source", "省指挥部", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert summary["rows_read"] == 4 and summary["leads_created"] == 1 and summary["duplicates_merged"] == 1
-    assert [p["row"] for p in summary["rows_with_problems"]] == [5, 6]
-    assert summary["rows_with_problems"][0]["fields"] == ["id_number"]
-    assert summary["dispatched_per_unit"] == {"酒泉路派出所": 1}
+    assert summary["rows_read"] == 4 and summary["leads_created"] == 3 and summary["duplicates_merged"] == 1
+    # a bad ID number alone refuses nothing (issue 21): the rows are matched on name and phone
+    assert summary["rows_with_problems"] == []
+    assert summary["rows_flagged"] == [{"row": 5, "fields": ["id_number"]}, {"row": 6, "fields": ["id_number"]}]
+    assert summary["dispatched_per_unit"] == {"酒泉路派出所": 3}
     again = json.loads(runner.invoke(cli, ["leads", "import", str(sheet), "--source", "省指挥部", "--json"]).output)
     assert again["already_imported"] and again["leads_created"] == 0
     listed = json.loads(runner.invoke(cli, ["leads", "list", "--batch", str(summary["batch"]), "--json"]).output)
-    assert len(listed) == 1
-    assert listed[0]["id_number"] == person.id_number and listed[0]["district"] == "620102"
+    assert len(listed) == 3
+    mine = next(x for x in listed if x["id_number"] == person.id_number)
+    assert mine["district"] == "620102"
     assert listed[0]["source_row"] == 4 and listed[0]["status"] == "dispatched" and listed[0]["due_at"]
 
 

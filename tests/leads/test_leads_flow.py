@@ -63,14 +63,28 @@ def test_repeated_and_re_pushed_leads_create_no_duplicates(personas, db) -> None
     assert again["new"] == 0 and again["lead_ids"] == first["lead_ids"][:1]
 
 
-def test_invalid_lead_in_a_batch_rejects_the_whole_batch(personas, db) -> None:
+def test_a_bad_field_is_set_aside_and_the_lead_taken_in(personas, db) -> None:
+    """Issue 21: a wrong check digit or a bad phone never refuses a lead; the birth date the number still
+    carries goes to matching, and the answer names the fields set aside."""
     with db.sessions() as s:
         before = s.query(Lead).count()
     r = _push(personas, [{"name": "甲", "id_number": "11010519491231002X"},
                          {"name": "乙", "id_number": "110105194912310021", "phone": "12345"}])
+    assert r.status_code == 201, r.text
+    assert r.json()["flagged"] == {"1": ["id_number", "phone"]}
+    with db.sessions() as s:
+        assert s.query(Lead).count() == before + 2
+        second = s.get(Lead, r.json()["lead_ids"][1])
+        assert second.flags == "id_number,phone" and second.id_number is None and second.phone is None
+
+
+def test_invalid_lead_in_a_batch_rejects_the_whole_batch(personas, db) -> None:
+    with db.sessions() as s:
+        before = s.query(Lead).count()
+    r = _push(personas, [{"name": "甲", "id_number": "11010519491231002X"},
+                         {"id_number": "110105194912310021", "phone": "12345"}])  # nobody: no name, no valid ID
     assert r.status_code == 422
-    fields = {e["field"] for e in r.json()["errors"]}
-    assert fields == {"leads.1.id_number", "leads.1.phone"}
+    assert {e["field"] for e in r.json()["errors"]} == {"leads.1.id_number"}
     with db.sessions() as s:
         assert s.query(Lead).count() == before
 

@@ -47,6 +47,9 @@ class BatchOut(BaseModel):
     repeated: int
     lead_ids: list[int]
     placements: dict[str, int]
+    flagged: dict[int, list[str]] = Field(default_factory=dict, description=(
+        "Leads taken in with a field set aside (index in `leads` → fields): an ID number failing its check, "
+        "a phone that is not a mobile number. They are matched on the valid fields; nothing is refused for one"))
 
 
 class LegOut(BaseModel):
@@ -132,7 +135,7 @@ def push_batch(request: Request, body: BatchIn) -> BatchOut:
         batch, result = submit_leads(w.session, w.user, body.source, "api", raws, body.reference, body.two_legs,
                                      rules=rules_for(request.app.state.settings), priority=body.priority or None)
         return BatchOut(batch_id=batch.id, new=result.new, repeated=result.repeated, lead_ids=result.lead_ids,
-                        placements=result.placements)
+                        placements=result.placements, flagged=result.flagged)
 
 
 @router.post("", response_model=LeadOut, status_code=201, dependencies=[guard(LEAD_INTAKE)])

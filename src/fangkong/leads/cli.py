@@ -72,7 +72,7 @@ def import_file(file: Path, source: Annotated[str, typer.Option(help="Who pushed
         return
     console.print(f"batch {summary['batch']}: {summary['rows_read']} rows, {summary['leads_created']} new leads, "
                   f"{summary['duplicates_merged']} duplicates merged, {len(summary['rows_with_problems'])} rows "
-                  f"with problems, {summary['unresolved']} unresolved")
+                  f"refused, {len(summary['rows_flagged'])} with a field set aside, {summary['unresolved']} unresolved")
     for unit, count in summary["dispatched_per_unit"].items():
         console.print(f"  {unit}: {count}")
 
@@ -87,6 +87,7 @@ def _summary(session: Any, preview: Any, batch_id: int, result: Any) -> dict[str
         "leads_created": result.new if result else 0,
         "duplicates_merged": result.repeated if result else 0,
         "rows_with_problems": [{"row": r.row, "fields": sorted({p.field for p in r.problems})} for r in preview.bad],
+        "rows_flagged": [{"row": r.row, "fields": sorted({p.field for p in r.flags})} for r in preview.flagged],
         "dispatched_per_unit": dict(Counter(unit for status, unit in leads if status == "dispatched")),
         "unresolved": sum(1 for status, _unit in leads if status in ("manual", "outside")),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import LEAD_INTAKE, require
 from fangkong.core.clock import LOCAL_TZ
-from fangkong.core.codes import CodeError, lookup_area, normalize_id_number, normalize_mobile
+from fangkong.core.codes import CodeError, birth_date_in, lookup_area, normalize_id_number, normalize_mobile
 from fangkong.core.context import current_actor
 from fangkong.core.db import in_chunks, insert_returning_ids, insert_rows, one_of, utcnow
 from fangkong.core.errors import FieldError, ValidationFailed
@@ -27,6 +27,7 @@ from fangkong.core.models import User
 from fangkong.leads.deadlines import DEADLINES, PRIORITIES, Clocks, report_due, verify_due
 from fangkong.leads.dispatch import Jurisdiction, Placement, load_jurisdiction
 from fangkong.leads.models import Lead, LeadBatch, LeadEvent, LeadLeg, LeadSource, LeadSourceRow, LeadStatus
+from fangkong.leads.sheets import identifies
 from fangkong.people.matching import IncomingRecord, link_persons
 
 
@@ -45,6 +46,8 @@ class LeadInput:
     note: str | None = None
     plate: str | None = None  # a vehicle lead: the plate whose passages are pulled up
     row: int | None = None  # row in the source sheet, if any
+    birth_date: date | None = None  # read from an ID number that failed its check: matching still uses it
+    flags: str | None = None  # fields given but not valid, comma-separated (the lead is matched without them)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class IntakeResult:
     rejected: int = 0
     lead_ids: list[int] = field(default_factory=list)  # per input, in order
     placements: dict[str, int] = field(default_factory=dict)
+    flagged: dict[int, list[str]] = field(default_factory=dict)  # input index -> fields set aside
 
 
 def get_or_create_source(session: Session, name: str) -> LeadSource:
@@ -79,6 +83,7 @@ def take_in(session: Session, source: LeadSource, batch: LeadBatch, items: list[
     """Create the leads of a batch (skipping ones already known) and dispatch them."""
     now = utcnow()
     result = IntakeResult(batch.id, rejected=len(rejected))
+    result.flagged = {i: item.flags.split(",") for i, item in enumerate(items) if item.flags}
     default_priority = batch.priority or default_priority
     keys = [dedupe_key(source.id, item) for item in items]
     known = _known(session, set(keys))
@@ -123,7 +128,7 @@ def _known(session: Session, keys: set[str]) -> dict[str, int]:
 
 def _record(item: LeadInput, placement: Placement, j: Jurisdiction) -> IncomingRecord:
     return IncomingRecord(name=item.name, id_number=item.id_number, phone=item.phone, address=item.current_address,
-                          unit_id=placement.unit_id or j.city_unit_id)
+                          unit_id=placement.unit_id or j.city_unit_id, birth_date=item.birth_date)
 
 
 def _hint(item: LeadInput) -> str | None:
@@ -153,7 +158,7 @@ def _lead_row(source: LeadSource, batch: LeadBatch, item: LeadInput, key: str, p
         "person_match": how, "unit_id": unit_id, "status": status, "hint": _hint(item) if status == LeadStatus.MANUAL
         else None, "received_at": now, "dispatched_at": now if status == LeadStatus.DISPATCHED else None,
         "due_at": due, "report_due_at": report, "closed_at": now if status == LeadStatus.OUTSIDE else None,
-        "plate": item.plate,
+        "plate": item.plate, "flags": item.flags,
     }
 
 
@@ -217,23 +222,26 @@ def clean_lead(raw: RawLead, prefix: str = "") -> tuple[LeadInput, list[FieldErr
     item = LeadInput(name=" ".join(raw.name.split()) or None, current_address=" ".join(raw.current_address.split())
                      or None, origin=raw.origin.strip() or None, pushed_at=raw.pushed_at, kind=raw.kind.strip() or None,
                      note=raw.note.strip()[:500] or None)
+    flagged = []  # a bad field never refuses the lead (issue 21): it is matched on what is valid
     if raw.id_number.strip():
         try:
             item.id_number = normalize_id_number(raw.id_number)
-        except CodeError as exc:
-            errors.append(FieldError(prefix + "id_number", exc.message, exc.params))
+        except CodeError:
+            flagged.append("id_number")
+            item.birth_date = birth_date_in(raw.id_number)
     if raw.phone.strip():
         try:
             item.phone = normalize_mobile(raw.phone)
-        except CodeError as exc:
-            errors.append(FieldError(prefix + "phone", exc.message, exc.params))
+        except CodeError:
+            flagged.append("phone")
+    item.flags = ",".join(flagged) or None
     if raw.priority and raw.priority not in PRIORITIES:
         errors.append(FieldError(prefix + "priority", N_("Choose one of the options.")))
     item.priority = raw.priority or None
     if item.pushed_at is not None and item.pushed_at.tzinfo is None:
         item.pushed_at = item.pushed_at.replace(tzinfo=LOCAL_TZ)
-    if not errors and not item.id_number and not (item.name and item.phone):
-        errors.append(FieldError(prefix + "id_number", N_("Give the ID number, or the name and the phone.")))
+    if not errors and not identifies(item.id_number, item.name, item.phone, item.birth_date):
+        errors.append(FieldError(prefix + "id_number", N_("Give a valid ID number, or the name and the phone.")))
     return item, errors
 
 

@@ -88,6 +88,7 @@ class Lead(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     report_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the report-back clock (express: 10 min)
     plate: Mapped[str | None] = mapped_column(String(12), index=True)  # a vehicle lead (涉疫车辆)
+    flags: Mapped[str | None] = mapped_column(String(64))  # fields given but not valid (matched without them)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -50,6 +50,11 @@ class Preview:
     def bad(self) -> list[SheetRow]:
         return [r for r in self.sheet.rows if not r.ok]
 
+    @property
+    def flagged(self) -> list[SheetRow]:
+        """Rows imported with a field set aside (a bad phone, an ID number failing its check)."""
+        return [r for r in self.sheet.rows if r.ok and r.flags]
+
 
 def uploads_dir(settings: Settings) -> Path:
     return sheets.uploads_dir(settings.var_dir)
@@ -121,7 +126,8 @@ def _input(row: SheetRow) -> LeadInput:
     v = row.values
     return LeadInput(name=v.get("name"), id_number=v.get("id_number"), phone=v.get("phone"),
                      current_address=v.get("current_address"), origin=v.get("origin"), pushed_at=v.get("pushed_at"),
-                     kind=v.get("kind"), priority=v.get("priority"), note=v.get("note"), row=row.row)
+                     kind=v.get("kind"), priority=v.get("priority"), note=v.get("note"), row=row.row,
+                     birth_date=v.get("birth_date"), flags=",".join(sorted({p.field for p in row.flags})) or None)
 
 
 def problem_text(row: SheetRow) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fangkong.core import sheets
 from fangkong.core.clock import LOCAL_TZ
-from fangkong.core.codes import CodeError, fold, normalize_id_number, normalize_mobile
+from fangkong.core.codes import CodeError, birth_date_in, fold, normalize_id_number, normalize_mobile
 from fangkong.core.i18n import N_
 from fangkong.core.sheets import NO_HEADER, OLD_EXCEL, PROTECTED, SheetError, clean_header
 
@@ -49,7 +49,7 @@ NOTHING = {"无", "/", "\\", "-", "--", "—", "——", "暂无", "不详", "�
 
 NO_IDENTITY = N_("The sheet needs an ID number column, or both a name and a phone column.")
 EXCEL_NUMBER = N_("Excel stored this ID number as a number and lost its last digits; re-export the column as text.")
-UNKNOWN_PERSON = N_("No valid ID number, nor a name and a phone: the person cannot be identified.")
+UNKNOWN_PERSON = N_("No valid ID number, nor a name with a phone or a birth date: the person cannot be identified.")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,14 @@ class SheetRow:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """The row is imported: it identifies someone. A bad field alone never refuses a row (issue 21):
+        it is flagged, and the row is matched on what is valid."""
+        return not any(p.field == "row" for p in self.problems)
+
+    @property
+    def flags(self) -> list[RowProblem]:
+        """Fields that were given but are not valid (imported without them, shown to the officer)."""
+        return [p for p in self.problems if p.field != "row"]
 
 
 @dataclass
@@ -199,9 +206,17 @@ def _row(number: int, raw: list[Any], cells: dict[int, Any], mapping: dict[int, 
             values[fld] = normalisers[fld](cell)
         except CodeError as exc:
             problems.append(RowProblem(fld, exc.message, dict(exc.params)))
-    if not values["id_number"] and not (values["name"] and values["phone"]):
+            if fld == "id_number":  # a wrong check digit or a cut number still tells the birth date
+                values["birth_date"] = birth_date_in(_SPACE.sub("", fold(str(cell))))
+    if not identifies(values["id_number"], values["name"], values["phone"], values.get("birth_date")):
         problems.append(RowProblem("row", UNKNOWN_PERSON, {}))
     return SheetRow(number, list(raw), values, problems)
+
+
+def identifies(id_number: str | None, name: str | None, phone: str | None, birth_date: object) -> bool:
+    """A lead names someone when it has a valid ID number, or a name with a phone or a birth date (read
+    from an ID number that failed its check)."""
+    return bool(id_number or (name and (phone or birth_date)))
 
 
 # ---------------------------------------------------------------------------------------------- fields

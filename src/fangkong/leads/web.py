@@ -48,7 +48,8 @@ FIELD_LABELS = {"name": N_("Name"), "id_number": N_("ID number"), "phone": N_("P
 def labels() -> dict[str, Any]:
     """Label tables every lead page uses (msgids; templates translate them)."""
     return {"priority_labels": PRIORITY_LABELS, "status_labels": workflow.STATUS_LABELS,
-            "event_labels": workflow.EVENT_LABELS, "match_labels": workflow.MATCH_LABELS}
+            "event_labels": workflow.EVENT_LABELS, "match_labels": workflow.MATCH_LABELS,
+            "flag_fields": {"id_number": N_("ID number"), "phone": N_("Phone"), "pushed_at": N_("Pushed at")}}
 
 
 def _units_for_dispatch(w: Work) -> list[tuple[int, str]]:

@@ -101,6 +101,21 @@ def checked_number(raw: str, area_ok: Callable[[str], bool] = known_area, legacy
     return text
 
 
+def birth_date_in(raw: str) -> date | None:
+    """Return the birth date an invalid ID number still carries (a wrong check digit, a typo elsewhere, a
+    number Excel cut to 15 significant digits), or None: what matching can still use of it."""
+    digits = "".join(ch for ch in str(raw) if ch.isdigit() or ch in "xX")
+    candidates = [digits[6:14]] if len(digits) >= 14 else []
+    if len(digits) == 15:  # the old 15-digit number: YYMMDD, in the 1900s
+        candidates = ["19" + digits[6:12]]
+    for text in candidates:
+        try:
+            return birth_date_of(text)
+        except CodeError:
+            continue
+    return None
+
+
 def normalize_id_number(raw: str) -> str:
     """Return the 18-character form of a resident ID number, or raise CodeError saying what is wrong.
 

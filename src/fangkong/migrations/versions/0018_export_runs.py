@@ -1,4 +1,4 @@
-"""export runs: list exports written in the background
+"""export runs (list exports written in the background); lead flags (fields given but not valid)
 
 Revision ID: 0018
 Revises: 0015
@@ -41,9 +41,13 @@ def upgrade() -> None:
     with op.batch_alter_table('export_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_export_runs_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_export_runs_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('flags', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('leads', schema=None) as batch_op:
+        batch_op.drop_column('flags')
     with op.batch_alter_table('export_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_export_runs_user_id'))
         batch_op.drop_index(batch_op.f('ix_export_runs_created_at'))
