@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +17,8 @@ from fangkong.capabilities import platform
 from fangkong.core.capability import Platform
 from fangkong.core.db import Database
 from fangkong.core.exports import Exports
+from fangkong.core.logs import configure_logging
+from fangkong.core.metrics import MetricsMiddleware
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.web import errors, fastpath, middleware
@@ -65,7 +66,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the web application for the given settings (or the environment's)."""
     settings = settings or load_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format)
     app = FastAPI(
         title="fangkong API",
         version="1",
@@ -98,4 +99,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     middleware.install(app)
     # outermost: the public check-in and the tablets' passages skip the stack above
     fastpath.install(app, plat.fast_routes)
+    app.add_middleware(MetricsMiddleware)  # outside the fast path too: every request is timed
     return app

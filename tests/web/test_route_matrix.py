@@ -55,6 +55,8 @@ SCOPE_ONLY = {("POST", "/api/v1/leads/{lead_id}/assign"): {"district"},
 # (method, path template) -> (concrete path, roles allowed or PUBLIC)
 MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/healthz"): ("/healthz", PUBLIC),
+    ("GET", "/readyz"): ("/readyz", PUBLIC),
+    ("GET", "/metrics"): ("/metrics", PUBLIC),  # loopback or its token; tested in tests/ops
     ("GET", "/login"): ("/login", PUBLIC),
     ("POST", "/login"): ("/login", PUBLIC),
     ("POST", "/logout"): ("/logout", PUBLIC),
@@ -584,6 +586,8 @@ def test_role_gets_exactly_what_the_matrix_allows(role: str, app, personas: Pers
     for (method, template), (path, allowed) in MATRIX.items():
         if template in ("/logout", "/login", "/api/v1/auth/token"):
             continue  # they change who is logged in; tested in test_shell
+        if template == "/metrics":
+            continue  # not by role but by address or token (tests/ops/test_ops_endpoints.py)
         api = path.startswith("/api/")
         r = _call(browser, method, _concrete(path, ids), api, headers)
         where = f"{role} {method} {template}"

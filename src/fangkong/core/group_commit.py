@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from fangkong.core.db import Database
+from fangkong.core.metrics import WRITER_BATCH, watch_queue
 
 log = logging.getLogger("fangkong.group_commit")
 Row = TypeVar("Row")
@@ -62,6 +63,7 @@ class GroupCommit(Generic[Row, Result]):
         self._closed = False
         self.batches = 0  # counters for the benchmarks and tests
         self.rows = 0
+        watch_queue(name, self._queue.qsize)
         # The writer shares the GIL with the event loop; with the default 5 ms switch interval a request
         # waiting on it would wait up to 5 ms per hand-over, which shows in the p99.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
@@ -131,6 +133,7 @@ class GroupCommit(Generic[Row, Result]):
 
     def _write(self, batch: list[tuple[Row, asyncio.AbstractEventLoop, asyncio.Future[Result]]]) -> None:
         rows = [row for row, _, _ in batch]
+        WRITER_BATCH.labels(self.name).observe(len(rows))
         try:
             results = self._commit(rows)
         except Exception:

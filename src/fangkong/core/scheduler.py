@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from fangkong.core.context import SYSTEM, acting_as
 from fangkong.core.db import Database, utcnow
+from fangkong.core.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG
 
 log = logging.getLogger("fangkong.scheduler")
 # The leader's advisory lock, in the two-key form with a class of its own: the single-key space belongs to
@@ -64,7 +65,8 @@ def run_jobs(db: Database, settings: Any, jobs: Sequence[Job], platform: Any,
             with acting_as(SYSTEM), db.unit_of_work() as session:
                 run.result = job.run(session, JobContext(settings, at, platform))
         except Exception as exc:  # a rule's bug must not stop the other rules; it is logged with its name
-            log.exception("scheduler job %s failed", job.name)
+            log.exception("scheduler job %s failed", job.name, extra={"job": job.name})
+            SCHEDULER_FAILURES.labels(job.name).inc()
             run.error = type(exc).__name__
         runs.append(run)
     return runs
@@ -128,6 +130,9 @@ class Scheduler:
             if self._is_leader():
                 now = time.monotonic()
                 due = self.due(now)
+                for job in due:  # how late each runs against its period (0 the first time)
+                    last = self._last.get(job.name)
+                    SCHEDULER_LAG.labels(job.name).set(max(0.0, now - last - job.every_seconds) if last else 0.0)
                 if due:
                     run_jobs(self.db, self.settings, due, self.platform)
                     self.runs += 1

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     tracing_engine: Literal["embedded", "spark"] = Field(
         "embedded", description="Engine of `fangkong trace`: embedded (NumPy, one machine) or spark (a province).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
+    metrics_token: str = Field("", description="Bearer token for GET /metrics from other hosts (loopback needs "
+                               "none). Keep /metrics off the public proxy.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as one JSON object "
+                                                "per line (for a log collector). Neither carries personal data.")
     export_keep_hours: int = Field(24, ge=1, le=24 * 30, description="Exported sheets are deleted this many "
                                    "hours after they were asked for.")
     referral_overdue_minutes: int = Field(

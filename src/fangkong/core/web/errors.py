@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from fangkong.core.errors import DomainError, FieldError, NotFound, Unauthenticated, ValidationFailed
 from fangkong.core.i18n import N_, gettext
@@ -88,7 +89,14 @@ def response_for(request: Request, exc: Exception) -> Response:
         err = DomainError(METHOD if exc.status_code == 405 else INVALID)
         err.status = exc.status_code
         return problem(request, err)
-    log.exception("unhandled error request_id=%s", getattr(request.state, "request_id", "-"), exc_info=exc)
+    if isinstance(exc, ClientDisconnect):  # the client hung up mid-request: nothing to answer, not our error
+        from fangkong.core.metrics import DISCONNECTS, route_of
+
+        DISCONNECTS.labels(route_of(request.scope)).inc()
+        log.info("client went away request_id=%s", getattr(request.state, "request_id", "-"))
+        return Response(status_code=499)
+    log.exception("unhandled error request_id=%s", getattr(request.state, "request_id", "-"), exc_info=exc,
+                  extra={"request_id": getattr(request.state, "request_id", "-")})
     err = DomainError(SERVER)
     err.status, err.slug, err.title = 500, "server-error", N_("Server error")
     return problem(request, err)
@@ -98,5 +106,5 @@ def install(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         return response_for(request, exc)
 
-    for kind in (DomainError, RequestValidationError, StarletteHTTPException, Exception):
+    for kind in (DomainError, RequestValidationError, StarletteHTTPException, ClientDisconnect, Exception):
         app.add_exception_handler(kind, handle)

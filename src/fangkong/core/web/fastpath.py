@@ -51,6 +51,7 @@ class FastPaths:
             await self.app(scope, receive, send)
             return
         scope["path_params"] = match.groupdict()
+        scope["fast_route"] = route.pattern.pattern  # the metrics' route label (a template, not the path)
         request = Request(scope, receive)
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
