@@ -21,6 +21,7 @@ from fangkong.core.logs import configure_logging
 from fangkong.core.metrics import MetricsMiddleware
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
+from fangkong.core.shared import BUS
 from fangkong.core.web import errors, fastpath, middleware
 from fangkong.core.web.denied import DeniedBudget
 from fangkong.tracing.cases import Presence
@@ -50,6 +51,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     plat: Platform = app.state.platform
     settings = app.state.settings
     await plat.start(app)
+    BUS.start()
     scheduler = Scheduler(app.state.db, settings, plat, settings.scheduler_tick_seconds)
     if settings.scheduler:
         scheduler.start()
@@ -59,6 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         scheduler.stop()
+        BUS.stop()
         await plat.stop(app)
         await run_in_threadpool(app.state.exports.shutdown)
 
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=_lifespan,
     )
     app.state.settings = settings
+    BUS.configure(settings.redis_url)
     app.state.db = db or Database(settings.database_url, audit_key=settings.audit_key)
     app.state.denied_budget = DeniedBudget()
     plat = app.state.platform = platform()

@@ -40,7 +40,11 @@ def _cli_actor() -> Actor:
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          upgrade: Annotated[bool, typer.Option(help="Apply migrations first.")] = True) -> None:
+          upgrade: Annotated[bool, typer.Option(help="Apply migrations first.")] = True,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes. More than one: set "
+                                               "FANGKONG_REDIS_URL so that they share limits and caches.")] = 1,
+          proxy_headers: Annotated[bool, typer.Option(help="Trust X-Forwarded-For from the reverse proxy "
+                                                      "(FORWARDED_ALLOW_IPS names it).")] = False) -> None:
     """Run the web platform."""
     import uvicorn
 
@@ -50,7 +54,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     settings = _settings()
     if upgrade:
         migrate(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    if workers > 1:
+        if settings.is_sqlite:
+            typer.echo("note: SQLite serialises writes; for several workers use PostgreSQL", err=True)
+        if not settings.redis_url:
+            typer.echo("note: without FANGKONG_REDIS_URL each worker keeps its own rate limits and caches", err=True)
+        # Each worker builds its app from the same environment. A spawned worker first re-imports this
+        # command's modules (the whole platform): on a busy machine that outlasts uvicorn's default 5 s
+        # health check, which then kills and restarts it, over and over.
+        uvicorn.run("fangkong.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="info", proxy_headers=proxy_headers, timeout_worker_healthcheck=60)
+        return
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=proxy_headers)
 
 
 @app.command()

@@ -24,6 +24,7 @@ from fangkong.core.errors import TooManyAttempts, Unauthenticated, ValidationFai
 from fangkong.core.i18n import N_
 from fangkong.core.models import ApiToken, User, UserSession
 from fangkong.core.settings import Settings
+from fangkong.core.shared import BUS
 
 BAD_LOGIN = N_("Wrong username or password.")
 LOCKED = N_("Too many wrong passwords. Try again in {minutes} minutes.")
@@ -185,11 +186,13 @@ class _TokenCache:
 
 
 _tokens = _TokenCache()
+BUS.on("tokens", lambda _value: _tokens.clear())
 
 
 def forget_tokens() -> None:
-    """Drop this process's verified tokens (a user changed, a token was revoked): the next request rechecks."""
-    _tokens.clear()
+    """Drop the verified tokens of every worker (a user changed, a token was revoked): each one's next request
+    rechecks (through Redis when configured; otherwise this process, the others within TOKEN_RECHECK_SECONDS)."""
+    BUS.invalidate("tokens")
 
 
 def verified_token_user(database_url: str, token: str) -> User | None:

@@ -1,8 +1,9 @@
-"""A small in-memory rate limiter for the public forms (registration, passes): at most N hits per key within a
-sliding window.
+"""Rate limits: a sliding window for the public forms (registration, passes: at most N hits per key
+within a window) and token buckets for the check-in hot path.
 
-One per app (kept on app.state), per process: with several workers each counts for itself, which
-still bounds a single client. Memory is bounded: past `max_keys` the oldest keys are dropped.
+With FANGKONG_REDIS_URL set both count in Redis (`core.shared`), so N workers on M machines limit a
+client as one process would; without it (or while Redis does not answer) each process counts for
+itself, which still bounds a single client. Local memory is bounded: past `max_keys` the oldest go.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from fastapi import Request
 
 from fangkong.core.errors import TooManyAttempts
 from fangkong.core.i18n import N_
+from fangkong.core.shared import BUS
 
 SLOW_DOWN = N_("Too many forms from this network. Please wait {minutes} minutes and try again.")
 
 
 class RateLimiter:
     def __init__(self, limit: int, window_seconds: float, max_keys: int = 50_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, name: str = "forms") -> None:
         self.limit, self.window, self.max_keys, self.clock = limit, window_seconds, max_keys, clock
+        self.name = name
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -31,6 +34,9 @@ class RateLimiter:
         """Count one hit for `key` (at most `limit`, default the limiter's); return 0 if allowed, else the
         seconds until the next one is."""
         limit = limit or self.limit
+        shared = BUS.window_hit(f"{self.name}:{key}", limit, self.window)
+        if shared is not None:
+            return shared
         now = self.clock()
         with self._lock:
             hits = self._hits.pop(key, None) or deque()
@@ -68,3 +74,50 @@ def check_rate(request: Request, form: str, factor: int = 1) -> None:
     if wait > 0:
         minutes = max(1, int(wait // 60) + 1)
         raise TooManyAttempts(SLOW_DOWN, retry_after=int(wait) + 1, minutes=minutes)
+
+
+class TokenBucket:
+    """Per-key token buckets: `capacity` requests at once, refilled at `per_second` (the check-in guards).
+
+    Shared through Redis when configured; locally, memory is bounded: past `max_keys` keys the full
+    (idle) buckets are dropped first, then the oldest.
+    """
+
+    def __init__(self, capacity: float, per_second: float, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic, name: str = "bucket") -> None:
+        self.capacity, self.per_second, self.max_keys, self.clock = float(capacity), per_second, max_keys, clock
+        self.name = name
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Take one token for `key`: 0 when taken, else the seconds until one is there (nothing taken)."""
+        shared = BUS.bucket_take(f"{self.name}:{key}", self.capacity, self.per_second)
+        if shared is not None:
+            return shared
+        with self._lock:
+            now = self.clock()
+            tokens, at = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.per_second)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                return (1.0 - tokens) / self.per_second
+            if key not in self._buckets and len(self._buckets) >= self.max_keys:
+                self._prune(now)
+            self._buckets[key] = (tokens - 1.0, now)
+            return 0.0
+
+    def allow(self, key: str) -> bool:
+        return self.take(key) == 0.0
+
+    def _prune(self, now: float) -> None:
+        full = [k for k, (tokens, at) in self._buckets.items()
+                if tokens + (now - at) * self.per_second >= self.capacity]
+        for key in full:
+            del self._buckets[key]
+        if len(self._buckets) >= self.max_keys:  # all busy: forget the oldest half
+            for key in sorted(self._buckets, key=lambda k: self._buckets[k][1])[: self.max_keys // 2]:
+                del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)

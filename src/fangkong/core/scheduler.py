@@ -23,6 +23,7 @@ from sqlalchemy import text
 from fangkong.core.context import SYSTEM, acting_as
 from fangkong.core.db import Database, utcnow
 from fangkong.core.metrics import SCHEDULER_FAILURES, SCHEDULER_LAG
+from fangkong.core.shared import BUS
 
 log = logging.getLogger("fangkong.scheduler")
 # The leader's advisory lock, in the two-key form with a class of its own: the single-key space belongs to
@@ -93,9 +94,13 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
+            BUS.resign("scheduler")
         self._release()
 
     def _is_leader(self) -> bool:
+        shared = BUS.lead("scheduler", max(15.0, self.tick * 3))  # Redis: one leader across machines
+        if shared is not None:
+            return shared
         if self.db.engine.dialect.name != "postgresql":
             return True
         try:

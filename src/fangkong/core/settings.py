@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     tracing_engine: Literal["embedded", "spark"] = Field(
         "embedded", description="Engine of `fangkong trace`: embedded (NumPy, one machine) or spark (a province).")
     page_size: int = Field(50, ge=5, le=500, description="Rows per page in lists.")
+    redis_url: str = Field("", description="Redis (redis://host:6379/0) shared by all workers and machines: "
+                           "rate limits, cache invalidation, scheduler leadership. Empty: each process alone.")
     metrics_token: str = Field("", description="Bearer token for GET /metrics from other hosts (loopback needs "
                                "none). Keep /metrics off the public proxy.")
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or as one JSON object "

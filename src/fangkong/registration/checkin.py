@@ -31,6 +31,7 @@ from fangkong.core.db import Database
 from fangkong.core.errors import DomainError, FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.settings import Settings
+from fangkong.core.shared import BUS
 from fangkong.core.web.errors import problem, wants_json
 from fangkong.core.web.fastpath import FastRoute
 from fangkong.core.web.templating import render
@@ -81,8 +82,12 @@ class CachedVenues:
             return venues.venue_by_token(session, token)
 
     def forget(self, *tokens: str) -> None:
+        """Forget rotated or closed codes in every worker (through Redis when configured)."""
         for token in tokens:
-            self._cache.pop(token, None)
+            BUS.invalidate("venues", token)
+
+    def drop(self, token: str) -> None:
+        self._cache.pop(token, None)
 
 
 class CheckinService:
@@ -91,8 +96,10 @@ class CheckinService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.venues = CachedVenues(db, settings.venue_cache_seconds)
-        self.devices = TokenBucket(settings.checkin_device_burst, settings.checkin_device_per_minute / 60)
-        self.ips = TokenBucket(settings.checkin_ip_burst, settings.checkin_ip_per_minute / 60)
+        BUS.on("venues", self.venues.drop)
+        self.devices = TokenBucket(settings.checkin_device_burst, settings.checkin_device_per_minute / 60,
+                                   name="checkin-device")
+        self.ips = TokenBucket(settings.checkin_ip_burst, settings.checkin_ip_per_minute / 60, name="checkin-ip")
         self.writer = CheckinWriter(db, settings.checkin_batch_max, idle_work=self.link_some)
 
     def link_some(self) -> None:
@@ -132,13 +139,10 @@ def _client_ip(request: Request) -> str:
 
 def _limited(request: Request, svc: CheckinService) -> Response | None:
     device = request.cookies.get(DEVICE_COOKIE)
-    if is_token(device) and not svc.devices.allow(device):  # type: ignore[arg-type]
-        wait = svc.devices.retry_after(device)  # type: ignore[arg-type]
-        return _refuse(request, 429, TOO_MANY, wait, seconds=wait)
-    ip = _client_ip(request)
-    if not svc.ips.allow(ip):
-        wait = svc.ips.retry_after(ip)
-        return _refuse(request, 429, TOO_MANY, wait, seconds=wait)
+    for bucket, key in ((svc.devices, device if is_token(device) else None), (svc.ips, _client_ip(request))):
+        if key is not None and (wait := bucket.take(key)) > 0:
+            seconds = max(1, int(wait + 0.999))
+            return _refuse(request, 429, TOO_MANY, seconds, seconds=seconds)
     return None
 
 
