@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import VENUE_INSPECT, VENUE_MANAGE, VISIT_READ, can
@@ -132,12 +132,18 @@ def rotate(request: Request, venue_id: Id) -> VenueOut:
 
 
 @router.get("/venues/{venue_id}/visits", response_model=list[VisitOut], dependencies=[guard(VISIT_READ)])
-def visits(request: Request, venue_id: Id, day: Annotated[date | None, Query()] = None) -> list[VisitOut]:
-    """Who checked in on a local day (default today), newest first; phones masked; the read is audited."""
+def visits(request: Request, response: Response, venue_id: Id, day: Annotated[date | None, Query()] = None,
+           page: PageNo = 1, page_size: Annotated[int, Query(ge=1, le=2000)] = 500) -> list[VisitOut]:
+    """Who checked in on a local day (default today), newest first, each with its person file; phones masked;
+    the read is audited. Paged: `X-Total-Count` gives the day's visits, `Link` the next page."""
     with work(request) as w:
-        _venue, rows = venues.visits_of_day(w.session, w.user, venue_id, day)
+        found = venues.visits_of_day(w.session, w.user, venue_id, day, page, page_size)
+    response.headers["X-Total-Count"] = str(found.total)
+    if found.page < found.pages:
+        query = f"page={found.page + 1}&page_size={page_size}" + (f"&day={day.isoformat()}" if day else "")
+        response.headers["Link"] = f'</api/v1/venues/{venue_id}/visits?{query}>; rel="next"'
     return [VisitOut(id=r.id, person_id=r.person_id, name=r.name, phone=mask_phone(r.phone),
-                     checked_in_at=r.checked_in_at, checked_out_at=r.checked_out_at) for r in rows]
+                     checked_in_at=r.checked_in_at, checked_out_at=r.checked_out_at) for r in found.rows]
 
 
 @router.get("/venues/{venue_id}/inspections", response_model=list[InspectionOut])

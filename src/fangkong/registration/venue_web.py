@@ -158,12 +158,14 @@ def poster_page(request: Request, venue_id: Id) -> HTMLResponse:
 
 
 @router.get("/venues/{venue_id}/visits", response_class=HTMLResponse)
-def visits_page(request: Request, venue_id: Id, day: Annotated[date | None, Query()] = None) -> HTMLResponse:
+def visits_page(request: Request, venue_id: Id, day: Annotated[date | None, Query()] = None,
+                page: PageNo = 1) -> HTMLResponse:
     with work(request) as w:
-        venue, rows = venues.visits_of_day(w.session, w.user, venue_id, day)
-        ctx = {**labels(), "venue": venue, "rows": rows, "day": day or venues.today(),
-               "inside": sum(1 for r in rows if r.checked_out_at is None),
-               "can_people": can(w.user, PERSON_READ)}
+        found = venues.visits_of_day(w.session, w.user, venue_id, day, page)
+        the_day = day or venues.today()
+        ctx = {**labels(), "venue": found.venue, "rows": found.rows, "day": the_day, "found": found,
+               "inside": found.inside, "can_people": can(w.user, PERSON_READ),
+               "base": f"/venues/{venue_id}/visits?day={the_day.isoformat()}"}
     return render(request, "registration/venue_visits.html", ctx)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -179,21 +179,44 @@ def today() -> date:
     return utcnow().astimezone(LOCAL_TZ).date()
 
 
-def visits_of_day(session: Session, user: User, venue_id: int, day: date | None = None,
-                  limit: int = 2000) -> tuple[Venue, list[VisitRow]]:
-    """Return who checked in at a venue on a local day, newest first (an audited read of personal data)."""
+@dataclass(frozen=True)
+class VisitDay:
+    """One page of a venue's day of visits, with the day's totals (never silently cut)."""
+
+    venue: Venue
+    rows: list[VisitRow]
+    total: int
+    inside: int  # not checked out
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def visits_of_day(session: Session, user: User, venue_id: int, day: date | None = None, page: int = 1,
+                  page_size: int = 500) -> VisitDay:
+    """Return a page of who checked in at a venue on a local day, newest first, each visit with its person
+    file (linked here, waiting for a linker that holds some of them): an audited read of personal data."""
     venue = get_venue(session, user, venue_id, VISIT_READ)
     start, end = local_day_bounds(day or today())
     where = (Visit.venue_id == venue.id, Visit.checked_in_at >= start, Visit.checked_in_at < end)
-    link_pending_visits(session, where=where)  # on read: no visit is shown without its person file
+    while link_pending_visits(session, where=where, wait=True):  # all of the day's, in batches
+        pass
+    total, inside = session.execute(select(func.count(Visit.id), func.coalesce(func.sum(
+        case((Visit.checked_out_at.is_(None), 1), else_=0)), 0)).where(*where)).one()
+    page = max(1, page)
     rows = session.execute(select(Visit.id, Visit.person_id, Visit.name, Visit.phone, Visit.checked_in_at,
                                   Visit.checked_out_at).where(*where)
-                           .order_by(Visit.checked_in_at.desc(), Visit.id.desc()).limit(limit)).all()
-    audit.record(session, "list", "visits", None, venue=venue.id, day=str(day or today()), results=len(rows))
-    return venue, [VisitRow(*r) for r in rows]
+                           .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    audit.record(session, "list", "visits", None, venue=venue.id, day=str(day or today()), results=len(rows),
+                 page=page)
+    return VisitDay(venue, [VisitRow(*r) for r in rows], int(total), int(inside), page, page_size)
 
 
-def link_pending_visits(session: Session, limit: int = 1000, where: tuple[Any, ...] = ()) -> int:
+def link_pending_visits(session: Session, limit: int = 1000, where: tuple[Any, ...] = (), wait: bool = False) -> int:
     """Link visits without a person file to one (match on phone and name, else a new unconfirmed file).
 
     The check-in hot path leaves this for after the acknowledgement; it runs in the writer's idle time,
@@ -203,7 +226,9 @@ def link_pending_visits(session: Session, limit: int = 1000, where: tuple[Any, .
     stmt = (select(Visit.id, Visit.name, Visit.phone, Venue.unit_id).join(Venue, Venue.id == Visit.venue_id)
             .where(Visit.person_id.is_(None), *where).order_by(Visit.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Visit, skip_locked=True)  # two workers never link the same rows
+        # Two linkers never link the same rows: the background one skips rows another holds; a read that
+        # must show every visit with its file waits for them instead (then finds them linked).
+        stmt = stmt.with_for_update(of=Visit, skip_locked=not wait)
     pending = session.execute(stmt).all()
     if not pending:
         return 0
