@@ -77,6 +77,7 @@ class NotSavedTryAgain(DomainError):
     status = 503
     slug = "not-saved"
     title = N_("Not saved. Please send it again.")
+    retry_after = 2  # seconds: the Retry-After a client (or proxy) waits before sending it again
 
 
 class ValidationFailed(DomainError):

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -24,6 +25,7 @@ REQUIRED = N_("This field is required.")
 INVALID = N_("This value is not valid.")
 METHOD = N_("This method is not allowed here.")
 SERVER = N_("Something went wrong on our side. The error has been logged.")
+UNAVAILABLE = N_("The database cannot be reached just now. Nothing was saved: send it again in a few seconds.")
 
 
 def wants_json(request: Request) -> bool:
@@ -89,6 +91,15 @@ def response_for(request: Request, exc: Exception) -> Response:
         err = DomainError(METHOD if exc.status_code == 405 else INVALID)
         err.status = exc.status_code
         return problem(request, err)
+    if isinstance(exc, OperationalError | InterfaceError) or (isinstance(exc, DBAPIError)
+                                                           and exc.connection_invalidated):
+        # The database is unreachable or restarting: nothing was committed, so sending again is safe.
+        log.warning("database unavailable request_id=%s (%s)", getattr(request.state, "request_id", "-"),
+                    type(getattr(exc, "orig", exc)).__name__)
+        err = DomainError(UNAVAILABLE)
+        err.status, err.slug, err.title = 503, "unavailable", N_("Service unavailable")
+        err.retry_after = 5  # type: ignore[attr-defined]
+        return problem(request, err)
     if isinstance(exc, ClientDisconnect):  # the client hung up mid-request: nothing to answer, not our error
         from fangkong.core.metrics import DISCONNECTS, route_of
 
@@ -106,5 +117,5 @@ def install(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         return response_for(request, exc)
 
-    for kind in (DomainError, RequestValidationError, StarletteHTTPException, ClientDisconnect, Exception):
+    for kind in (DomainError, RequestValidationError, StarletteHTTPException, ClientDisconnect, DBAPIError, Exception):
         app.add_exception_handler(kind, handle)
