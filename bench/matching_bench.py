@@ -9,6 +9,7 @@ links: an automatic link to the wrong file is a wrong merge of two people, and m
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections import Counter
@@ -16,12 +17,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from bench.backends import on_each_backend
-from bench.matching_data import make_files, plant
+from bench.matching_data import Planted, make_files, plant, plant_rows
 
 from fangkong.core.db import Database, insert_rows
 from fangkong.core.migrate import upgrade
 from fangkong.core.models import Unit
-from fangkong.people.matching import link_persons
+from fangkong.people.matching import IncomingRecord, link_persons
 from fangkong.people.models import MatchPair, Person
 
 FILES = int(os.environ.get("BENCH_MATCH_FILES", "1000000"))
@@ -70,7 +71,48 @@ def bench(url: str, label: str, var: Path) -> None:
     with db.sessions() as s:
         pairs = s.execute(sa.select(sa.func.count()).select_from(MatchPair)).scalar_one()
     _report(planted, links, first, pairs)
+    _through_intake(db, unit_id, first)
     db.dispose()
+
+
+INTAKE_ROWS = int(os.environ.get("BENCH_MATCHING_INTAKE_ROWS", "20000"))
+
+
+def _through_intake(db: Database, unit_id: int, first: int) -> None:
+    """Issue 21: the same measure through `fangkong leads import`'s reading of a pushed sheet, with the
+    corruptions that made the intake refuse rows whole (a 10-digit phone, a wrong check digit, a number
+    Excel cut), each row read, normalised and matched as the import does."""
+    from openpyxl import Workbook
+
+    from fangkong.leads.sheet_import import _input
+    from fangkong.leads.sheets import read_sheet
+
+    files = make_files(FILES, unit_id)
+    rows = plant_rows(files, INTAKE_ROWS)
+    del files
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("推送线索")
+    sheet.append(["姓名", "身份证号码", "联系电话", "现居住地址"])
+    for row in rows:
+        sheet.append(list(row.cells))
+    out = io.BytesIO()
+    book.save(out)
+    parsed = read_sheet(out.getvalue(), "推送线索.xlsx")
+    taken = [(p, r) for p, r in zip(rows, parsed.rows, strict=True) if r.ok]
+    refused = Counter(p.kind for p, r in zip(rows, parsed.rows, strict=True) if not r.ok)
+    records = [IncomingRecord(name=item.name, id_number=item.id_number, phone=item.phone,
+                              address=item.current_address, unit_id=unit_id, birth_date=item.birth_date)
+               for item in (_input(r) for _p, r in taken)]
+    with db.unit_of_work() as s:
+        links = link_persons(s, records)
+    print(f"  through the sheet intake ({len(rows):,} rows; refused whole: {sum(refused.values())}"
+          + (f" {dict(refused)}" if refused else "") + ")")
+    planted = [Planted(record, p.truth, p.kind) for (p, _r), record in zip(taken, records, strict=True)]
+    missed = [Planted(IncomingRecord(None, None, None, None, unit_id), p.truth, p.kind)
+              for p, r in zip(rows, parsed.rows, strict=True) if not r.ok]
+    from fangkong.people.matching import Link
+
+    _report(planted + missed, links + [Link(0, "new")] * len(missed), first, 0)
 
 
 def _report(planted, links, first: int, pairs: int) -> None:  # type: ignore[no-untyped-def]

@@ -193,3 +193,62 @@ def plant(files: list[dict[str, object]], count: int, unit_id: int, seed: int = 
                                     other_address, unit_id, birth_date=date(2001, 1, 1) + timedelta(days=n % 5000))
         out.append(Planted(record, truth, kind))
     return out
+
+
+@dataclass(frozen=True)
+class PlantedRow:
+    """A row of a pushed sheet as the upstream typed it (cells, not normalised), with the truth."""
+
+    cells: tuple[object, object, object, object]  # 姓名, 身份证号码, 联系电话, 现居住地址
+    truth: int | None
+    kind: str
+
+
+def plant_rows(files: list[dict[str, object]], count: int, seed: int = 13) -> list[PlantedRow]:
+    """Rows for the intake measurement (issue 21): the corruptions a pushed sheet carries, each a row a
+    careless intake would refuse whole, plus new people and namesakes with another valid ID."""
+    rng = random.Random(seed)
+    taken = {f["id_number"] for f in files}
+    kinds = (("exact_id_and_phone", 0.2), ("id_with_10_digit_phone", 0.15), ("wrong_check_digit_name_phone", 0.15),
+             ("swapped_id_digits_name_address", 0.1), ("id_cut_by_excel_name_phone", 0.1),
+             ("traditional_name_phone_no_id", 0.1), ("new_person", 0.1), ("namesake_other_id", 0.1))
+    names, weights = zip(*kinds, strict=True)
+    out: list[PlantedRow] = []
+    while len(out) < count:
+        kind = rng.choices(names, weights)[0]
+        at = rng.randrange(len(files))
+        f = files[at]
+        name, address, phone, number = str(f["name"]), str(f["current_address"]), f["phone"], f["id_number"]
+        if kind != "new_person" and kind != "namesake_other_id" and not (number and phone):
+            continue
+        cells: tuple[object, object, object, object]
+        truth: int | None = at
+        if kind == "exact_id_and_phone":
+            cells = (name, number, phone, address)
+        elif kind == "id_with_10_digit_phone":
+            drop = rng.randrange(3, 11)
+            cells = (name, number, str(phone)[:drop] + str(phone)[drop + 1:], address)
+        elif kind == "wrong_check_digit_name_phone":
+            last = str(number)[-1]
+            wrong = rng.choice([c for c in "0123456789X" if c != last])
+            cells = (name, str(number)[:-1] + wrong, phone, address)
+        elif kind == "swapped_id_digits_name_address":
+            cells = (name, _swap(str(number), rng, 14, 17), None, address)  # the sequence digits: birth kept
+        elif kind == "id_cut_by_excel_name_phone":
+            if not str(number)[:-1].isdigit():
+                continue
+            cells = (name, int(str(number)[:15] + "000"), phone, address)  # what Excel keeps of a long number
+        elif kind == "traditional_name_phone_no_id":
+            cells = (_S2T.convert(name), None, phone, _rewritten(address, rng))
+        elif kind == "namesake_other_id":
+            area, other_address = _address(rng)
+            truth = None
+            other = _id_number(area, f["birth_date"], f["sex"] == "M", rng)  # type: ignore[arg-type]
+            if other in taken:
+                continue
+            cells = (name, other, None, other_address)
+        else:
+            truth = None
+            cells = (_name(rng) + rng.choice(GIVEN), None, f"19{rng.randrange(0, 10**9):09d}", _address(rng)[1])
+        out.append(PlantedRow(cells, truth, kind))
+    return out
