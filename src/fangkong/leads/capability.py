@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fangkong.core.capability import Capability
+from fangkong.core.capability import Capability, OfflinePage
 from fangkong.core.scheduler import Job
 from fangkong.leads import api, figures, loops, web
 from fangkong.leads.cli import leads_app
@@ -24,4 +24,5 @@ CAPABILITY = Capability(
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
     tiles=home_tiles,
+    offline=(OfflinePage("/leads", frozenset({"command", "district", "station", "community"})),),  # verification
 )

@@ -12,7 +12,7 @@ from fangkong.core.audit_anchor import ANCHOR_JOB
 from fangkong.core.capability import Capability, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
-from fangkong.core.web import admin, api, audit_pages, notices, shell
+from fangkong.core.web import admin, api, audit_pages, field, notices, shell
 
 
 def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
@@ -30,7 +30,7 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 
 CAPABILITY = Capability(
     name="shell",
-    pages=(shell.router, notices.router, admin.router, audit_pages.router),
+    pages=(shell.router, notices.router, admin.router, audit_pages.router, field.router),
     api=(api.router,),
     nav=(*admin.NAV, *audit_pages.NAV),
     models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify"),
