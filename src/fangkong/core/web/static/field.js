@@ -209,9 +209,9 @@
   window.addEventListener("online", function () { send().then(lookups); });
   window.addEventListener("offline", function () { lookups(); });
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-offline] input[name=client_id]").forEach(function (f) {
-      if (!f.value) f.value = newId();
-    });
+    // Always a fresh id: a page served from the kept copy carries the id it had then, and two records queued
+    // from it under one id would be one.
+    document.querySelectorAll("form[data-offline] input[name=client_id]").forEach(function (f) { f.value = newId(); });
     render().then(send);
   });
   setInterval(send, 30000);
