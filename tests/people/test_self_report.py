@@ -162,3 +162,32 @@ def test_self_reports_are_counted_in_the_figures(personas, db, client, app) -> N
         rows = list(daily_figures(s, DayWindow(local_today())))
     keys = {k for _u, k, _n in rows}
     assert {"people.self_reports", "people.self_report_referrals"} <= keys
+
+
+def test_link_reads_issues_and_revocations_are_audited(personas, db, client) -> None:  # type: ignore[no-untyped-def]
+    _person, observation = _observed(personas, db)
+    token, _ = _issue(personas, observation)
+    client.get(f"/r/{token}")
+    officer = personas.browser("station")
+    officer.post(f"/care/{observation}/self-report/revoke", data={"csrf_token": csrf(officer)})
+    with db.sessions() as s:
+        actions = set(s.execute(select(AuditLog.action).where(AuditLog.object_type == "self_report_links")).scalars())
+        assert {"issue", "read", "revoke"} <= actions
+        logged = " ".join(s.execute(select(AuditLog.detail).where(AuditLog.object_type == "self_report_links"))
+                          .scalars())
+        assert token not in logged and token_hash(token) not in logged
+
+
+def test_only_the_given_name_is_shown() -> None:
+    assert given_name("张三丰") == "三丰"
+    assert given_name("王五") == "五"
+    assert given_name("欧阳娜娜") == "娜娜"
+    assert given_name("Anna Schmidt") == "Anna"
+    assert given_name("") == ""
+
+
+def test_the_call_hour_is_local_time() -> None:
+    from fangkong.people.selfreport import call_hour_passed
+
+    assert not call_hour_passed(datetime(2026, 12, 4, 1, 59, tzinfo=UTC), "10:00")  # 09:59 in Lanzhou
+    assert call_hour_passed(datetime(2026, 12, 4, 2, 0, tzinfo=UTC), "10:00")

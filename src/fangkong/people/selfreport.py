@@ -84,23 +84,28 @@ def issue_link(session: Session, user: User, observation_id: int) -> IssuedLink:
     """Make a new personal link for an open observation (revoking the previous one); return its token once."""
     observation, person = open_observation(session, user, observation_id, FOLLOWUP_RECORD)
     now = utcnow()
-    session.execute(update(SelfReportLink).where(SelfReportLink.observation_id == observation.id,
-                                                 SelfReportLink.revoked_at.is_(None)).values(revoked_at=now))
+    replaced = session.execute(update(SelfReportLink).where(SelfReportLink.observation_id == observation.id,
+                                                            SelfReportLink.revoked_at.is_(None))
+                               .values(revoked_at=now)).rowcount
     token = secrets.token_urlsafe(24)
     link = SelfReportLink(observation_id=observation.id, person_id=person.id, token_hash=token_hash(token),
                           created_at=now, created_by=user.display_name, expires_at=_expiry(observation))
     session.add(link)
     session.flush()
-    audit.record(session, "issue", "self_report_links", link.id, observation=observation.id, person=person.id)
+    audit.record(session, "issue", "self_report_links", link.id, observation=observation.id, person=person.id,
+                 replaced=replaced)
     return IssuedLink(token, link, given_name(person.name))
 
 
 def revoke_links(session: Session, user: User, observation_id: int) -> int:
     """Revoke the observation's live link(s); return how many."""
-    observation, _person = open_observation(session, user, observation_id, FOLLOWUP_RECORD)
-    return int(session.execute(update(SelfReportLink).where(
+    observation, person = open_observation(session, user, observation_id, FOLLOWUP_RECORD)
+    revoked = int(session.execute(update(SelfReportLink).where(
         SelfReportLink.observation_id == observation.id, SelfReportLink.revoked_at.is_(None))
         .values(revoked_at=utcnow())).rowcount)
+    audit.record(session, "revoke", "self_report_links", None, observation=observation.id, person=person.id,
+                 revoked=revoked)  # a Core UPDATE: the session events do not see it
+    return revoked
 
 
 def live_link(session: Session, observation_id: int) -> SelfReportLink | None:
@@ -233,10 +238,17 @@ def _refer(session: Session, report: SelfReport) -> int:
 
 def _count_as_follow_up(session: Session, report: SelfReport) -> None:
     """Record the day's follow-up from the self-report, unless staff already did (their record stands)."""
-    session.execute(update(FollowUp).where(
-        FollowUp.observation_id == report.observation_id, FollowUp.day == report.day, FollowUp.done_at.is_(None))
-        .values(done_at=report.at, done_by="自报", source=SOURCE, temperature_c=report.temperature_c,
-                symptoms=report.symptoms, referral_id=report.referral_id))
+    follow_up_id = session.execute(select(FollowUp.id).where(
+        FollowUp.observation_id == report.observation_id, FollowUp.day == report.day,
+        FollowUp.done_at.is_(None))).scalar_one_or_none()
+    if follow_up_id is None:
+        return
+    changed = session.execute(update(FollowUp).where(FollowUp.id == follow_up_id, FollowUp.done_at.is_(None))
+                              .values(done_at=report.at, done_by="自报", source=SOURCE,
+                                      temperature_c=report.temperature_c, symptoms=report.symptoms,
+                                      referral_id=report.referral_id)).rowcount
+    if changed:
+        audit.record(session, "record", "follow_ups", follow_up_id, person=report.person_id, source=SOURCE)
 
 
 # --- the call list -------------------------------------------------------------------------------------
@@ -264,4 +276,5 @@ def mark_not_reported(session: Session, now: datetime, hour: str) -> list[int]:
         FollowUp.observation_id.in_(live), FollowUp.observation_id.not_in(reported))).scalars())
     if ids:
         session.execute(update(FollowUp).where(FollowUp.id.in_(ids)).values(call_at=now))
+        audit.record(session, "call_list", "follow_ups", None, day=today.isoformat(), follow_ups=ids)
     return ids
