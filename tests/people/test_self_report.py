@@ -191,3 +191,16 @@ def test_the_call_hour_is_local_time() -> None:
 
     assert not call_hour_passed(datetime(2026, 12, 4, 1, 59, tzinfo=UTC), "10:00")  # 09:59 in Lanzhou
     assert call_hour_passed(datetime(2026, 12, 4, 2, 0, tzinfo=UTC), "10:00")
+
+
+def test_a_third_report_in_a_day_is_refused_and_nothing_is_kept(personas, db, client) -> None:  # type: ignore[no-untyped-def]
+    _person, observation = _observed(personas, db)
+    token, _ = _issue(personas, observation)
+    for _ in range(2):
+        assert client.post(f"/r/{token}", data={**_form(client, token), "temperature_c": "36.4",
+                                                 "at_home": "yes"}).status_code == 200
+    third = client.post(f"/r/{token}", data={**_form(client, token), "temperature_c": "36.4", "at_home": "yes"})
+    assert third.status_code == 409 and "两次" in third.text
+    with db.sessions() as s:
+        assert s.execute(select(func.count(SelfReport.id)).where(SelfReport.observation_id == observation)
+                         ).scalar_one() == 2
