@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from fangkong.checkpoints.models import Checkpoint, Passage
+from fangkong.checkpoints.models import Checkpoint, Passage, RiskArea
 from fangkong.core.models import User
 from fangkong.demo.build import DEMO_PASSWORD
 from fangkong.people.care_models import FollowUp
@@ -53,6 +53,7 @@ def test_three_passages_and_a_follow_up_recorded_offline_are_sent_once(server, b
     base, db = server
     _observe_one(browser, base, db)
     with db.unit_of_work() as s:
+        s.add(RiskArea(area_code="420100", name=None, level="high", valid_from=datetime.now(UTC) - timedelta(days=1)))
         generate_follow_ups(s, local_today())
         checkpoint = s.execute(select(Checkpoint.id).order_by(Checkpoint.id).limit(1)).scalar_one()
         before = s.execute(select(func.count(Passage.id))).scalar_one()
@@ -64,6 +65,12 @@ def test_three_passages_and_a_follow_up_recorded_offline_are_sent_once(server, b
     cp_context.set_offline(True)
     cp.reload()  # the form opens from the kept copy
     assert cp.locator("form.passage").count() == 1
+    # The kept risk areas propose the referral offline: an ID issued in Wuhan (a high-risk area here).
+    cp.fill("input[name='people.0.name']", "武汉来人")
+    cp.fill("input[name='people.0.id_number']", "420102199001011234")
+    cp.wait_for_function("document.querySelector(\"select[name='people.0.disposition']\").value === 'referred'")
+    cp.wait_for_function("document.querySelector('.field-ages').textContent.includes('风险区域')")  # with its age
+    cp.reload()
     for n, plate in enumerate(("甘A10001", "甘A10002", "甘A10003")):
         cp.fill("input[name=plate]", plate)
         cp.fill("input[name='people.0.name']", f"离线{n}")

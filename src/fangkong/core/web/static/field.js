@@ -202,6 +202,36 @@
     }).then(render);
   }
 
+  // Offline, the passage form proposes the referral for a risk-area origin or ID from the kept list of risk
+  // areas (the server's full rule, with the area table's names, applies when the passage arrives; a
+  // disagreement comes back as a conflict and stays on the device).
+  function prefix(code) { code = String(code || ""); while (code.length > 2 && code.slice(-2) === "00") code = code.slice(0, -2); return code; }
+  function related(a, b) { a = prefix(a); b = prefix(b); return a.length && b.length && (a.indexOf(b) === 0 || b.indexOf(a) === 0); }
+  function riskAreas() {
+    return fetch("/api/v1/risk-areas", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (rows) { return rows.filter(function (a) { return a.level === "high" || a.level === "medium"; }); },
+            function () { return []; });
+  }
+  function proposeOffline(form) {
+    if (navigator.onLine) return;
+    riskAreas().then(function (areas) {
+      var origin = (form.querySelector('[name="origin"]') || {}).value || "";
+      var fromOrigin = areas.some(function (a) { return a.name && origin.indexOf(a.name) >= 0; });
+      form.querySelectorAll('select[name$=".disposition"]').forEach(function (select) {
+        var id = (form.querySelector('[name="' + select.name.replace("disposition", "id_number") + '"]') || {}).value || "";
+        var name = (form.querySelector('[name="' + select.name.replace("disposition", "name") + '"]') || {}).value || "";
+        var fromId = id.length >= 6 && areas.some(function (a) { return related(a.area_code, id.slice(0, 6)); });
+        if ((fromOrigin && (id || name)) || fromId) {
+          if (select.value === "passed") { select.value = "referred"; select.classList.add("proposed"); }
+        }
+      });
+    });
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.dataset && form.dataset.offline === "passage") proposeOffline(form);
+  });
+
   if (!bar) return;
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () { return lookups(); }, function () {});
