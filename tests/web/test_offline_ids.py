@@ -29,8 +29,8 @@ def test_a_follow_up_sent_twice_with_its_client_id_is_recorded_once(personas, db
     assert bad.status_code == 422
 
 
-def _station_lead(personas, db) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    lead_id = _push(personas, [{"name": "离线核查", "phone": "13912340001",
+def _station_lead(personas, db, phone: str = "13912340001") -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    lead_id = _push(personas, [{"name": "离线核查", "phone": phone,
                                 "current_address": ADDRESS_JIUQUAN}]).json()["lead_ids"][0]
     lead = personas.browser("station").get(f"/api/v1/leads/{lead_id}", headers=personas.headers("station")).json()
     return lead_id, next(leg["id"] for leg in lead["legs"] if leg["kind"] == "police")
@@ -72,3 +72,19 @@ def test_a_queued_verification_of_a_lead_handed_elsewhere_is_a_clear_conflict(pe
     holder = personas.browser("station2").post(url, json={**queued, "client_id": "tablet-9-0001"},
                                                headers=personas.headers("station2"))
     assert holder.status_code == 200, holder.text
+
+
+def test_one_device_id_for_two_verifications_is_a_conflict(personas, db) -> None:  # type: ignore[no-untyped-def]
+    first_lead, first_leg = _station_lead(personas, db)
+    second_lead, second_leg = _station_lead(personas, db, "13912340002")
+    assert second_leg != first_leg
+    body = {"outcome": "found", "measure": "none", "client_id": "tablet-7-0003"}
+    station = personas.browser("station")
+    ok = station.post(f"/api/v1/leads/{first_lead}/legs/{first_leg}/verify", json=body,
+                      headers=personas.headers("station"))
+    assert ok.status_code == 200, ok.text
+    reused = station.post(f"/api/v1/leads/{second_lead}/legs/{second_leg}/verify", json=body,
+                          headers=personas.headers("station"))
+    assert reused.status_code == 409
+    with db.sessions() as s:
+        assert s.get(LeadLeg, second_leg).status == "open"

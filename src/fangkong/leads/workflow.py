@@ -187,9 +187,11 @@ def _check(v: Verification) -> list[FieldError]:
 def _queued_leg(session: Session, user: User, lead_id: int, leg_id: int, client_id: str) -> LeadLeg | None:
     """For a verification sent from the offline queue: the leg already verified with this device id (a resend),
     or a Conflict when the leg was once the user's unit's and has since been handed elsewhere."""
-    done = session.execute(select(LeadLeg).where(LeadLeg.verify_client_id == client_id,
-                                                 LeadLeg.id == leg_id)).scalar_one_or_none()
+    done = session.execute(select(LeadLeg).where(LeadLeg.verify_client_id == client_id)).scalar_one_or_none()
     if done is not None:
+        if done.id != leg_id:
+            raise Conflict(N_("This device id was already used for another verification."))
+        _leg_in_scope(session, user, lead_id, leg_id)  # a resend shows the lead only to who may see it
         return done
     try:
         _leg_in_scope(session, user, lead_id, leg_id)
