@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -213,7 +214,10 @@ def submit_report(session: Session, token: str, data: SelfReportInput) -> SelfRe
                         day=today, at=now, temperature_c=round(float(data.temperature_c or 0), 1), symptoms=symptoms,
                         at_home=data.at_home if view.home_quarantine else None, nonce=data.nonce)
     session.add(report)
-    session.flush()  # a concurrent replay of the same nonce fails here, on the unique constraint
+    try:
+        session.flush()  # a concurrent replay of the same nonce fails here, on the unique constraint
+    except IntegrityError:
+        raise Conflict(REPLAYED) from None  # the unit of work rolls back: nothing changed
     if report.temperature_c >= FEVER_C or symptoms:
         report.referral_id = _refer(session, report)
     _count_as_follow_up(session, report)
