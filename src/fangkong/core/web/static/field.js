@@ -5,6 +5,8 @@
 // Messages come translated from the page (#field-bar data attributes); no inline script (CSP).
 (function () {
   "use strict";
+  if (window.fkField) return;  // loaded once per page
+  window.fkField = {};
   var bar = document.getElementById("field-bar");
 
   // The self-report notice: copy the SMS text, print the notice.
