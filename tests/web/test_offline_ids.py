@@ -88,3 +88,22 @@ def test_one_device_id_for_two_verifications_is_a_conflict(personas, db) -> None
     assert reused.status_code == 409
     with db.sessions() as s:
         assert s.get(LeadLeg, second_leg).status == "open"
+
+
+def test_a_re_dispatch_sent_twice_is_answered_as_the_first_time(personas, db) -> None:  # type: ignore[no-untyped-def]
+    lead_id, leg_id = _station_lead(personas, db, "13912340003")
+    url = f"/api/v1/leads/{lead_id}/legs/{leg_id}/verify"
+    body = {"outcome": "elsewhere", "new_address": "兰州市七里河区西园街道建西东路5号", "client_id": "tablet-7-0004"}
+    first = personas.browser("station").post(url, json=body, headers=personas.headers("station"))
+    again = personas.browser("station").post(url, json=body, headers=personas.headers("station"))
+    assert first.status_code == again.status_code == 200, again.text
+    with db.sessions() as s:
+        moves = s.execute(select(func.count(LeadEvent.id)).where(LeadEvent.lead_id == lead_id,
+                                                                 LeadEvent.action == "redispatched")).scalar_one()
+        assert moves == 1
+    holder = personas.browser("station2").post(url, json={"outcome": "found", "measure": "none",
+                                                          "client_id": "tablet-9-0002"},
+                                               headers=personas.headers("station2"))
+    assert holder.status_code == 200, holder.text
+    late = personas.browser("station").post(url, json=body, headers=personas.headers("station"))
+    assert late.status_code == 409  # the lead is verified by its new station: no longer ours

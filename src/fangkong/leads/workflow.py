@@ -191,8 +191,9 @@ def _queued_leg(session: Session, user: User, lead_id: int, leg_id: int, client_
     if done is not None:
         if done.id != leg_id:
             raise Conflict(N_("This device id was already used for another verification."))
-        _leg_in_scope(session, user, lead_id, leg_id)  # a resend shows the lead only to who may see it
-        return done
+        if done.status != "open":  # verified: a resend shows the lead only to who may still see it
+            _leg_in_scope(session, user, lead_id, leg_id)
+        return done  # open: this device re-dispatched it; answered as the first time (it may have left us)
     try:
         _leg_in_scope(session, user, lead_id, leg_id)
     except NotFound:
@@ -275,7 +276,8 @@ def _redispatch(session: Session, user: User, leg: LeadLeg, v: Verification) -> 
             raise ValidationFailed.one("new_address", N_("No station owns this address; choose the unit."))
         target_id = placement.unit_id
     changed = session.execute(update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open",
-                                                    LeadLeg.unit_id == leg.unit_id).values(unit_id=target_id)).rowcount
+                                                    LeadLeg.unit_id == leg.unit_id)
+                              .values(unit_id=target_id, verify_client_id=v.client_id)).rowcount
     if changed != 1:
         raise Conflict(ALREADY_VERIFIED)
     if leg.kind == "police":
