@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.status_listeners = plat.status_listeners(settings)
     app.state.nav = plat.nav
     app.state.exports = Exports(plat.exports, app.state.db, settings.export_dir)
+    app.state.offline_roles = frozenset(role for page in plat.offline_pages for role in page.roles)
+    app.state.lookups = dict(plat.lookups)  # path -> what the field bar calls it
     vendor = STATIC / "vendor"
     app.state.vendor_assets = {name: (vendor / f"{name}.min.js").exists() for name in ("htmx", "echarts")}
     for router in plat.routers:

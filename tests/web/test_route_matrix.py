@@ -66,6 +66,11 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/v/{token}"): ("/v/{venue_code}", PUBLIC),
     ("POST", "/v/{token}/checkout"): ("/v/{venue_code}/checkout", PUBLIC),
     ("GET", "/api/docs"): ("/api/docs", PUBLIC),
+    ("GET", "/sw.js"): ("/sw.js", PUBLIC),
+    ("GET", "/manifest.webmanifest"): ("/manifest.webmanifest", PUBLIC),
+    # The self-report page first: later rows issue a new link for the same observation (the old one is 410).
+    ("GET", "/r/{token}"): ("/r/{self_report_token}", PUBLIC),
+    ("POST", "/r/{token}"): ("/r/{self_report_token}", PUBLIC),
     ("GET", "/api/openapi.json"): ("/api/openapi.json", PUBLIC),
     ("POST", "/api/v1/auth/token"): ("/api/v1/auth/token", PUBLIC),
     ("GET", "/api/v1/me"): ("/api/v1/me", ANY_USER),
@@ -215,6 +220,9 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/care"): ("/care", FOLLOWUP_READERS),
     ("GET", "/care/{observation_id}"): ("/care/{team_obs}", FOLLOWUP_READERS),
     ("POST", "/care/{observation_id}/members"): ("/care/{team_obs}/members", CARE_MANAGERS),
+    ("POST", "/care/{observation_id}/self-report"): ("/care/{team_obs}/self-report", FOLLOWUP_RECORDERS),
+    ("POST", "/care/{observation_id}/self-report/revoke"): ("/care/{team_obs}/self-report/revoke",
+                                                            FOLLOWUP_RECORDERS),
     ("GET", "/observations"): ("/observations", PERSON_READERS),
     ("GET", "/api/v1/followups"): ("/api/v1/followups", FOLLOWUP_READERS),
     ("GET", "/api/v1/followups/missed"): ("/api/v1/followups/missed", FOLLOWUP_READERS),
@@ -464,12 +472,17 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         venue = s.execute(select(Venue).where(Venue.kind == "residential_compound", Venue.unit_id == station.unit_id)
                           .order_by(Venue.id).limit(1)).scalar_one()
         inspection = s.execute(select(Inspection.id).order_by(Inspection.id).limit(1)).scalar_one()
+    from fangkong.people.selfreport import issue_link
+
+    with db.unit_of_work() as s:
+        station_user = s.execute(select(User).where(User.username == "station")).scalar_one()
+        self_report_token = issue_link(s, station_user, team_obs).token
     pair, merge = _pair_and_merge(db, personas, person)
     registration = _registrations(db)
     registration.update(_deployments(db, station.unit_id))
     return {**registration, **_passes(db, personas), "export_run": _export_run(db, personas), "own_pair": pair,
             "own_merge": merge, "team_obs": team_obs,
-            "follow_up": follow_up,
+            "follow_up": follow_up, "self_report_token": self_report_token,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],

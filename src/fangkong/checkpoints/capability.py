@@ -12,7 +12,8 @@ from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
 from fangkong.checkpoints.tiles import home_tiles
 from fangkong.checkpoints.timeline import passage_entries
-from fangkong.core.capability import Capability
+from fangkong.core.capability import Capability, OfflinePage
+from fangkong.core.i18n import N_
 
 
 async def _warm(_app: Any) -> None:
@@ -44,4 +45,6 @@ CAPABILITY = Capability(
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
     tiles=home_tiles,
+    offline=(OfflinePage("/checkpoints", frozenset({"checkpoint"})),),  # the passage form, at the roadside
+    lookups=(("/api/v1/risk-areas", N_("Risk areas")),),
 )

@@ -80,6 +80,15 @@ class Tile:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class OfflinePage:
+    """Pages under `prefix` that the roles open without the network (issue 20): the service worker keeps the
+    copy last seen online, and the forms on them marked `data-offline` queue their submissions."""
+
+    prefix: str
+    roles: frozenset[str]
+
+
 TilesFn = Callable[[Session, User, Any], Sequence[Tile]]  # (session, user, settings)
 Hook = Callable[[Any], Any]  # receives the FastAPI app; may return an awaitable
 
@@ -108,6 +117,9 @@ class Capability:
     figures: FiguresFn | None = None
     figure_kinds: Sequence[FigureKind] = ()
     exports: Sequence[ExportSpec] = ()  # its list pages' Excel exports (core.exports)
+    offline: Sequence[OfflinePage] = ()  # field pages that open offline
+    # (GET path, msgid naming it) of reference data the field needs offline: kept, shown with its age
+    lookups: Sequence[tuple[str, str]] = ()
 
 
 class CapabilityError(ValueError):
@@ -155,6 +167,12 @@ def validate(capabilities: Sequence[Capability]) -> None:
                 raise CapabilityError(f"{where}: export {getattr(spec, 'key', spec)!r} must be an ExportSpec "
                                       f"with a unique key starting with {cap.name + '.'!r}")
             export_keys.add(spec.key)
+        for page in cap.offline:
+            if not isinstance(page, OfflinePage) or not page.prefix.startswith("/") or not set(page.roles) <= roles:
+                raise CapabilityError(f"{where}: offline page {page!r}: bad path or unknown role")
+        for lookup in cap.lookups:
+            if not isinstance(lookup, tuple) or len(lookup) != 2 or not str(lookup[0]).startswith("/"):
+                raise CapabilityError(f"{where}: lookup {lookup!r} is not (path, label)")
         for job in cap.jobs:
             if not isinstance(job, Job) or job.every_seconds < 1:
                 raise CapabilityError(f"{where}: job {job!r} is not a Job with a positive period")
@@ -228,6 +246,14 @@ class Platform:
     @property
     def exports(self) -> list[ExportSpec]:
         return self._all("exports")
+
+    @property
+    def offline_pages(self) -> list[OfflinePage]:
+        return self._all("offline")
+
+    @property
+    def lookups(self) -> list[tuple[str, str]]:
+        return self._all("lookups")
 
     @property
     def jobs(self) -> list[Job]:

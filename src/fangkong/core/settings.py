@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     daily_report_deadline: str = Field("17:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
                                        description="Local time by which every reporting unit submits its "
                                        "daily report (日报); missing units are reminded then.")
+    self_report_call_hour: str = Field("10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                                       description="Local time (Asia/Shanghai) by which a person under observation "
+                                       "self-reports; those who have not are put first on their care team's "
+                                       "follow-up list, to be called.")
+    self_report_rate_limit: int = Field(20, ge=1, le=10_000, description="Self-report submissions per IP "
+                                        "address per hour (a personal link is sent at most twice a day).")
     rollup_every_minutes: int = Field(10, ge=1, le=1440, description="How often today's and yesterday's "
                                       "figures are rolled up again (the night's rebuild covers the rest).")
 

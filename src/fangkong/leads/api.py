@@ -109,6 +109,8 @@ class VerifyIn(BaseModel):
     note: str = Field("", max_length=500)
     new_address: str = Field("", max_length=255, description="For outcome elsewhere")
     new_unit_id: BodyId | None = Field(None, description="For outcome elsewhere")
+    client_id: str | None = Field(None, min_length=8, max_length=64, description=(
+        "The verifying device's id: sending it again changes nothing; 409 when the lead was handed elsewhere"))
 
 
 class AssignIn(BaseModel):

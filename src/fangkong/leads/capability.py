@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fangkong.core.capability import Capability
+from fangkong.core.capability import Capability, OfflinePage
 from fangkong.core.scheduler import Job
 from fangkong.leads import api, exports, figures, loops, web
 from fangkong.leads.cli import leads_app
@@ -25,4 +25,5 @@ CAPABILITY = Capability(
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
     tiles=home_tiles,
+    offline=(OfflinePage("/leads", frozenset({"command", "district", "station", "community"})),),  # verification
 )

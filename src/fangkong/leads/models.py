@@ -116,6 +116,8 @@ class LeadLeg(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     verified_by: Mapped[str | None] = mapped_column(String(100))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The verifying device's id (offline queue, issue 20): sending the same verification again changes nothing.
+    verify_client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     lead: Mapped[Lead] = relationship(back_populates="legs")
 

@@ -260,7 +260,8 @@ def verify_page(request: Request, lead_id: Id, leg_id: Id,
     v = workflow.Verification(outcome=values["outcome"], temperature_c=temperature, symptoms=values["symptoms"],
                               measure=values["measure"] or "none", note=values["note"],
                               new_address=values["new_address"],
-                              new_unit_id=form_id(values["new_unit_id"]))
+                              new_unit_id=form_id(values["new_unit_id"]),
+                              client_id=str(form.get("client_id", "")).strip()[:80] or None)
     try:
         with work(request) as w:
             lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, v, effects_of(request))

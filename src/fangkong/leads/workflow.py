@@ -4,6 +4,7 @@ the same leg cannot both win."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,6 +45,9 @@ TEMPERATURE_RANGE = N_("A body temperature lies between {low} and {high} °C.")
 CHOOSE = N_("Choose one of the options.")
 WHERE_NOW = N_("Give the new address or choose the unit.")
 MIN_TEMP, MAX_TEMP = 34.0, 43.0
+REASSIGNED = N_("This lead was handed to another unit while your verification waited to be sent. It was not "
+                "recorded; the lead is no longer yours.")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 
 def leads_in_scope(user: User) -> Select[tuple[Lead]]:
@@ -162,6 +166,7 @@ class Verification:
     note: str = ""
     new_address: str = ""
     new_unit_id: int | None = None
+    client_id: str | None = None  # the verifying device's id (offline queue): a resend changes nothing
 
 
 def _check(v: Verification) -> list[FieldError]:
@@ -174,7 +179,29 @@ def _check(v: Verification) -> list[FieldError]:
         errors.append(FieldError("temperature_c", TEMPERATURE_RANGE, {"low": MIN_TEMP, "high": MAX_TEMP}))
     if v.outcome == "elsewhere" and not v.new_address.strip() and v.new_unit_id is None:
         errors.append(FieldError("new_address", WHERE_NOW))
+    if v.client_id is not None and not CLIENT_ID.match(v.client_id):
+        errors.append(FieldError("client_id", N_("The device's id of this verification is not valid.")))
     return errors
+
+
+def _queued_leg(session: Session, user: User, lead_id: int, leg_id: int, client_id: str) -> LeadLeg | None:
+    """For a verification sent from the offline queue: the leg already verified with this device id (a resend),
+    or a Conflict when the leg was once the user's unit's and has since been handed elsewhere."""
+    done = session.execute(select(LeadLeg).where(LeadLeg.verify_client_id == client_id)).scalar_one_or_none()
+    if done is not None:
+        if done.id != leg_id:
+            raise Conflict(N_("This device id was already used for another verification."))
+        if done.status != "open":  # verified: a resend shows the lead only to who may still see it
+            _leg_in_scope(session, user, lead_id, leg_id)
+        return done  # open: this device re-dispatched it; answered as the first time (it may have left us)
+    try:
+        _leg_in_scope(session, user, lead_id, leg_id)
+    except NotFound:
+        once_ours = restrict(select(LeadEvent.id).where(LeadEvent.lead_id == lead_id), user, LeadEvent.unit_id)
+        if session.execute(once_ours.limit(1)).first() is not None:
+            raise Conflict(REASSIGNED) from None
+        raise
+    return None
 
 
 def _leg_in_scope(session: Session, user: User, lead_id: int, leg_id: int) -> LeadLeg:
@@ -192,6 +219,12 @@ def verify_leg(session: Session, user: User, lead_id: int, leg_id: int, v: Verif
     """Record the result on the ground and act on it (referral, risk status, the file moves to the verifying
     station, escalation when not found); a person living elsewhere in the city is re-dispatched instead."""
     require(user, LEAD_VERIFY)
+    if v.client_id is not None and CLIENT_ID.match(v.client_id):
+        done = _queued_leg(session, user, lead_id, leg_id, v.client_id)
+        if done is not None:
+            lead = session.get(Lead, done.lead_id)
+            assert lead is not None
+            return lead
     leg = _leg_in_scope(session, user, lead_id, leg_id)
     errors = _check(v)
     if errors:
@@ -202,7 +235,8 @@ def verify_leg(session: Session, user: User, lead_id: int, leg_id: int, v: Verif
     changed = session.execute(
         update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open").values(
             status="verified", outcome=v.outcome, temperature_c=v.temperature_c, symptoms=v.symptoms.strip() or None,
-            measure=v.measure, note=v.note.strip()[:500] or None, verified_by=user.display_name, verified_at=now)
+            measure=v.measure, note=v.note.strip()[:500] or None, verified_by=user.display_name, verified_at=now,
+            verify_client_id=v.client_id)
     ).rowcount
     if changed != 1:
         raise Conflict(ALREADY_VERIFIED)
@@ -242,7 +276,8 @@ def _redispatch(session: Session, user: User, leg: LeadLeg, v: Verification) -> 
             raise ValidationFailed.one("new_address", N_("No station owns this address; choose the unit."))
         target_id = placement.unit_id
     changed = session.execute(update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open",
-                                                    LeadLeg.unit_id == leg.unit_id).values(unit_id=target_id)).rowcount
+                                                    LeadLeg.unit_id == leg.unit_id)
+                              .values(unit_id=target_id, verify_client_id=v.client_id)).rowcount
     if changed != 1:
         raise Conflict(ALREADY_VERIFIED)
     if leg.kind == "police":

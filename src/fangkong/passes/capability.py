@@ -38,6 +38,7 @@ CAPABILITY = Capability(
     models=("fangkong.passes.models",),
     cli=(lambda app, _platform: app.add_typer(passes_app, name="passes"),),
     tiles=_tiles,
+    lookups=(("/passes/keys.json", N_("Pass keys")), ("/passes/revoked.json", N_("Revoked passes"))),
     figures=_figures,
     figure_kinds=(FigureKind("passes.issued", N_("Passes issued"), N_("passes")),
                   FigureKind("passes.verified", N_("Passes verified at checkpoints"), N_("checks")),

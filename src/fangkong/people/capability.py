@@ -9,11 +9,11 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core.access import FOLLOWUP_RECORD, PERSON_READ, can, restrict
-from fangkong.core.capability import Capability, Tile
+from fangkong.core.capability import Capability, OfflinePage, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
-from fangkong.people import api, exports, figures, followup_api, followup_web, loops, web
+from fangkong.people import api, exports, figures, followup_api, followup_web, loops, selfreport_web, web
 from fangkong.people.care import scoped
 from fangkong.people.care_models import FollowUp
 from fangkong.people.cli import followups_app
@@ -39,16 +39,19 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 CAPABILITY = Capability(
     name="people",
     exports=exports.EXPORTS,
-    pages=(web.router, followup_web.router),
+    pages=(web.router, followup_web.router, selfreport_web.router),
     api=(api.router, followup_api.router),
     nav=(*web.NAV, *followup_web.NAV),
     templates=Path(__file__).parent / "templates",
-    models=("fangkong.people.models", "fangkong.people.care_models", "fangkong.people.referral_models"),
+    models=("fangkong.people.models", "fangkong.people.care_models", "fangkong.people.referral_models",
+            "fangkong.people.selfreport_models"),
     timeline=(follow_up_entries,),
     cli=(lambda app, _platform: app.add_typer(followups_app, name="followups"),),
     jobs=(Job("referrals.overdue", 60, loops.referral_overdue_job),
-          Job("followups.lists", 900, loops.follow_up_lists_job)),
+          Job("followups.lists", 900, loops.follow_up_lists_job),
+          Job("selfreport.call_list", 300, loops.self_report_call_job)),
     tiles=_tiles,
+    offline=(OfflinePage("/followups", frozenset({"station", "health", "community"})),),  # the daily round
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
 )

@@ -67,3 +67,8 @@ class FollowUp(Base):
     test_result: Mapped[str | None] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(String(500))
     referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"))
+    # The recording device's id (offline queue, issue 20): sending the same recording again changes nothing.
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    source: Mapped[str | None] = mapped_column(String(16))  # None: staff; "self_report": the person's own link
+    # Set when the person had not self-reported by the setting's hour: first on the list, to be called.
+    call_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -14,6 +14,7 @@ from fangkong.core.i18n import N_
 from fangkong.people.care_models import FollowUp
 from fangkong.people.models import Observation, Person
 from fangkong.people.referral_models import Referral
+from fangkong.people.selfreport_models import SelfReport
 
 KINDS = (
     FigureKind("people.under_observation", N_("Under observation"), N_("persons"), kind="stock"),
@@ -26,6 +27,8 @@ KINDS = (
     FigureKind("people.followups_done", N_("Follow-ups done"), N_("follow-ups")),
     FigureKind("people.followups_missed", N_("Follow-ups missed"), N_("follow-ups")),
     FigureKind("people.referrals", N_("Referrals to health"), N_("persons"), incident=True),
+    FigureKind("people.self_reports", N_("Self-reports received"), N_("reports")),
+    FigureKind("people.self_report_referrals", N_("Self-reports with fever or symptoms"), N_("reports")),
 )
 
 
@@ -63,3 +66,9 @@ def daily_figures(session: Session, window: DayWindow) -> Iterable[Figure]:
                                .where(Referral.at >= window.start, Referral.at < window.end)
                                .group_by(Person.unit_id)).all()
     yield from ((u, "people.referrals", n) for u, n in referred)
+    reports = session.execute(select(Person.unit_id, func.count(SelfReport.id), func.count(SelfReport.referral_id))
+                              .join(Person, Person.id == SelfReport.person_id).where(SelfReport.day == window.day)
+                              .group_by(Person.unit_id)).all()
+    for unit_id, n, referred_n in reports:
+        yield unit_id, "people.self_reports", n
+        yield unit_id, "people.self_report_referrals", referred_n

@@ -72,6 +72,8 @@ class FollowUpIn(BaseModel):
         default_factory=list, max_length=20, description=", ".join(followups.SYMPTOMS))
     test_result: str = Field("", max_length=12, description="'', negative, positive or pending")
     note: str = Field("", max_length=500)
+    client_id: str | None = Field(None, min_length=8, max_length=64,
+                                  description="The recording device's id: sending it again changes nothing")
 
 
 @router.get("/followups", response_model=FollowUpList)
@@ -105,7 +107,8 @@ def record(request: Request, follow_up_id: Id, body: FollowUpIn) -> FollowUpOut:
     """Record a follow-up; fever, a symptom or a positive test creates a referral to health at once."""
     with work(request) as w:
         row = followups.record_follow_up(w.session, w.user, follow_up_id, FollowUpInput(
-            temperature_c=body.temperature_c, symptoms=body.symptoms, test_result=body.test_result, note=body.note))
+            temperature_c=body.temperature_c, symptoms=body.symptoms, test_result=body.test_result, note=body.note),
+            body.client_id)
         return FollowUpOut.of(row)
 
 

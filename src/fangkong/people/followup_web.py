@@ -21,7 +21,7 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.params import MAX_ID, Id, PageNo, form_id, optional_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
-from fangkong.people import care, followup_sheets, followups, observations
+from fangkong.people import care, followup_sheets, followups, observations, selfreport
 from fangkong.people.followups import FollowUpInput
 from fangkong.people.status import OBSERVATION_KINDS, STATUSES
 
@@ -155,7 +155,8 @@ def record_page(request: Request, follow_up_id: Id, form: Annotated[FormData, De
     back = back if back.startswith("/followups") or back.startswith("/care") else "/followups"
     try:
         with work(request) as w:
-            followups.record_follow_up(w.session, w.user, follow_up_id, form_input(form))
+            followups.record_follow_up(w.session, w.user, follow_up_id, form_input(form),
+                                       str(form.get("client_id", "")).strip()[:80] or None)
         back = back.split("#")[0]
         # Back to the list where the card was, so the round goes on down the list.
         back = back + ("" if back.startswith("/care") else f"#fu-{follow_up_id}")
@@ -188,7 +189,9 @@ def _team_context(request: Request, w: Work, observation_id: int, errors: list[o
     team = care.team_of(w.session, w.user, observation_id, roles)
     options = care.candidates(w.session, w.user, observation_id, roles) if can(w.user, CARE_MANAGE) else {}
     listing = followups.day_list(w.session, w.user, followups.local_today(), observation_id=observation_id)
-    return {**labels(), "team": team, "options": options, "errors": errors, "listing": listing,
+    return {**labels(), "team": team, "self_link": selfreport.live_link(w.session, observation_id),
+            "self_reports": selfreport.reports_of(w.session, w.user, observation_id, 14), "options": options,
+            "errors": errors, "listing": listing,
             "can_record": can(w.user, FOLLOWUP_RECORD), "back": f"/care/{observation_id}"}
 
 

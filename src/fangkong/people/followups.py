@@ -9,6 +9,7 @@ acknowledged on the existing referrals page) and blocks release.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -45,6 +46,7 @@ UNKNOWN_SYMPTOM = N_("Unknown symptom: {value}")
 CHOOSE = N_("Choose one of the options.")
 NOT_YET = N_("This follow-up is for {day}: it cannot be recorded before that day.")
 ALREADY = N_("This follow-up has already been recorded.")
+ALREADY_SELF = N_("This follow-up was already recorded: the person self-reported today.")
 BLOCKED = N_("Release is blocked: the follow-up of {day} recorded {findings}. Health must assess the person first.")
 FEVER_REASON = "follow_up"
 
@@ -198,7 +200,9 @@ def day_list(session: Session, user: User, day: date, unit_id: int | None = None
         func.coalesce(func.sum(case((totals.c.findings, 1), else_=0)), 0))).one()
     pages = max(1, -(-due // page_size))
     page = min(max(1, page), pages)
-    rows = _rows(session, stmt.order_by(FollowUp.done_at.is_not(None), Unit.name, Person.name, FollowUp.id)
+    # Open first; among them, those who did not self-report by the hour (to be called) on top.
+    rows = _rows(session, stmt.order_by(FollowUp.done_at.is_not(None), FollowUp.call_at.is_(None), Unit.name,
+                                        Person.name, FollowUp.id)
                  .offset((page - 1) * page_size).limit(page_size))
     audit.record(session, "list", "follow_ups", None, day=day.isoformat(), results=len(rows))
     return DayList(day, rows, due, done, int(findings), page, pages)
@@ -262,10 +266,25 @@ def check_input(data: FollowUpInput, prefix: str = "") -> list[FieldError]:
     return errors
 
 
-def record_follow_up(session: Session, user: User, follow_up_id: int, data: FollowUpInput) -> FollowUpRow:
-    """Record what a follow-up found; fever, a symptom or a positive test refers the person to health at once."""
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+BAD_CLIENT_ID = N_("The device's id of this recording is not valid.")
+
+
+def record_follow_up(session: Session, user: User, follow_up_id: int, data: FollowUpInput,
+                     client_id: str | None = None) -> FollowUpRow:
+    """Record what a follow-up found; fever, a symptom or a positive test refers the person to health at once.
+
+    With the device's `client_id` (the offline queue), sending the same recording again returns it unchanged.
+    """
     row = get_follow_up(session, user, follow_up_id, FOLLOWUP_RECORD)
     f = row.follow_up
+    if client_id is not None:
+        if not CLIENT_ID.match(client_id):
+            raise ValidationFailed.one("client_id", BAD_CLIENT_ID)
+        if f.client_id == client_id:
+            return row  # already recorded from this device: nothing doubled
+        if session.execute(select(FollowUp.id).where(FollowUp.client_id == client_id)).first() is not None:
+            raise Conflict(N_("This device id was already used for another follow-up."))
     observation = session.get(Observation, f.observation_id)
     if observation is None or observation.released_at is not None:
         raise NotFound()
@@ -278,9 +297,13 @@ def record_follow_up(session: Session, user: User, follow_up_id: int, data: Foll
     symptoms = ",".join(dict.fromkeys(data.symptoms))
     changed = session.execute(update(FollowUp).where(FollowUp.id == f.id, FollowUp.done_at.is_(None)).values(
         done_at=now, done_by=user.display_name, temperature_c=round(float(data.temperature_c or 0), 1),
-        symptoms=symptoms, test_result=data.test_result or None, note=" ".join(data.note.split()) or None)).rowcount
+        symptoms=symptoms, test_result=data.test_result or None, note=" ".join(data.note.split()) or None,
+        client_id=client_id)).rowcount
     if changed != 1:
-        raise Conflict(ALREADY)
+        session.refresh(f)
+        if client_id is not None and f.client_id == client_id:  # the same recording, sent twice at once
+            return get_follow_up(session, user, f.id)
+        raise Conflict(ALREADY_SELF if f.source == "self_report" else ALREADY)
     session.refresh(f)
     audit.record(session, "record", "follow_ups", f.id, person=f.person_id)
     if has_findings(f):

@@ -40,3 +40,27 @@ def follow_up_lists_job(session: Session, ctx: JobContext) -> int:
     """Make today's and tomorrow's follow-up lists (idempotent: only what is missing is added)."""
     today = ctx.now.astimezone(LOCAL_TZ).date()
     return generate_follow_ups(session, today) + generate_follow_ups(session, today + timedelta(days=1))
+
+
+def self_report_call_job(session: Session, ctx: JobContext) -> int:
+    """From the setting's hour, put those who have not self-reported today first on their care team's list
+    (to be called) and tell each care team member once a day how many are waiting."""
+    from fangkong.people.care_models import CareTeam, CareTeamMember, FollowUp
+    from fangkong.people.selfreport import CALL, mark_not_reported
+
+    marked = mark_not_reported(session, ctx.now, ctx.settings.self_report_call_hour)
+    if not marked:
+        return 0
+    members = session.execute(select(CareTeamMember.user_id, FollowUp.id)
+                              .join(CareTeam, CareTeam.id == CareTeamMember.team_id)
+                              .join(FollowUp, FollowUp.observation_id == CareTeam.observation_id)
+                              .where(FollowUp.id.in_(marked))).all()
+    per_user: dict[int, int] = {}
+    for user_id, _fid in members:
+        per_user[user_id] = per_user.get(user_id, 0) + 1
+    day = ctx.now.astimezone(LOCAL_TZ).date().isoformat()
+    for user_id, count in per_user.items():
+        notify(session, kind="self_report_missing", message=CALL, href="/followups?mine=1", user_id=user_id,
+               dedupe_key=f"self-report-call:{day}:{user_id}:{len(marked)}", count=count,
+               hour=ctx.settings.self_report_call_hour)
+    return len(marked)

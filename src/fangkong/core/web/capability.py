@@ -13,7 +13,7 @@ from fangkong.core.capability import Capability, Tile
 from fangkong.core.exports import PURGE_JOB
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
-from fangkong.core.web import admin, api, audit_export, audit_pages, exports, notices, ops, shell
+from fangkong.core.web import admin, api, audit_export, audit_pages, exports, field, notices, ops, shell
 
 
 def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
@@ -32,7 +32,7 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 CAPABILITY = Capability(
     name="shell",
     exports=audit_export.EXPORTS,
-    pages=(shell.router, notices.router, admin.router, audit_pages.router, exports.router, ops.router),
+    pages=(shell.router, notices.router, admin.router, audit_pages.router, exports.router, ops.router, field.router),
     api=(api.router, exports.api),
     nav=(*admin.NAV, *audit_pages.NAV, *exports.NAV),
     models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify", "fangkong.core.exports"),

@@ -119,6 +119,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "path": request.url.path,
         "vendor": app.state.vendor_assets,
         "unread": _unread(request, user),
+        "field": user is not None and user.role in getattr(app.state, "offline_roles", ()),
+        "field_lookups": list(getattr(app.state, "lookups", {})),
+        "field_lookup_names": {path: gettext(label) for path, label in getattr(app.state, "lookups", {}).items()},
         **(context or {}),
     }
     tmpl = env.get_template(template)

@@ -1,7 +1,7 @@
 """export runs (list exports written in the background); lead flags (fields given but not valid)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 08:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import fangkong.core.db
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,9 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
-    .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+    // Only this worker's own older caches: the field app's worker (scope /) keeps "fk-field-*" ones.
+    .then((names) => Promise.all(names.filter((n) => n.startsWith("fk-passes-") && n !== CACHE)
+      .map((n) => caches.delete(n))))
     .then(() => self.clients.claim()));
 });
 
