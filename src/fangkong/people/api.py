@@ -24,7 +24,8 @@ class PersonOut(BaseModel):
     doc_number: str | None
     phone: str | None = Field(description="Masked unless revealed")
     sex: str | None
-    birth_date: date | None
+    birth_date: date | None = Field(description="Only when revealed")
+    age_band: str = Field(description="Ten-year age band, e.g. 30–39 (shown instead of the birth date)")
     current_address: str | None
     household_address: str | None
     unit_id: int

@@ -15,6 +15,7 @@ from fangkong.core.codes import (
     CodeError,
     DocumentType,
     fold,
+    age_band,
     mask_id_number,
     mask_phone,
     normalize_mobile,
@@ -43,7 +44,8 @@ class PersonView:
     doc_number: str | None
     phone: str | None
     sex: str | None
-    birth_date: date | None
+    birth_date: date | None  # only when revealed: beside a masked number it would rebuild it
+    age_band: str
     current_address: str | None
     household_address: str | None
     unit_id: int
@@ -61,7 +63,8 @@ class PersonView:
             doc_type=person.doc_type,
             doc_number=keep(person.doc_number, _mask_document),
             phone=keep(person.phone, mask_phone),
-            sex=person.sex, birth_date=person.birth_date,
+            sex=person.sex, birth_date=person.birth_date if revealed else None,
+            age_band=age_band(person.birth_date),
             current_address=person.current_address, household_address=person.household_address,
             unit_id=person.unit_id, unit_name=person.unit.name, revealed=revealed,
         )
