@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from fangkong.capabilities import platform
 from fangkong.core.capability import Platform
+from fangkong.core.clock import configure_event_range
 from fangkong.core.db import Database
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=_lifespan,
     )
     app.state.settings = settings
+    configure_event_range(settings.earliest_event, settings.future_slack_hours)
     app.state.db = db or Database(settings.database_url, audit_key=settings.audit_key)
     app.state.denied_budget = DeniedBudget()
     plat = app.state.platform = platform()

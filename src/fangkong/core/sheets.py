@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fangkong.core.clock import LOCAL_TZ
+from fangkong.core.clock import LOCAL_TZ, OUT_OF_RANGE, event_bounds, in_event_range, local_time
 from fangkong.core.codes import CodeError, fold
 from fangkong.core.export import looks_like_formula
 from fangkong.core.i18n import N_
@@ -201,7 +201,15 @@ _DATE_TEXT = re.compile(
 
 def parse_datetime(cell: Any) -> datetime:
     """Return a local timestamp from an Excel date, an Excel serial day number or text such as
-    2020年2月3日 14:30, 2020/2/3 or 2020-02-03 14:30:00."""
+    2020年2月3日 14:30, 2020/2/3 or 2020-02-03 14:30:00; within the plausible span of events (core.clock)."""
+    moment = _cell_datetime(cell)
+    if not in_event_range(moment):
+        earliest, latest = event_bounds()
+        raise CodeError(OUT_OF_RANGE, earliest=local_time(earliest), latest=local_time(latest))
+    return moment
+
+
+def _cell_datetime(cell: Any) -> datetime:
     if isinstance(cell, datetime):
         return cell.replace(tzinfo=LOCAL_TZ) if cell.tzinfo is None else cell
     if isinstance(cell, date):

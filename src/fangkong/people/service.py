@@ -14,8 +14,8 @@ from fangkong.core.access import PERSON_READ, PERSON_REVEAL, PERSON_WRITE, get_v
 from fangkong.core.codes import (
     CodeError,
     DocumentType,
-    fold,
     age_band,
+    fold,
     mask_id_number,
     mask_phone,
     normalize_mobile,

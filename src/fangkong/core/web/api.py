@@ -24,7 +24,7 @@ from fangkong.core.units import (
     update_unit,
     update_user,
 )
-from fangkong.core.web.params import BodyId, Id, PageNo
+from fangkong.core.web.params import BodyId, EventTime, Id, PageNo
 from fangkong.core.web.work import actor_for, guard, guard_any, public_work, work
 
 router = APIRouter(prefix="/api/v1")
@@ -189,7 +189,8 @@ def change_user(request: Request, user_id: Id, body: UserIn) -> UserOut:
 
 @router.get("/audit", response_model=AuditPageOut, tags=["audit"])
 def audit_log(request: Request, username: str = "", action: str = "", object_type: str = "", object_id: str = "",
-              since: datetime | None = None, until: datetime | None = None, page: PageNo = 1) -> AuditPageOut:
+              since: EventTime | None = None, until: EventTime | None = None,
+              page: PageNo = 1) -> AuditPageOut:
     """Filter the audit log, newest first (auditors only)."""
     flt = AuditFilter(username, action, object_type, object_id, since, until)
     with work(request) as w:
