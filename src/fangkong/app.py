@@ -19,7 +19,7 @@ from fangkong.core.clock import configure_event_range
 from fangkong.core.db import Database
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
-from fangkong.core.web import errors, fastpath, middleware
+from fangkong.core.web import errors, fastpath, middleware, openapi
 from fangkong.core.web.denied import DeniedBudget
 from fangkong.tracing.cases import Presence
 from fangkong.tracing.store import PresenceStore
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(_docs_router(app))
     errors.install(app)
+    openapi.install(app)
     middleware.install(app)
     # outermost: the public check-in and the tablets' passages skip the stack above
     fastpath.install(app, plat.fast_routes)

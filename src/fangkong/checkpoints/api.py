@@ -17,7 +17,7 @@ from fangkong.core.auth import verified_token_user
 from fangkong.core.codes import mask_id_number
 from fangkong.core.errors import BodyTooLarge, NotFound
 from fangkong.core.web.fastpath import FastRoute
-from fangkong.core.web.params import MAX_ID, BodyId, EventTime, Id
+from fangkong.core.web.params import MAX_ID, BodyId, EventTime, Id, PlanTime
 from fangkong.core.web.work import actor_for, guard, release_request_session, work
 from fangkong.leads.deadlines import rules_for
 
@@ -148,8 +148,8 @@ class RiskAreaIn(BaseModel):
     area_code: str = Field(max_length=6)
     name: str = Field("", max_length=100, description="A compound or village inside the area, if not all of it")
     level: str = Field(description="high, medium or low")
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: PlanTime | None = None
+    valid_until: PlanTime | None = None
 
 
 class RiskAreaOut(BaseModel):

@@ -45,10 +45,13 @@ def configure_event_range(earliest: date, future_hours: float) -> None:
     EventRange.future = timedelta(hours=future_hours)
 
 
-def event_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """Return the earliest and latest plausible event times."""
+PLAN_AHEAD = timedelta(days=366)  # rosters, secondments, passes, risk areas: planned up to a year ahead
+
+
+def event_bounds(now: datetime | None = None, ahead: timedelta | None = None) -> tuple[datetime, datetime]:
+    """Return the earliest and latest plausible event times (`ahead`: of planned ones)."""
     now = now or datetime.now(LOCAL_TZ)
-    return EventRange.earliest, now + EventRange.future
+    return EventRange.earliest, now + (ahead if ahead is not None else EventRange.future)
 
 
 def aware(moment: datetime) -> datetime:
@@ -56,27 +59,27 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None and moment.utcoffset() is not None else moment.replace(tzinfo=LOCAL_TZ)
 
 
-def in_event_range(moment: datetime) -> bool:
+def in_event_range(moment: datetime, ahead: timedelta | None = None) -> bool:
     """Return whether an aware time lies in the plausible span (extreme years compare without overflow)."""
-    earliest, latest = event_bounds()
+    earliest, latest = event_bounds(ahead=ahead)
     try:
         return earliest <= moment <= latest
     except OverflowError:  # 0001-01-01 or 9999-12-31 with an offset
         return False
 
 
-def event_time(name: str, moment: datetime) -> datetime:
+def event_time(name: str, moment: datetime, ahead: timedelta | None = None) -> datetime:
     """Return an accepted event time (aware), or raise ValidationFailed naming the field."""
     moment = aware(moment)
-    if not in_event_range(moment):
-        earliest, latest = event_bounds()
+    if not in_event_range(moment, ahead):
+        earliest, latest = event_bounds(ahead=ahead)
         raise ValidationFailed.one(name, OUT_OF_RANGE, earliest=local_time(earliest), latest=local_time(latest))
     return moment
 
 
-def event_day(name: str, day: date) -> date:
+def event_day(name: str, day: date, ahead: timedelta | None = None) -> date:
     """Return an accepted calendar day of events, or raise ValidationFailed naming the field."""
-    earliest, latest = event_bounds()
+    earliest, latest = event_bounds(ahead=ahead)
     if not earliest.date() <= day <= latest.date():
         raise ValidationFailed.one(name, OUT_OF_RANGE, earliest=local_time(earliest.date()),
                                    latest=local_time(latest.date()))

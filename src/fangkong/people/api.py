@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import PERSON_MERGE, PERSON_REVEAL, PERSON_STATUS, PERSON_WRITE
-from fangkong.core.web.params import BodyId, Id, PageNo
+from fangkong.core.web.params import BodyId, EventTime, Id, PageNo
 from fangkong.core.web.work import guard, work
 from fangkong.people import merging, review, service, status
 from fangkong.people.service import PersonInput, PersonView
@@ -173,7 +173,7 @@ class StatusIn(BaseModel):
                                     "arrival_high, arrival_medium, fever_referral or released")
     reason: str = Field(max_length=500)
     evidence: str = Field("", max_length=500)
-    last_exposure: datetime | None = Field(None, description="Observation counts from the last exposure")
+    last_exposure: EventTime | None = Field(None, description="Observation counts from the last exposure")
     place: str = Field("", max_length=255, description="Home, or a named quarantine site")
 
 
