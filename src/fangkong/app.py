@@ -19,7 +19,8 @@ from fangkong.core.clock import configure_event_range
 from fangkong.core.db import Database
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
-from fangkong.core.web import errors, fastpath, middleware, openapi
+from fangkong.core.sheets import MB, SheetLimits, configure_limits
+from fangkong.core.web import errors, fastpath, limits, middleware, openapi
 from fangkong.core.web.denied import DeniedBudget
 from fangkong.tracing.cases import Presence
 from fangkong.tracing.store import PresenceStore
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     configure_event_range(settings.earliest_event, settings.future_slack_hours)
+    configure_limits(SheetLimits(settings.upload_max_mb * MB, settings.upload_max_inflated_mb * MB,
+                                 settings.upload_max_rows, settings.upload_max_columns))
     app.state.db = db or Database(settings.database_url, audit_key=settings.audit_key)
     app.state.denied_budget = DeniedBudget()
     plat = app.state.platform = platform()
@@ -97,4 +100,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     middleware.install(app)
     # outermost: the public check-in and the tablets' passages skip the stack above
     fastpath.install(app, plat.fast_routes)
+    limits.install(app, plat.uploads)  # outermost of all: body limits before anything reads a body
     return app

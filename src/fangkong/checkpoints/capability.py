@@ -13,6 +13,7 @@ from fangkong.checkpoints.presence import passage_place_names, passage_presence
 from fangkong.checkpoints.tiles import home_tiles
 from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.capability import Capability
+from fangkong.core.web.limits import Upload
 
 
 async def _warm(_app: Any) -> None:
@@ -43,4 +44,5 @@ CAPABILITY = Capability(
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
     tiles=home_tiles,
+    uploads=(Upload(r"/checkpoints/[0-9]+/import"),),
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fangkong.core.capability import Capability
 from fangkong.core.scheduler import Job
+from fangkong.core.web.limits import Upload
 from fangkong.leads import api, figures, loops, web
 from fangkong.leads.cli import leads_app
 from fangkong.leads.tiles import home_tiles
@@ -24,4 +25,5 @@ CAPABILITY = Capability(
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
     tiles=home_tiles,
+    uploads=(Upload(r"/leads/import"), Upload(r"/api/v1/leads/batches")),  # 20,000 leads as JSON: MBs
 )

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from fangkong.core.access import (
@@ -78,7 +79,8 @@ async def import_preview(request: Request, form: Annotated[FormData, Depends(che
     upload = form.get("file")
     data = await upload.read() if isinstance(upload, UploadFile) else b""
     name = upload.filename or "" if isinstance(upload, UploadFile) else ""
-    return _preview(request, str(form.get("source", "")), name, data, None)
+    # off the event loop: reading a big sheet takes seconds, and every other request would wait
+    return await run_in_threadpool(_preview, request, str(form.get("source", "")), name, data, None)
 
 
 def _preview(request: Request, source: str, file_name: str, data: bytes, mapping: dict[str, str] | None) -> Response:
