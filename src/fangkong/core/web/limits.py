@@ -10,6 +10,7 @@ limit; capabilities declare their upload paths (`Capability.uploads`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -80,10 +81,8 @@ class BodyLimits:
                 return
             await send(message)
 
-        try:
+        with contextlib.suppress(BodyTooLarge):  # raised by `counted` and not handled inside: answered below
             await self.app(scope, counted, watch)
-        except BodyTooLarge:
-            pass
         if over and not answered:
             await self._refuse(scope, send, limit)
 
