@@ -16,7 +16,16 @@ from fangkong.core.context import acting_as
 from fangkong.core.errors import DomainError
 from fangkong.core.models import User
 from fangkong.core.web.templating import render
-from fangkong.core.web.work import SESSION_COOKIE, actor_for, checked_form, client_ip, public_work, work
+from fangkong.core.web.work import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    actor_for,
+    checked_form,
+    client_ip,
+    public_work,
+    session_csrf,
+    work,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +62,8 @@ def login(request: Request, form: Annotated[FormData, Depends(checked_form)]) ->
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, login_.token, httponly=True, samesite="lax",
                         secure=settings.secure_cookies, max_age=settings.session_max_hours * 3600)
+    response.set_cookie(CSRF_COOKIE, session_csrf(settings.secret_key, login_.token), httponly=True,
+                        samesite="strict", secure=settings.secure_cookies)  # bound to the new session
     return response
 
 
