@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from fangkong.checkpoints import api, figures, pass_checks, web
 from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
+from fangkong.checkpoints.retention import purge_passages
 from fangkong.checkpoints.tiles import home_tiles
 from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.capability import Capability
@@ -45,4 +46,5 @@ CAPABILITY = Capability(
     figure_kinds=figures.KINDS,
     tiles=home_tiles,
     uploads=(Upload(r"/checkpoints/[0-9]+/import"),),
+    retention=(purge_passages,),
 )

@@ -101,6 +101,7 @@ class Capability:
     status_listeners: Sequence[Callable[[Any], Callable[..., Any]]] = ()  # settings -> listener
     fast_routes: Sequence[FastRoute] = ()
     uploads: Sequence[Upload] = ()  # paths whose bodies may be as large as an uploaded sheet (core.web.limits)
+    retention: Sequence[Callable[..., dict[str, int]]] = ()  # (session, settings, now) -> counts purged
     cli: Sequence[Callable[[Any, Any], None]] = ()  # (root Typer app, platform): registers its commands
     start: Sequence[Hook] = ()  # run in the lifespan, in capability order
     stop: Sequence[Hook] = ()  # run at shutdown, in reverse order (drain writers here, not on_shutdown)
@@ -204,6 +205,10 @@ class Platform:
     @property
     def uploads(self) -> list[Upload]:
         return self._all("uploads")
+
+    @property
+    def purgers(self) -> list[Callable[..., dict[str, int]]]:
+        return self._all("retention")
 
     def presence_sources(self, settings: Any) -> tuple[Callable[..., Any], ...]:
         return tuple(make(settings) for make in self._all("presence"))

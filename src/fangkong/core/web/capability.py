@@ -12,6 +12,7 @@ from fangkong.core.audit_anchor import ANCHOR_JOB
 from fangkong.core.capability import Capability, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
+from fangkong.core.retention import PURGE_JOB
 from fangkong.core.web import admin, api, audit_pages, notices, shell
 
 
@@ -35,5 +36,5 @@ CAPABILITY = Capability(
     nav=(*admin.NAV, *audit_pages.NAV),
     models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify"),
     tiles=_tiles,
-    jobs=(ANCHOR_JOB,),
+    jobs=(ANCHOR_JOB, PURGE_JOB),
 )
