@@ -32,7 +32,8 @@ def _passage(db, personas) -> None:  # type: ignore[no-untyped-def]
 
     with db.sessions() as s:
         cp = s.execute(select(Checkpoint.id).order_by(Checkpoint.id).limit(1)).scalar_one()
-    r = personas.browser("checkpoint").post(f"/api/v1/checkpoints/{cp}/passages", headers=personas.headers("checkpoint"),
+    headers = personas.headers("checkpoint")
+    r = personas.browser("checkpoint").post(f"/api/v1/checkpoints/{cp}/passages", headers=headers,
                                             json={"client_id": "purge-1", "plate": "甘A12345", "people": [
                                                 {"name": "过路", "id_number": "11010519491231002X",
                                                  "temperature_c": 36.5, "disposition": "passed", "role": "driver"}]})
