@@ -30,7 +30,8 @@ def test_import_then_list_from_the_terminal(db, settings, monkeypatch, tmp_path:
     assert summary["dispatched_per_unit"] == {"酒泉路派出所": 1}
     again = json.loads(runner.invoke(cli, ["leads", "import", str(sheet), "--source", "省指挥部", "--json"]).output)
     assert again["already_imported"] and again["leads_created"] == 0
-    listed = json.loads(runner.invoke(cli, ["leads", "list", "--batch", str(summary["batch"]), "--json"]).output)
+    listed = json.loads(runner.invoke(cli, ["leads", "list", "--batch", str(summary["batch"]), "--json",
+                                             "--purpose", "上报核查结果"]).output)
     assert len(listed) == 1
     assert listed[0]["id_number"] == person.id_number and listed[0]["district"] == "620102"
     assert listed[0]["source_row"] == 4 and listed[0]["status"] == "dispatched" and listed[0]["due_at"]

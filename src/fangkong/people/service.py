@@ -29,9 +29,6 @@ from fangkong.core.paging import Page, paginate
 from fangkong.core.units import get_unit_in_scope
 from fangkong.people.models import Person
 
-PURPOSE_REQUIRED = N_("Say why you need the full number (at least {n} characters).")
-MIN_PURPOSE = 4
-
 
 @dataclass(frozen=True)
 class PersonView:
@@ -130,10 +127,7 @@ def open_person(session: Session, user: User, person_id: int) -> PersonView:
 def reveal_person(session: Session, user: User, person_id: int, purpose: str) -> PersonView:
     """Return a person file with full numbers, recording who revealed it and why."""
     person = get_visible(session, user, Person, person_id, PERSON_REVEAL)
-    purpose = (purpose or "").strip()
-    if len(purpose) < MIN_PURPOSE:
-        raise ValidationFailed.one("purpose", PURPOSE_REQUIRED, n=MIN_PURPOSE)
-    audit.record(session, "reveal", "persons", person.id, purpose=purpose[:255])
+    audit.record_reveal(session, "persons", person.id, purpose)
     return PersonView.of(person, revealed=True)
 
 
