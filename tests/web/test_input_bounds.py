@@ -61,7 +61,7 @@ def test_pages_of_a_checkpoint_and_a_person_survive_a_stored_passage_in_9999(per
 
     with db.engine.begin() as conn:
         conn.execute(Passage.__table__.update().where(Passage.__table__.c.id == made["id"])
-                     .values(at=datetime(9999, 12, 31, 12, 0, tzinfo=UTC)))
+                     .values(at=datetime(9999, 12, 31, 23, 0, tzinfo=UTC)))  # local time: year 10000
     person = made["people"][0]["person_id"]
     checkpoint_pages = [f"/checkpoints/{cp}", "/checkpoints", f"/passages/{made['id']}"]
     for path in checkpoint_pages:

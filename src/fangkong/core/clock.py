@@ -24,7 +24,10 @@ def local_time(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> st
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(LOCAL_TZ).strftime(fmt)
+        try:
+            return value.astimezone(LOCAL_TZ).strftime(fmt)
+        except OverflowError:  # stored bad data (9999-12-31 late in UTC): show it as it is, never a 500
+            return value.strftime(fmt) + " UTC"
     return value.strftime("%Y-%m-%d")
 
 
