@@ -1,5 +1,6 @@
 """Every API operation, fuzzed from the app's own OpenAPI schema (schemathesis): no input, however odd,
-may cause a server error, and every answer's status is documented for its operation. Runs on SQLite as
+may cause a server error, and every answer's status is documented for its operation, alone and in sequences
+along the links schemathesis infers (stateful). Runs on SQLite as
 the command centre (the widest permissions). A second run feeds times at the edges (year 1, year 9999,
 naive, a leap day that does not exist, just outside the outbreak) into every date and date-time field."""
 
@@ -116,3 +117,27 @@ def test_times_at_the_edges_cause_no_server_error(fuzz_app) -> None:  # type: ig
                         assert r.status_code < 500, f"{where}: {r.status_code} {r.text[:300]}"
                         assert str(r.status_code) in operation["responses"], f"{where}: undocumented {r.status_code}"
     assert tried > 50
+
+
+def test_stateful_sequences_cause_no_server_error(fuzz_app) -> None:  # type: ignore[no-untyped-def]
+    """Sequences of calls along the links schemathesis infers (an id from one answer into the next call):
+    no server error and no undocumented status in any step."""
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", fuzz_app)
+    responses = {f"{op.method.upper()} {op.path}": set(op.definition.raw.get("responses", {}))
+                 for op in (r.ok() for r in schema.get_all_operations())}
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):  # type: ignore[no-untyped-def]
+            return {"headers": fuzz_app.state.fuzz_headers}
+
+        def validate_response(self, response, case, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(response.status_code)
+            where = f"{case.method} {case.formatted_path}"
+            assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
+            documented = responses[f"{case.method.upper()} {case.operation.path}"]
+            assert str(response.status_code) in documented, f"{where}: undocumented {response.status_code}"
+
+    calls: list[int] = []
+    Workflow.run(settings=settings(max_examples=60, stateful_step_count=6, deadline=None, database=None,
+                                   suppress_health_check=list(HealthCheck)))
+    assert len(calls) >= 25 and any(c < 400 for c in calls), calls[:20]

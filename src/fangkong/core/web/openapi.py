@@ -1,7 +1,7 @@
 """The API's schema documents every status an operation can answer (issue 17: 0 undocumented codes).
 
 FastAPI lists 200 and 422 only; the platform's handlers (core.web.errors) answer any operation with
-problem JSON for a missing login (401), a role without the action (403), an object outside the
+problem JSON for a request a rule refuses (400), a missing login (401), a role without the action (403), an object outside the
 jurisdiction (404, so its existence does not leak), a state that changed meanwhile (409), a body over its
 limit (413, core.web.limits), a rate limit (429) or a write not committed (503).
 """
@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 COMMON = {
+    "400": "The request cannot be done as asked (the problem's detail says why, e.g. merging a file into itself)",
     "401": "Not logged in, or the token has expired",
     "403": "The role may not do this (or the CSRF token is missing on a cookie-authenticated request)",
     "404": "No such object within your jurisdiction",
