@@ -1,9 +1,9 @@
 """The API's schema documents every status an operation can answer (issue 17: 0 undocumented codes).
 
 FastAPI lists 200 and 422 only; the platform's handlers (core.web.errors) answer any operation with
-problem JSON for a request a rule refuses (400), a missing login (401), a role without the action (403), an object outside the
-jurisdiction (404, so its existence does not leak), a state that changed meanwhile (409), a body over its
-limit (413, core.web.limits), a rate limit (429) or a write not committed (503).
+problem JSON for a request a rule refuses (400), a missing login (401), a role without the action (403),
+an object outside the jurisdiction (404, so its existence does not leak), a state that changed meanwhile
+(409), a body over its limit (413, core.web.limits), a rate limit (429) or a write not committed (503).
 """
 
 from __future__ import annotations
