@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fangkong.capabilities import platform
 from fangkong.core.capability import Platform
+from fangkong.core.clock import configure_event_range
 from fangkong.core.db import Database
 from fangkong.core.exports import Exports
 from fangkong.core.logs import configure_logging
@@ -22,7 +23,8 @@ from fangkong.core.metrics import MetricsMiddleware
 from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.shared import BUS
-from fangkong.core.web import errors, fastpath, middleware
+from fangkong.core.sheets import MB, SheetLimits, configure_limits
+from fangkong.core.web import errors, fastpath, limits, middleware, openapi
 from fangkong.core.web.denied import DeniedBudget
 from fangkong.tracing.cases import Presence
 from fangkong.tracing.store import PresenceStore
@@ -82,6 +84,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     BUS.configure(settings.redis_url)
+    configure_event_range(settings.earliest_event, settings.future_slack_hours)
+    configure_limits(SheetLimits(settings.upload_max_mb * MB, settings.upload_max_inflated_mb * MB,
+                                 settings.upload_max_rows, settings.upload_max_columns))
     app.state.db = db or Database(settings.database_url, audit_key=settings.audit_key)
     app.state.denied_budget = DeniedBudget()
     plat = app.state.platform = platform()
@@ -102,8 +107,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(_docs_router(app))
     errors.install(app)
+    openapi.install(app)
     middleware.install(app)
     # outermost: the public check-in and the tablets' passages skip the stack above
     fastpath.install(app, plat.fast_routes)
-    app.add_middleware(MetricsMiddleware)  # outside the fast path too: every request is timed
+    limits.install(app, plat.uploads)  # body limits before anything reads a body
+    app.add_middleware(MetricsMiddleware)  # outermost: every request is timed (it reads no body)
     return app

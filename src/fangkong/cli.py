@@ -231,6 +231,24 @@ def registration_purge() -> None:
 
 
 @app.command()
+def purge() -> None:
+    """Delete what is past its retention period (visits, passages, registrations, uploaded sheets); print it."""
+    from fangkong.capabilities import platform
+    from fangkong.core.db import Database
+    from fangkong.core.retention import purge as purge_all
+
+    settings = _settings()
+    db = Database(settings.database_url, audit_key=settings.audit_key)
+    try:
+        with acting_as(_cli_actor()), db.unit_of_work() as session:
+            counts = purge_all(session, settings, platform().purgers)
+    finally:
+        db.dispose()
+    for kind, n in counts.items():
+        console.print(f"{kind}: {n} removed")
+
+
+@app.command()
 def tick(only: Annotated[list[str] | None, typer.Option(help="Run only these jobs (by name).")] = None) -> None:
     """Run the scheduler's jobs once (escalations, reminders, follow-up lists, roll-ups): for cron."""
     from fangkong.core.db import Database

@@ -31,7 +31,8 @@ def test_import_then_list_from_the_terminal(db, settings, monkeypatch, tmp_path:
     assert summary["dispatched_per_unit"] == {"酒泉路派出所": 3}
     again = json.loads(runner.invoke(cli, ["leads", "import", str(sheet), "--source", "省指挥部", "--json"]).output)
     assert again["already_imported"] and again["leads_created"] == 0
-    listed = json.loads(runner.invoke(cli, ["leads", "list", "--batch", str(summary["batch"]), "--json"]).output)
+    listed = json.loads(runner.invoke(cli, ["leads", "list", "--batch", str(summary["batch"]), "--json",
+                                             "--purpose", "上报核查结果"]).output)
     assert len(listed) == 3
     mine = next(x for x in listed if x["id_number"] == person.id_number)
     assert mine["district"] == "620102"

@@ -103,7 +103,7 @@ def test_feedback_sheet_keeps_the_source_layout_with_result_columns(personas, db
     person = _person(db)
     c = personas.browser("command")
     batch_url = _confirm(c, _upload(c, messy_sheet(person)).text).headers["location"]
-    r = c.get(batch_url + "/feedback")
+    r = c.get(batch_url + "/feedback", params={"purpose": "上报核查结果"})
     assert r.status_code == 200
     ws = load_workbook(io.BytesIO(r.content)).active
     assert ws["A1"].value.startswith("兰州市疫情防控指挥部推送线索")
@@ -112,6 +112,22 @@ def test_feedback_sheet_keeps_the_source_layout_with_result_columns(personas, db
     results = {row[0].value: row[7].value for row in ws.iter_rows(min_row=4, max_row=7)}
     assert results[1] == "核查中" and results[4] == "核查中"
     assert results[2] == "核查中" and results[3] == "核查中"  # taken in without the bad ID number
+
+
+def test_the_feedback_sheet_needs_a_purpose_and_is_audited_as_a_reveal(personas, db) -> None:
+    """It holds full ID numbers: before, it was audited as a plain "export" with no purpose (issue 17)."""
+    from sqlalchemy import select
+
+    from fangkong.core.audit import AuditEntry
+
+    c = personas.browser("command")
+    batch_url = _confirm(c, _upload(c, messy_sheet(_person(db))).text).headers["location"]
+    assert c.get(batch_url + "/feedback").status_code == 422
+    assert c.get(batch_url + "/feedback", params={"purpose": " "}).status_code == 422
+    assert c.get(batch_url + "/feedback", params={"purpose": "上报省指挥部"}).status_code == 200
+    with db.sessions() as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.object_type == "lead_batches")).scalars().all()
+    assert [(r.action, r.purpose) for r in rows if r.action in ("export", "reveal")] == [("reveal", "上报省指挥部")]
 
 
 def test_feedback_fills_the_upstreams_own_result_columns(personas, db) -> None:
@@ -133,7 +149,7 @@ def test_feedback_fills_the_upstreams_own_result_columns(personas, db) -> None:
     verified = c.post(f"/api/v1/leads/{lead.id}/legs/{leg}/verify", headers=personas.headers("command"),
                       json={"outcome": "found", "measure": "none"})
     assert verified.status_code == 200, verified.text
-    ws = load_workbook(io.BytesIO(c.get(batch_url + "/feedback").content)).active
+    ws = load_workbook(io.BytesIO(c.get(batch_url + "/feedback", params={"purpose": "上报核查结果"}).content)).active
     header = [cell.value for cell in ws[1]]
     assert header == ["序号", "姓名", "身份证号码", "联系电话", "现居住地址", "核查结果", "是否在兰", "反馈时间",
                       "核查单位", "核查人", "采取措施"]

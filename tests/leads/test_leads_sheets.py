@@ -156,7 +156,7 @@ def test_invalid_values_are_row_problems_naming_the_field(parsed: sheets.ParsedS
     assert rows[7].values["pushed_at"] == datetime(2020, 2, 3, tzinfo=LOCAL_TZ)
     assert {(p.field, p.message) for p in rows[9].problems} == {("phone", NOT_MOBILE), ("pushed_at", BAD_DATE)}
     assert rows[9].values["id_number"] == ID_B and rows[9].values["priority"] == "urgent"
-    assert not rows[9].ok
+    assert rows[9].ok and {p.field for p in rows[9].flags} == {"phone", "pushed_at"}  # set aside, not refused
 
 
 def test_a_row_that_names_nobody_is_a_row_problem(parsed: sheets.ParsedSheet) -> None:
@@ -422,7 +422,9 @@ def test_a_workbook_as_excel_writes_it_shared_strings_and_date_styles() -> None:
     assert first.row == 3 and first.ok and first.values["name"] == "张三" and first.values["id_number"] == ID_A
     assert first.values["pushed_at"] == datetime(2020, 2, 3, 12, tzinfo=LOCAL_TZ)
     assert first.raw[2] == datetime(2020, 2, 3, 12)  # a date-styled cell is a date
-    assert second.row == 5 and [p.message for p in second.problems] == [EXCEL_NUMBER, UNKNOWN_PERSON]
+    # the number Excel cut still carries the birth date: with the name it identifies someone (issue 21)
+    assert second.row == 5 and second.ok and [p.message for p in second.flags] == [EXCEL_NUMBER]
+    assert second.values["birth_date"] == date(1980, 1, 1)
     assert second.values["pushed_at"] == datetime(2020, 2, 3, tzinfo=LOCAL_TZ)
     # A cell in Chinese Excel's built-in 年月日 format: openpyxl gives its serial; the date column reads it as a date.
     assert third.row == 6 and third.values["name"] == "王五"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fangkong.registration.checkin import remembered, validate_checkin
+from fangkong.registration.checkin import remember_value, remembered, validate_checkin
 from fangkong.registration.checkin_limits import TOKEN_LENGTH, TokenBucket, is_token, new_token
 
 
@@ -97,7 +97,24 @@ def test_check_in_form_names_the_field_at_fault(form: dict[str, str], field: str
     assert [e.field for e in errors] == [field]
 
 
+SECRET = "s" * 40
+
+
 def test_a_tampered_remember_cookie_is_ignored() -> None:
-    assert remembered("not base64 at all!") == {}
-    assert remembered("eyJuIjoiYSIsInAiOiIxMjMifQ") == {}  # {"n":"a","p":"123"}: not a mobile number
-    assert remembered("x" * 1000) == {}
+    assert remembered("not base64 at all!", SECRET) == {}
+    assert remembered("eyJuIjoiYSIsInAiOiIxMzkxMjM0NTY3OCJ9", SECRET) == {}  # the old plain base64 form
+    assert remembered("x" * 1000, SECRET) == {}
+    sealed = remember_value("张三", "13912345678", SECRET, 12)
+    assert remembered(sealed, SECRET) == {"name": "张三", "phone": "13912345678"}
+    flipped = sealed[:-3] + ("A" if sealed[-3] != "A" else "B") + sealed[-2:]
+    assert remembered(flipped, SECRET) == {} and remembered(sealed, "t" * 40) == {}
+
+
+def test_the_remember_cookie_holds_nothing_readable_and_expires() -> None:
+    import base64
+    import time
+
+    sealed = remember_value("张三", "13912345678", SECRET, 12)
+    raw = base64.urlsafe_b64decode(sealed + "===")
+    assert b"13912345678" not in raw and "张三".encode() not in raw and "13912345678" not in sealed
+    assert remembered(sealed, SECRET, now=time.time() + 13 * 3600) == {}

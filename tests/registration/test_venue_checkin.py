@@ -202,6 +202,24 @@ def test_the_phone_remembers_name_and_number_only_if_asked(client, db) -> None: 
     assert "13512345678" not in client.get(f"/v/{venue.token}").text
 
 
+def test_the_remember_cookie_is_sealed_and_short_lived(client, db, settings) -> None:  # type: ignore[no-untyped-def]
+    venue = _venue(db)
+    r = _check_in(client, venue.token, name="孙记", phone="13512345678", remember="1")
+    cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("fk_me="))
+    assert "13512345678" not in cookie and f"Max-Age={settings.checkin_remember_hours * 3600}" in cookie
+
+
+def test_a_check_in_without_the_forms_nonce_is_refused(client, db) -> None:  # type: ignore[no-untyped-def]
+    venue = _venue(db)
+    with db.sessions() as s:
+        before = s.execute(select(func.count()).select_from(Visit)).scalar()
+    for form in ({"name": "无码", "phone": "13512345678"}, {"nonce": "short", "name": "无码", "phone": "13512345678"}):
+        r = client.post(f"/v/{venue.token}", data=form)
+        assert r.status_code == 422 and 'name="nonce" value="' in r.text
+    with db.sessions() as s:
+        assert s.execute(select(func.count()).select_from(Visit)).scalar() == before
+
+
 def test_a_device_checking_in_too_often_is_told_to_wait(settings, db) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
@@ -222,7 +240,8 @@ def test_one_network_checking_in_too_often_is_told_to_wait(settings, db) -> None
     codes = []
     for _ in range(5):  # a new device (no cookie) each time: the address still counts
         with TestClient(app) as c:
-            codes.append(c.post(f"/v/{venue.token}", data={"name": "甲", "phone": "13912345678"}).status_code)
+            codes.append(c.post(f"/v/{venue.token}", data={"nonce": new_token(), "name": "甲",
+                                                             "phone": "13912345678"}).status_code)
     assert codes == [200, 200, 200, 429, 429]
 
 

@@ -154,7 +154,7 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/leads/import/confirm"): ("/leads/import/confirm", LEAD_INTAKE),
     ("GET", "/leads/batches"): ("/leads/batches", LEAD_INTAKE),
     ("GET", "/leads/batches/{batch_id}"): ("/leads/batches/{batch}", COMMAND),
-    ("GET", "/leads/batches/{batch_id}/feedback"): ("/leads/batches/{batch}/feedback", COMMAND),
+    ("GET", "/leads/batches/{batch_id}/feedback"): ("/leads/batches/{batch}/feedback?purpose=matrix", COMMAND),
     ("GET", "/leads/manual"): ("/leads/manual", LEAD_INTAKE),
     ("GET", "/leads/rates"): ("/leads/rates", LEAD_READERS),
     ("GET", "/leads/new"): ("/leads/new", LEAD_INTAKE),

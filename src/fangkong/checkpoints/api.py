@@ -17,7 +17,7 @@ from fangkong.core.auth import verified_token_user
 from fangkong.core.codes import mask_id_number
 from fangkong.core.errors import BodyTooLarge, NotFound
 from fangkong.core.web.fastpath import FastRoute
-from fangkong.core.web.params import MAX_ID, BodyId, Id
+from fangkong.core.web.params import MAX_ID, BodyId, EventTime, Id, PlanTime
 from fangkong.core.web.work import actor_for, guard, release_request_session, work
 from fangkong.leads.deadlines import rules_for
 
@@ -44,7 +44,7 @@ class PassageIn(BaseModel):
     destination: str = Field("", max_length=100)
     reason: str = Field("", max_length=100)
     lane: int | None = Field(None, ge=1, le=30)
-    at: datetime | None = None
+    at: EventTime | None = None
     people: list[PersonIn] = Field(max_length=60)
     pass_verification_id: int | None = Field(None, ge=1, le=2**31 - 1, description=(
         "From POST /api/v1/passes/verify at this checkpoint within the hour: with a valid pass, people may "
@@ -148,8 +148,8 @@ class RiskAreaIn(BaseModel):
     area_code: str = Field(max_length=6)
     name: str = Field("", max_length=100, description="A compound or village inside the area, if not all of it")
     level: str = Field(description="high, medium or low")
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: PlanTime | None = None
+    valid_until: PlanTime | None = None
 
 
 class RiskAreaOut(BaseModel):
@@ -337,8 +337,8 @@ class VehicleLeadIn(BaseModel):
     source: str = Field("涉疫车辆", max_length=100)
     priority: str = Field("urgent", description="express, urgent or normal")
     note: str = Field("", max_length=200)
-    since: datetime | None = Field(None, description="ISO 8601 with offset; default 14 days ago")
-    until: datetime | None = Field(None, description="ISO 8601 with offset; default now")
+    since: EventTime | None = Field(None, description="ISO 8601; default 14 days ago")
+    until: EventTime | None = Field(None, description="ISO 8601; default now")
 
 
 class VehicleLeadOut(BaseModel):

@@ -10,10 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from fangkong.checkpoints import api, exports, figures, pass_checks, web
 from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
+from fangkong.checkpoints.retention import purge_passages
 from fangkong.checkpoints.tiles import home_tiles
 from fangkong.checkpoints.timeline import passage_entries
 from fangkong.core.capability import Capability, OfflinePage
 from fangkong.core.i18n import N_
+from fangkong.core.web.limits import Upload
 
 
 async def _warm(_app: Any) -> None:
@@ -47,4 +49,6 @@ CAPABILITY = Capability(
     tiles=home_tiles,
     offline=(OfflinePage("/checkpoints", frozenset({"checkpoint"})),),  # the passage form, at the roadside
     lookups=(("/api/v1/risk-areas", N_("Risk areas")),),
+    uploads=(Upload(r"/checkpoints/[0-9]+/import"),),
+    retention=(purge_passages,),
 )

@@ -20,7 +20,7 @@ from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.db import utcnow
 from fangkong.core.errors import FieldError
 from fangkong.core.models import User
-from fangkong.core.web.params import BodyId, Id
+from fangkong.core.web.params import BodyId, EventDay, Id
 from fangkong.core.web.work import guard, work
 from fangkong.passes.access import PASS_VERIFY
 from fangkong.passes.rules import IMPOSSIBLE_TRAVEL, OUTCOMES
@@ -106,7 +106,7 @@ def day_counts(session: Session, user: User, checkpoint_id: int, day: date | Non
 
 @router.get("/checkpoints/{checkpoint_id}/pass-checks", response_model=PassCountsOut,
             dependencies=[guard(CHECKPOINT_READ)])
-def pass_checks(request: Request, checkpoint_id: Id, day: Annotated[date | None, Query()] = None) -> PassCountsOut:
+def pass_checks(request: Request, checkpoint_id: Id, day: Annotated[EventDay | None, Query()] = None) -> PassCountsOut:
     """Count the passes verified and refused at a checkpoint on a day."""
     with work(request) as w:
         return day_counts(w.session, w.user, checkpoint_id, day)

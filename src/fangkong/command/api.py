@@ -11,13 +11,14 @@ from pydantic import BaseModel, Field
 
 from fangkong.command import reports, summary
 from fangkong.command.web import kinds_of, parse_day
+from fangkong.core.web.params import EventDay
 from fangkong.core.web.work import guard, work
 
 router = APIRouter(prefix="/api/v1", tags=["command"], dependencies=[guard()])
 
 
 class ReportIn(BaseModel):
-    day: date
+    day: EventDay
     values: dict[str, int] = Field(default_factory=dict, max_length=100,
                                    description="Figures only the unit knows (editable figure keys)")
     note: str = Field("", max_length=1000)

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from fangkong.core.context import current_actor
 from fangkong.core.db import Base, UTCDateTime, utcnow
+from fangkong.core.errors import ValidationFailed
+from fangkong.core.i18n import N_
 from fangkong.core.paging import Page, paginate
 
 GENESIS = "0" * 64
@@ -55,6 +57,21 @@ def record(session: Session, action: str, object_type: str | None = None, object
            **detail: Any) -> None:
     """Add one audit row to the session's transaction (reads, reveals, logins, exports); written at commit."""
     _pending(session).append(_entry(action, object_type, object_id, detail))
+
+
+PURPOSE_REQUIRED = N_("Say why you need the full number (at least {n} characters).")
+MIN_PURPOSE = 4
+
+
+def record_reveal(session: Session, object_type: str, object_id: object, purpose: str, **detail: Any) -> None:
+    """Audit a reveal of full numbers (a person file shown unmasked, an export with full ID numbers) with
+    its stated purpose; raise ValidationFailed on the `purpose` field when none is given."""
+    purpose = " ".join((purpose or "").split())
+    if len(purpose) < MIN_PURPOSE:
+        raise ValidationFailed.one("purpose", PURPOSE_REQUIRED, n=MIN_PURPOSE)
+    entry = _entry("reveal", object_type, object_id, {"purpose": purpose[:255], **detail})
+    entry["purpose"] = purpose[:255]  # in its column too: the auditor filters and reads it there
+    _pending(session).append(entry)
 
 
 def _pending(session: Session) -> list[dict[str, Any]]:

@@ -23,11 +23,11 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import TooManyAttempts, Unauthenticated, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import ApiToken, User, UserSession
+from fangkong.core.ratelimit import LoginThrottle
 from fangkong.core.settings import Settings
 from fangkong.core.shared import BUS
 
 BAD_LOGIN = N_("Wrong username or password.")
-LOCKED = N_("Too many wrong passwords. Try again in {minutes} minutes.")
 MIN_PASSWORD = 10
 
 
@@ -55,23 +55,40 @@ class Attempt:
     error: Exception | None = None
 
 
-def attempt_login(session: Session, settings: Settings, username: str, password: str) -> Attempt:
-    """Check a password; count failures and lock the account after too many in a row."""
+# Wrong passwords from every source together before the account itself locks: a guess spread over many
+# addresses. The per-address limit (core.ratelimit.LoginThrottle) answers long before one address gets here.
+SPREAD_FACTOR = 10
+
+
+def attempt_login(session: Session, settings: Settings, username: str, password: str,
+                  throttle: LoginThrottle | None = None, ip: str = "-") -> Attempt:
+    """Check a password; throttle by source first; lock the account only after many failures from anywhere.
+
+    An unknown, inactive or locked account answers exactly like a wrong password (same message, same
+    status, about the same time), so no answer tells which accounts exist or are locked (issue 17).
+    """
     now = utcnow()
+    if throttle is not None:
+        try:
+            throttle.check(username, ip)
+        except TooManyAttempts as exc:
+            audit.record(session, "login_refused", "user", None, reason="throttled")
+            return Attempt(None, exc)
     user = session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
-    if user is None or not user.active:
+    if user is None or not user.active or (user.locked_until and user.locked_until > now):
         _burn_time(settings)
-        audit.record(session, "login_failed", "user", None, reason="unknown or inactive")
+        if throttle is not None:
+            throttle.failed(username, ip)
+        reason = "locked" if user is not None and user.active else "unknown or inactive"
+        audit.record(session, "login_failed", "user", user.id if user is not None else None, reason=reason)
         return Attempt(None, Unauthenticated(BAD_LOGIN))
-    if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        audit.record(session, "login_refused", "user", user.id, reason="locked")
-        return Attempt(None, TooManyAttempts(LOCKED, retry_after=minutes * 60, minutes=minutes))
     try:
         hasher(settings).verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
+        if throttle is not None:
+            throttle.failed(username, ip)
         user.failed_logins += 1
-        locked = user.failed_logins >= settings.login_max_failures
+        locked = user.failed_logins >= settings.login_max_failures * (SPREAD_FACTOR if throttle else 1)
         if locked:
             user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
             user.failed_logins = 0

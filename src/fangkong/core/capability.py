@@ -28,6 +28,7 @@ from fangkong.core.exports import ExportSpec
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
 from fangkong.core.web.fastpath import FastRoute
+from fangkong.core.web.limits import Upload
 from fangkong.core.web.templating import NavItem
 
 KEY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")  # "<capability>.<figure>"
@@ -109,6 +110,8 @@ class Capability:
     place_namers: Sequence[Callable[..., dict[str, str]]] = ()
     status_listeners: Sequence[Callable[[Any], Callable[..., Any]]] = ()  # settings -> listener
     fast_routes: Sequence[FastRoute] = ()
+    uploads: Sequence[Upload] = ()  # paths whose bodies may be as large as an uploaded sheet (core.web.limits)
+    retention: Sequence[Callable[..., dict[str, int]]] = ()  # (session, settings, now) -> counts purged
     cli: Sequence[Callable[[Any, Any], None]] = ()  # (root Typer app, platform): registers its commands
     start: Sequence[Hook] = ()  # run in the lifespan, in capability order
     stop: Sequence[Hook] = ()  # run at shutdown, in reverse order (drain writers here, not on_shutdown)
@@ -224,6 +227,14 @@ class Platform:
     @property
     def fast_routes(self) -> list[FastRoute]:
         return self._all("fast_routes")
+
+    @property
+    def uploads(self) -> list[Upload]:
+        return self._all("uploads")
+
+    @property
+    def purgers(self) -> list[Callable[..., dict[str, int]]]:
+        return self._all("retention")
 
     def presence_sources(self, settings: Any) -> tuple[Callable[..., Any], ...]:
         return tuple(make(settings) for make in self._all("presence"))

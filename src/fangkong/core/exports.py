@@ -138,8 +138,8 @@ class Exports:
                 raise ValidationFailed.one("purpose", N_("This list has no identifiers to reveal."))
             if not can(user, PERSON_REVEAL):
                 raise Forbidden()
-            if len(purpose) < 4:
-                raise ValidationFailed.one("purpose", N_("State the purpose (at least 4 characters)."))
+            if len(purpose) < audit.MIN_PURPOSE:
+                raise ValidationFailed.one("purpose", audit.PURPOSE_REQUIRED, n=audit.MIN_PURPOSE)
         total = spec.count(session, user, params)
         if total > MAX_ROWS:
             raise ValidationFailed.one("export", N_("Too many rows for one sheet: narrow the filters."))
@@ -228,8 +228,8 @@ class Exports:
                 if status != DONE:
                     audit.record(session, "export_failed", "exports", run.id, list=run.key, error=detail)
                 elif run.purpose:
-                    audit.record(session, "reveal", "exports", run.id, list=run.key, filters=json.loads(run.params),
-                                 rows=run.done, purpose=run.purpose)
+                    audit.record_reveal(session, "exports", run.id, run.purpose, list=run.key,
+                                        filters=json.loads(run.params), rows=run.done)
                 else:
                     audit.record(session, "export", "exports", run.id, list=run.key, filters=json.loads(run.params),
                                  rows=run.done)
@@ -290,4 +290,4 @@ def _purge(session: Session, ctx: JobContext) -> int:
     return purge(session, ctx.settings.export_dir, ctx.now, timedelta(hours=ctx.settings.export_keep_hours))
 
 
-PURGE_JOB = Job("exports.purge", 3600, _purge)  # exported files live `export_keep_hours`, then go
+EXPORT_PURGE_JOB = Job("exports.purge", 3600, _purge)  # exported files live `export_keep_hours`, then go

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -88,6 +89,31 @@ class Settings(BaseSettings):
         "express=5/10,urgent=120/120,normal=midnight/midnight",
         description="Per priority: minutes to verify / to report back, or 'midnight' (24:00 local).",
     )
+
+    earliest_event: date = Field(date(2019, 12, 1), description="Earliest plausible event time the platform "
+                                 "accepts (passages, cases, leads, filters); earlier is a 422.")
+    future_slack_hours: float = Field(24.0, ge=0, le=24 * 31, description="How far ahead of now an event time "
+                                      "may lie (device clocks, time zones); later is a 422.")
+    upload_max_mb: int = Field(20, ge=1, le=1024, description="Largest uploaded sheet (.xlsx/.csv) in MB, as sent.")
+    upload_max_inflated_mb: int = Field(256, ge=1, le=8192, description="Most MB an .xlsx may declare once "
+                                        "unpacked (all parts together; shared strings alone: a quarter).")
+    upload_max_rows: int = Field(200_000, ge=10, description="Most rows in an uploaded sheet.")
+    upload_max_columns: int = Field(200, ge=5, le=16384, description="Most columns in an uploaded sheet.")
+    body_max_kb: int = Field(1024, ge=16, description="Largest request body in KB, for requests other than "
+                             "sheet uploads (those get FANGKONG_UPLOAD_MAX_MB).")
+    body_anonymous_max_kb: int = Field(256, ge=4, description="Largest body of a request without a session or "
+                                       "token, checked before anything reads it (public forms are small).")
+    login_ip_limit: int = Field(30, ge=1, description="Login attempts (page and API) per IP address within the "
+                                "window below; then 429 before any password is checked.")
+    login_ip_window_seconds: int = Field(600, ge=1, description="Window of the per-IP login limit.")
+    checkin_remember_hours: int = Field(12, ge=1, le=24 * 7, description="How long a phone may keep the name "
+                                        "and mobile number it asked to remember (encrypted cookie).")
+    visit_retention_days: int = Field(28, ge=1, le=3660, description="Venue visits are purged this many days "
+                                      "after the check-in.")
+    passage_retention_days: int = Field(60, ge=1, le=3660, description="Checkpoint passages (and the people "
+                                        "in them) are purged this many days after the passage.")
+    upload_retention_days: int = Field(7, ge=1, le=3660, description="Uploaded sheets kept in var/uploads "
+                                       "(full ID numbers) are deleted this many days after upload.")
 
     scheduler: bool = Field(True, description="Run the scheduler (escalations, reminders, roll-ups) in this "
                             "process; with several workers one leads (PostgreSQL advisory lock). Off: use "

@@ -9,12 +9,15 @@ import hashlib
 import io
 import re
 import warnings
+import zipfile
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fangkong.core.clock import LOCAL_TZ
+from fangkong.core.clock import LOCAL_TZ, OUT_OF_RANGE, event_bounds, in_event_range, local_time
 from fangkong.core.codes import CodeError, fold
 from fangkong.core.export import looks_like_formula
 from fangkong.core.i18n import N_
@@ -56,7 +59,12 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def read_grids(data: bytes, filename: str) -> list[tuple[str | None, Grid]]:
-    """Return (sheet name, rows) for every worksheet (one for CSV); cells merged down a column are filled."""
+    """Return (sheet name, rows) for every worksheet (one for CSV); cells merged down a column are filled.
+
+    The limits (`check_limits`) are checked first, from the archive's directory and a streamed count of
+    rows: a sheet that would take a gigabyte to load is refused before openpyxl sees it.
+    """
+    check_limits(data, filename)
     if data.startswith(b"PK"):
         return _xlsx_grids(data)
     if data.startswith(_OLE):  # a compound file: an old .xls, or an encrypted (password-protected) .xlsx
@@ -76,6 +84,109 @@ def read_grid(data: bytes, filename: str, score: Score) -> tuple[Grid, str | Non
     if best is None:
         raise SheetError(NOT_A_SHEET)
     return best[1], best[2]
+
+
+# --- limits, before parsing (issue 17, finding 4) --------------------------------------------------
+
+MB = 1024 * 1024
+TOO_MUCH_UNPACKED = N_("This workbook unpacks to more than {mb} MB. Split it into smaller files.")
+TOO_MANY_ROWS = N_("The sheet has more than {n} rows. Split it into smaller files.")
+TOO_MANY_COLUMNS = N_("The sheet has more than {n} columns. Remove the columns that are not needed.")
+_DIMENSION = re.compile(rb'<dimension[^>]*ref="[A-Z]+[0-9]+:([A-Z]+)([0-9]+)"')
+_WIDE_CELL = re.compile(rb'<c [^>]*r="([A-Z]{3,})[0-9]')  # a column past ZZ (702): counted exactly below
+_ROW_TAG = b"<row"
+
+
+@dataclass(frozen=True)
+class SheetLimits:
+    """What an uploaded sheet may be; set from the settings once (`configure_limits`)."""
+
+    max_bytes: int = 20 * MB
+    max_inflated: int = 256 * MB  # all parts of an .xlsx together, as its directory declares them
+    max_rows: int = 200_000
+    max_columns: int = 200
+
+    @property
+    def max_shared_strings(self) -> int:
+        return self.max_inflated // 4
+
+
+LIMITS = SheetLimits()
+
+
+def configure_limits(limits: SheetLimits) -> None:
+    """Set the upload limits (create_app calls it with the settings)."""
+    global LIMITS
+    LIMITS = limits
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def check_limits(data: bytes, filename: str, limits: SheetLimits | None = None) -> None:
+    """Raise SheetError when an upload is past a limit: its size, its unpacked size (each part's declared
+    size: zipfile never inflates past it), its shared strings, its rows or its columns. Cheap: the archive's
+    directory, then each worksheet's XML streamed once through a counter (stopping at the first excess)."""
+    limits = limits or LIMITS
+    if len(data) > limits.max_bytes:
+        raise SheetError(TOO_BIG, mb=limits.max_bytes // MB)
+    if data.startswith(b"PK"):
+        _check_xlsx(data, limits)
+    elif not data.startswith(_OLE):
+        _check_text(data, limits)
+
+
+def _check_text(data: bytes, limits: SheetLimits) -> None:
+    if data.count(b"\n") > limits.max_rows:
+        raise SheetError(TOO_MANY_ROWS, n=limits.max_rows)
+    for line in data[:1 << 16].splitlines()[:20]:
+        if max(line.count(b","), line.count(b"\t")) >= limits.max_columns:
+            raise SheetError(TOO_MANY_COLUMNS, n=limits.max_columns)
+
+
+def _check_xlsx(data: bytes, limits: SheetLimits) -> None:
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        members = book.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise SheetError(NOT_A_SHEET) from exc
+    if len(members) > 10_000 or sum(m.file_size for m in members) > limits.max_inflated:
+        raise SheetError(TOO_MUCH_UNPACKED, mb=limits.max_inflated // MB)
+    for member in members:
+        name = member.filename.lower()
+        if name.endswith("sharedstrings.xml") and member.file_size > limits.max_shared_strings:
+            raise SheetError(TOO_MUCH_UNPACKED, mb=limits.max_inflated // MB)
+        if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+            _check_worksheet(book, member, limits)
+
+
+def _check_worksheet(book: zipfile.ZipFile, member: zipfile.ZipInfo, limits: SheetLimits) -> None:
+    """Count the rows of one worksheet's XML as it streams by (a row tag never spans more than a chunk's
+    carry-over), and read its declared dimension and any cell past column ZZ."""
+    rows, carry, first = 0, b"", True
+    try:
+        with book.open(member) as handle:
+            while chunk := handle.read(1 << 20):
+                text = carry + chunk
+                if first and (dim := _DIMENSION.search(text[:4096])):
+                    if _column_number(dim.group(1)) > limits.max_columns:
+                        raise SheetError(TOO_MANY_COLUMNS, n=limits.max_columns)
+                    if int(dim.group(2)) > limits.max_rows + 1000:  # a header and title rows over the limit
+                        raise SheetError(TOO_MANY_ROWS, n=limits.max_rows)
+                first = False
+                rows += text.count(_ROW_TAG) - carry.count(_ROW_TAG)
+                if rows > limits.max_rows + 1000:
+                    raise SheetError(TOO_MANY_ROWS, n=limits.max_rows)
+                wide = _WIDE_CELL.search(text)
+                if wide and _column_number(wide.group(1)) > limits.max_columns:
+                    raise SheetError(TOO_MANY_COLUMNS, n=limits.max_columns)
+                carry = text[-64:]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        raise SheetError(NOT_A_SHEET) from exc
 
 
 def _xlsx_grids(data: bytes) -> list[tuple[str | None, Grid]]:
@@ -154,7 +265,6 @@ def is_blank(row: list[Any]) -> bool:
     return all(v is None or str(v).strip() == "" for v in row)
 
 
-MAX_BYTES = 20 * 1024 * 1024
 SUFFIXES = (".xlsx", ".csv")
 WRONG_TYPE = N_("Upload an Excel (.xlsx) or CSV file.")
 TOO_BIG = N_("The file is larger than {mb} MB.")
@@ -170,8 +280,8 @@ def keep_upload(var_dir: Path, file_name: str, data: bytes) -> str:
     suffix = Path(file_name).suffix.lower()
     if suffix not in SUFFIXES:
         raise SheetError(WRONG_TYPE)
-    if len(data) > MAX_BYTES:
-        raise SheetError(TOO_BIG, mb=MAX_BYTES // 1024 // 1024)
+    if len(data) > LIMITS.max_bytes:
+        raise SheetError(TOO_BIG, mb=LIMITS.max_bytes // MB)
     sha = hashlib.sha256(data).hexdigest()
     folder = uploads_dir(var_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +311,15 @@ _DATE_TEXT = re.compile(
 
 def parse_datetime(cell: Any) -> datetime:
     """Return a local timestamp from an Excel date, an Excel serial day number or text such as
-    2020年2月3日 14:30, 2020/2/3 or 2020-02-03 14:30:00."""
+    2020年2月3日 14:30, 2020/2/3 or 2020-02-03 14:30:00; within the plausible span of events (core.clock)."""
+    moment = _cell_datetime(cell)
+    if not in_event_range(moment):
+        earliest, latest = event_bounds()
+        raise CodeError(OUT_OF_RANGE, earliest=local_time(earliest), latest=local_time(latest))
+    return moment
+
+
+def _cell_datetime(cell: Any) -> datetime:
     if isinstance(cell, datetime):
         return cell.replace(tzinfo=LOCAL_TZ) if cell.tzinfo is None else cell
     if isinstance(cell, date):

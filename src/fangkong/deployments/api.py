@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.db import utcnow
-from fangkong.core.web.params import BodyId, Id
+from fangkong.core.web.params import BodyId, Id, PlanDay, PlanTime
 from fangkong.core.web.work import guard, work
 from fangkong.deployments import daylog, posts, rosters
 from fangkong.deployments.forms import page_day
@@ -52,9 +52,9 @@ class MemberOut(BaseModel):
 
 
 class ShiftIn(BaseModel):
-    day: date
-    starts_at: datetime = Field(description="Local time when without an offset")
-    ends_at: datetime
+    day: PlanDay
+    starts_at: PlanTime = Field(description="Local time when without an offset")
+    ends_at: PlanTime
     label: str = Field("", max_length=100)
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
 
@@ -161,8 +161,8 @@ class SecondmentIn(BaseModel):
     kind: str = Field("police", max_length=16, description="police or auxiliary")
     home_unit_id: BodyId | None = Field(None, description="For named personnel; a user's home is the user's unit")
     unit_id: BodyId = Field(description="The host unit")
-    starts_on: date
-    ends_on: date
+    starts_on: PlanDay
+    ends_on: PlanDay
     note: str = Field("", max_length=500)
 
 
@@ -195,7 +195,7 @@ class LogRowOut(BaseModel):
 
 class LogCorrectionIn(BaseModel):
     unit_id: BodyId
-    day: date
+    day: PlanDay  # a day's log may be filled in for a planned day too
     values: dict[str, Annotated[float, Field(ge=0, le=daylog.MAX_FIGURE, allow_inf_nan=False)]] = Field(
         max_length=len(daylog.FIELDS))
     reason: str = Field("", max_length=500)

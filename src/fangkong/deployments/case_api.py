@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from fangkong.core.web.params import BodyId, Id
+from fangkong.core.web.params import BodyId, EventDay, EventTime, Id
 from fangkong.core.web.work import guard, work
 from fangkong.deployments import cases, supervision
 from fangkong.deployments.models import OffenceCase, SupervisionVisit
@@ -36,7 +36,7 @@ class CaseIn(BaseModel):
     number: str = Field("", max_length=80)
     summary: Text = ""
     unit_id: BodyId | None = None
-    received_at: datetime | None = None
+    received_at: EventTime | None = None
 
 
 class CasePersonIn(BaseModel):
@@ -170,7 +170,7 @@ class ItemIn(BaseModel):
 class VisitIn(BaseModel):
     unit_id: BodyId | None = None
     post_id: BodyId | None = None
-    visited_on: date
+    visited_on: EventDay
     leader: str = Field(max_length=200)
     findings: Text = ""
     items: list[ItemIn] = Field(default_factory=list, max_length=100)

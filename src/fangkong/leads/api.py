@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from fangkong.core.access import LEAD_DISPATCH, LEAD_FEEDBACK, LEAD_INTAKE, LEAD_VERIFY
 from fangkong.core.codes import mask_id_number, mask_phone
 from fangkong.core.db import utcnow
-from fangkong.core.web.params import BodyId, Id
+from fangkong.core.web.params import BodyId, EventTime, Id
 from fangkong.core.web.work import guard, work
 from fangkong.leads import feedback, workflow
 from fangkong.leads.deadlines import rules_for
@@ -27,7 +27,7 @@ class LeadIn(BaseModel):
     phone: str = Field("", max_length=40)
     current_address: str = Field("", max_length=255)
     origin: str = Field("", max_length=100)
-    pushed_at: datetime | None = Field(None, description="ISO 8601; local time (Asia/Shanghai) if no offset")
+    pushed_at: EventTime | None = Field(None, description="ISO 8601; local time (Asia/Shanghai) if no offset")
     kind: str = Field("", max_length=50, description="线索类型, e.g. 密接, 重点地区来返人员")
     priority: str = Field("", description="express, urgent or normal (default)")
     note: str = Field("", max_length=500)

@@ -94,7 +94,8 @@ def _summary(session: Any, preview: Any, batch_id: int, result: Any) -> dict[str
 
 
 @leads_app.command("list")
-def list_leads(batch: Annotated[int | None, typer.Option(help="Only this batch.")] = None,
+def list_leads(purpose: Annotated[str, typer.Option(help="Why you need the full ID numbers (audited).")],
+               batch: Annotated[int | None, typer.Option(help="Only this batch.")] = None,
                as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List leads with their source row, person, unit, district code, status and due time."""
     settings = load_settings()
@@ -114,7 +115,7 @@ def list_leads(batch: Annotated[int | None, typer.Option(help="Only this batch."
             rows.append({"lead": lead.id, "batch": lead.batch_id, "source_row": source_row,
                          "id_number": lead.id_number, "unit": unit.name, "district": districts[unit.id],
                          "status": lead.status, "due_at": lead.due_at.isoformat() if lead.due_at else None})
-        audit.record(session, "export", "leads", None, channel="cli", results=len(rows))
+        audit.record_reveal(session, "leads", None, purpose, channel="cli", results=len(rows))
     db.dispose()
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

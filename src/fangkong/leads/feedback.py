@@ -127,11 +127,14 @@ def _mark_fed_back(session: Session, lead_ids: set[int]) -> int:
         (LeadStatus.VERIFIED, LeadStatus.OUTSIDE))).values(status=LeadStatus.FED_BACK, fed_back_at=now)).rowcount
 
 
-def export_sheet(session: Session, user: User, batch_id: int, uploads: Path) -> tuple[str, bytes]:
-    """Return (file name, bytes) of the batch's sheet with the result columns filled in."""
+def export_sheet(session: Session, user: User, batch_id: int, uploads: Path, purpose: str) -> tuple[str, bytes]:
+    """Return (file name, bytes) of the batch's sheet with the result columns filled in.
+
+    The sheet carries full ID numbers (the upstream's own, and ours in the generic sheet): downloading it is
+    a reveal, so it needs a stated purpose and is audited as one (issue 17)."""
     batch = batch_in_scope(session, user, batch_id)
     if not batch.file_sha256 or not batch.file_name:
-        return _generic_sheet(session, batch)
+        return _generic_sheet(session, batch, purpose)
     suffix = Path(batch.file_name).suffix.lower()
     original = uploads / f"{batch.file_sha256}{suffix}"
     if not original.exists():
@@ -146,7 +149,7 @@ def export_sheet(session: Session, user: User, batch_id: int, uploads: Path) -> 
     else:
         data = _csv(original, header_row, cells)
     fed = _mark_fed_back(session, {lead_id for lead_id, _ in rows.values() if lead_id})
-    audit.record(session, "export", "lead_batches", batch.id, fed_back=fed)
+    audit.record_reveal(session, "lead_batches", batch.id, purpose, channel="export", fed_back=fed)
     return f"{Path(batch.file_name).stem}-核查反馈{suffix}", data
 
 
@@ -237,7 +240,7 @@ def current_results(session: Session, user: User, batch_id: int) -> list[tuple[i
 GENERIC_HEADERS = ("序号", "姓名", "身份证号码", "手机号码", "现住址", "线索类型", "推送时间")
 
 
-def _generic_sheet(session: Session, batch: LeadBatch) -> tuple[str, bytes]:
+def _generic_sheet(session: Session, batch: LeadBatch, purpose: str) -> tuple[str, bytes]:
     """Return the results of a batch that came without a sheet (API, manual) as a plain workbook."""
     from openpyxl import Workbook
 
@@ -253,5 +256,5 @@ def _generic_sheet(session: Session, batch: LeadBatch) -> tuple[str, bytes]:
     out = io.BytesIO()
     book.save(out)
     fed = _mark_fed_back(session, {lead.id for lead in leads})
-    audit.record(session, "export", "lead_batches", batch.id, fed_back=fed)
+    audit.record_reveal(session, "lead_batches", batch.id, purpose, channel="export", fed_back=fed)
     return f"{batch.source.name}-{batch.reference or batch.id}-核查反馈.xlsx", out.getvalue()

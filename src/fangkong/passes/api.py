@@ -3,13 +3,13 @@ The checkpoint side (POST /api/v1/passes/verify) is served by checkpoints, which
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from fangkong.core.web.params import BodyId, Id, PageNo
+from fangkong.core.web.params import BodyId, Id, PageNo, PlanDay
 from fangkong.core.web.work import guard, work
 from fangkong.passes import applications, service
 from fangkong.passes.access import PASS_APPROVE, PASS_ISSUE, PASS_READ, PASS_REVOKE
@@ -31,8 +31,8 @@ class ApplicationIn(BaseModel):
     address: str = Field(max_length=200, description="Where in the city the goods or people go (picks the unit)")
     purpose: Literal["daily_supplies", "medical_supplies", "resumption", "medical_staff", "other"]
     route: str = Field(max_length=200)
-    valid_from: date
-    valid_until: date
+    valid_from: PlanDay
+    valid_until: PlanDay
     kind: Literal["vehicle", "person"] = "vehicle"
     holders: list[HolderIn] = Field(max_length=20)
 
@@ -89,8 +89,8 @@ class ApplicationOut(BaseModel):
 class DecisionIn(BaseModel):
     approve: bool
     reason: str = Field("", max_length=500, description="Required to refuse")
-    valid_from: date | None = Field(None, description="Approve for other dates than asked (both or neither)")
-    valid_until: date | None = None
+    valid_from: PlanDay | None = Field(None, description="Approve for other dates than asked (both or neither)")
+    valid_until: PlanDay | None = None
     route: str = Field("", max_length=200)
 
     def decision(self) -> applications.Decision:

@@ -74,6 +74,7 @@ class Parsed:
 
 def _grid(data: bytes, file_name: str) -> list[list[Any]]:
     if data.startswith(b"PK"):
+        sheets.check_limits(data, file_name)  # the archive's declared sizes, rows and columns first
         return list(xlsx.iter_rows(data, MAX_ROWS + sheets.HEADER_SCAN))
     return sheets.read_grids(data, file_name)[0][1]  # CSV (and the clear errors for old or locked workbooks)
 

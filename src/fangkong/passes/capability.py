@@ -11,6 +11,7 @@ from fangkong.core.access import can
 from fangkong.core.capability import Capability, DayWindow, Figure, FigureKind, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
+from fangkong.core.web.limits import Upload
 from fangkong.passes import api, public_web, staff_web, verification
 from fangkong.passes.access import PASS_APPROVE, PERMISSIONS
 from fangkong.passes.cli import passes_app
@@ -43,4 +44,5 @@ CAPABILITY = Capability(
     figure_kinds=(FigureKind("passes.issued", N_("Passes issued"), N_("passes")),
                   FigureKind("passes.verified", N_("Passes verified at checkpoints"), N_("checks")),
                   FigureKind("passes.refused", N_("Passes refused at checkpoints"), N_("checks"))),
+    uploads=(Upload(r"/passes/bulk/new"), Upload(r"/passes/apply", public=True)),
 )

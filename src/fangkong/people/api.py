@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import PERSON_MERGE, PERSON_REVEAL, PERSON_STATUS, PERSON_WRITE
-from fangkong.core.web.params import BodyId, Id, PageNo
+from fangkong.core.web.params import BodyId, EventTime, Id, PageNo
 from fangkong.core.web.work import guard, work
 from fangkong.people import merging, review, service, status
 from fangkong.people.service import PersonInput, PersonView
@@ -24,7 +24,8 @@ class PersonOut(BaseModel):
     doc_number: str | None
     phone: str | None = Field(description="Masked unless revealed")
     sex: str | None
-    birth_date: date | None
+    birth_date: date | None = Field(description="Only when revealed")
+    age_band: str = Field(description="Ten-year age band, e.g. 30–39 (shown instead of the birth date)")
     current_address: str | None
     household_address: str | None
     unit_id: int
@@ -172,7 +173,7 @@ class StatusIn(BaseModel):
                                     "arrival_high, arrival_medium, fever_referral or released")
     reason: str = Field(max_length=500)
     evidence: str = Field("", max_length=500)
-    last_exposure: datetime | None = Field(None, description="Observation counts from the last exposure")
+    last_exposure: EventTime | None = Field(None, description="Observation counts from the last exposure")
     place: str = Field("", max_length=255, description="Home, or a named quarantine site")
 
 

@@ -13,6 +13,7 @@ from fangkong.core.capability import Capability, OfflinePage, Tile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
+from fangkong.core.web.limits import Upload
 from fangkong.people import api, exports, figures, followup_api, followup_web, loops, selfreport_web, web
 from fangkong.people.care import scoped
 from fangkong.people.care_models import FollowUp
@@ -54,4 +55,5 @@ CAPABILITY = Capability(
     offline=(OfflinePage("/followups", frozenset({"station", "health", "community"})),),  # the daily round
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
+    uploads=(Upload(r"/followups/import"),),
 )

@@ -10,14 +10,14 @@ from pydantic import BaseModel, Field
 
 from fangkong.core.access import CARE_MANAGE, FOLLOWUP_RECORD, visible_unit_ids
 from fangkong.core.codes import mask_phone
-from fangkong.core.web.params import MAX_ID, BodyId, Id, PageNo
+from fangkong.core.web.params import MAX_ID, BodyId, Id, PageNo, PlanDay
 from fangkong.core.web.work import guard, work
 from fangkong.people import care, followups, observations
 from fangkong.people.followups import FollowUpInput, FollowUpRow
 
 router = APIRouter(prefix="/api/v1", tags=["follow-ups"], dependencies=[guard()])
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-Day = Annotated[date | None, Query(description="Local day (YYYY-MM-DD); default today")]
+Day = Annotated[PlanDay | None, Query(description="Local day (YYYY-MM-DD); default today")]
 
 
 class FollowUpOut(BaseModel):

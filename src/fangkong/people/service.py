@@ -14,6 +14,7 @@ from fangkong.core.access import PERSON_READ, PERSON_REVEAL, PERSON_WRITE, get_v
 from fangkong.core.codes import (
     CodeError,
     DocumentType,
+    age_band,
     fold,
     mask_id_number,
     mask_phone,
@@ -28,9 +29,6 @@ from fangkong.core.paging import Page, paginate
 from fangkong.core.units import get_unit_in_scope
 from fangkong.people.models import Person
 
-PURPOSE_REQUIRED = N_("Say why you need the full number (at least {n} characters).")
-MIN_PURPOSE = 4
-
 
 @dataclass(frozen=True)
 class PersonView:
@@ -43,7 +41,8 @@ class PersonView:
     doc_number: str | None
     phone: str | None
     sex: str | None
-    birth_date: date | None
+    birth_date: date | None  # only when revealed: beside a masked number it would rebuild it
+    age_band: str
     current_address: str | None
     household_address: str | None
     unit_id: int
@@ -61,7 +60,8 @@ class PersonView:
             doc_type=person.doc_type,
             doc_number=keep(person.doc_number, _mask_document),
             phone=keep(person.phone, mask_phone),
-            sex=person.sex, birth_date=person.birth_date,
+            sex=person.sex, birth_date=person.birth_date if revealed else None,
+            age_band=age_band(person.birth_date),
             current_address=person.current_address, household_address=person.household_address,
             unit_id=person.unit_id, unit_name=person.unit.name, revealed=revealed,
         )
@@ -133,10 +133,7 @@ def open_person(session: Session, user: User, person_id: int) -> PersonView:
 def reveal_person(session: Session, user: User, person_id: int, purpose: str) -> PersonView:
     """Return a person file with full numbers, recording who revealed it and why."""
     person = get_visible(session, user, Person, person_id, PERSON_REVEAL)
-    purpose = (purpose or "").strip()
-    if len(purpose) < MIN_PURPOSE:
-        raise ValidationFailed.one("purpose", PURPOSE_REQUIRED, n=MIN_PURPOSE)
-    audit.record(session, "reveal", "persons", person.id, purpose=purpose[:255])
+    audit.record_reveal(session, "persons", person.id, purpose)
     return PersonView.of(person, revealed=True)
 
 

@@ -28,7 +28,7 @@ NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", 
        NavItem(N_("Risk status"), "/people/status", frozenset({"command", "district", "station", "health"})),
        NavItem(N_("Possible duplicates"), "/people/review", frozenset({"command", "station"}))]
 PAIR_ROWS = [(N_("Name"), "name"), (N_("ID number"), "id_number"), (N_("Document"), "doc_number"),
-             (N_("Phone"), "phone"), (N_("Birth date"), "birth_date"), (N_("Current address"), "current_address"),
+             (N_("Phone"), "phone"), (N_("Age"), "age_band"), (N_("Current address"), "current_address"),
              (N_("Household address"), "household_address"), (N_("Jurisdiction"), "unit_name")]
 
 

@@ -18,6 +18,7 @@ from fangkong.registration import (
     venue_web,
 )
 from fangkong.registration.gatherings import gathering_place_names, gathering_presence
+from fangkong.registration.retention import purge_registrations
 from fangkong.registration.timeline import arrival_entries, gathering_entries
 from fangkong.registration.venue_cli import venues_app
 from fangkong.registration.venue_timeline import visit_entries
@@ -48,4 +49,5 @@ CAPABILITY = Capability(
     stop=(_drain_writer,),
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
+    retention=(purge_registrations,),
 )

@@ -8,18 +8,24 @@ Linking a visit to a person file happens after the acknowledgement (venues.link_
 
 The response never depends on whether the phone number is known: nothing here looks it up.
 No CSRF token on these forms: there is no session to ride on, anyone may check anyone in anyway, and the
-form's nonce makes a resubmission idempotent.
+form's nonce makes a resubmission idempotent; a check-in without the nonce of a served form is refused
+(422, the form again with a fresh one), so a script cannot post check-ins without fetching the page.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -198,21 +204,39 @@ def validate_checkin(form: dict[str, str]) -> tuple[str, str, list[FieldError]]:
     return name, phone, errors
 
 
-def remembered(cookie: str | None) -> dict[str, str]:
-    """Return the name and phone this phone agreed to remember (from its own cookie), if any."""
+# The name and number a phone asked to remember live in its own cookie, encrypted and authenticated
+# (AES-GCM, a key derived from the secret key) with their expiry inside: nothing personal is readable in
+# the cookie, a changed cookie is ignored, and it is worthless after FANGKONG_CHECKIN_REMEMBER_HOURS.
+_REMEMBER_CONTEXT = b"fangkong checkin remember v1"
+
+
+def _remember_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), _REMEMBER_CONTEXT, hashlib.sha256).digest()
+
+
+def remembered(cookie: str | None, secret: str, now: float | None = None) -> dict[str, str]:
+    """Return the name and phone this phone agreed to remember (from its own cookie), if any and not expired."""
     if not cookie or len(cookie) > 400:
         return {}
     try:
-        data = json.loads(base64.urlsafe_b64decode(cookie.encode() + b"==="))
+        sealed = base64.urlsafe_b64decode(cookie.encode() + b"===")
+        raw = AESGCM(_remember_key(secret)).decrypt(sealed[:12], sealed[12:], _REMEMBER_CONTEXT)
+        data = json.loads(raw)
+        if float(data["x"]) < (now or time.time()):
+            return {}
         name, phone = str(data.get("n", ""))[:MAX_NAME], normalize_mobile(str(data.get("p", "")))
-    except (ValueError, AttributeError, CodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, CodeError, InvalidTag):
         return {}
     return {"name": name, "phone": phone}
 
 
-def _remember_value(name: str, phone: str) -> str:
-    raw = json.dumps({"n": name, "p": phone}, ensure_ascii=False, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def remember_value(name: str, phone: str, secret: str, hours: int) -> str:
+    """Return the sealed cookie value remembering a name and number for `hours`."""
+    raw = json.dumps({"n": name, "p": phone, "x": int(time.time() + hours * 3600)}, ensure_ascii=False,
+                     separators=(",", ":")).encode()
+    nonce = secrets.token_bytes(12)
+    sealed = nonce + AESGCM(_remember_key(secret)).encrypt(nonce, raw, _REMEMBER_CONTEXT)
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
@@ -238,7 +262,7 @@ async def venue_page(request: Request) -> Response:
     venue = await _venue(request, svc, token)
     if isinstance(venue, Response):
         return venue
-    values = remembered(request.cookies.get(REMEMBER_COOKIE))
+    values = remembered(request.cookies.get(REMEMBER_COOKIE), request.app.state.settings.secret_key)
     response = _form(request, venue, token, values, [], new_token(), 200, bool(values))
     if not is_token(request.cookies.get(DEVICE_COOKIE)):
         _cookie(response, request, DEVICE_COOKIE, new_token(), 365 * 86400)
@@ -281,9 +305,11 @@ async def check_in(request: Request) -> Response:
         return admitted
     svc, form, venue, token = admitted
     nonce = form.get("nonce", "")
-    nonce = nonce if is_token(nonce) else new_token()
     name, phone, errors = validate_checkin(form)
     remember = form.get("remember") == "1"
+    if not is_token(nonce):  # only the form the venue's page served may check in (and a retry stays one visit)
+        errors.insert(0, FieldError("nonce", SCAN_AGAIN))
+        nonce = new_token()
     if errors:
         return _form(request, venue, token, {"name": form.get("name", "")[:60], "phone": form.get("phone", "")[:30]},
                      errors, nonce, 422, remember)
@@ -300,7 +326,10 @@ async def check_in(request: Request) -> Response:
     response.headers["Cache-Control"] = "no-store"
     _cookie(response, request, OPEN_COOKIE, f"{venue.id}.{nonce}", int(venues.OPEN_VISIT.total_seconds()))
     if remember:
-        _cookie(response, request, REMEMBER_COOKIE, _remember_value(name, phone), 30 * 86400)
+        settings = request.app.state.settings
+        _cookie(response, request, REMEMBER_COOKIE,
+                remember_value(name, phone, settings.secret_key, settings.checkin_remember_hours),
+                settings.checkin_remember_hours * 3600)
     elif REMEMBER_COOKIE in request.cookies:
         response.delete_cookie(REMEMBER_COOKIE, path="/v/")
     return response

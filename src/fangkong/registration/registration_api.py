@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from fangkong.core.access import REGISTRATION_READ
 from fangkong.core.codes import mask_id_number, mask_phone
-from fangkong.core.web.params import Id, PageNo
+from fangkong.core.web.params import EventDay, Id, PageNo
 from fangkong.core.web.work import guard, public_work, work
 from fangkong.registration import arrivals, gatherings, inputs
 from fangkong.registration.models import Arrival, GatheringAttendee
@@ -111,7 +111,7 @@ class ArrivalPage(BaseModel):
 
 
 @router.get("/arrivals", response_model=ArrivalPage, dependencies=STAFF)
-def list_arrivals(request: Request, day: date | None = None,
+def list_arrivals(request: Request, day: EventDay | None = None,
                   origin: Annotated[str, Query(max_length=6, description="Province (2 digits) or area code")] = "",
                   risk: Annotated[str, Query(pattern="^(|high|medium|risk|none)$")] = "",
                   page: PageNo = 1) -> ArrivalPage:

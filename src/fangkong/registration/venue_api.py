@@ -3,7 +3,7 @@ The public check-in itself is not here: it is the lean path in registration.chec
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from fangkong.core.access import VENUE_INSPECT, VENUE_MANAGE, VISIT_READ, can
 from fangkong.core.codes import mask_phone
-from fangkong.core.web.params import BodyId, Id, PageNo
+from fangkong.core.web.params import BodyId, EventDay, Id, PageNo
 from fangkong.core.web.work import guard, work
 from fangkong.registration import venues
 from fangkong.registration.checkin import checkin_service
@@ -132,7 +132,7 @@ def rotate(request: Request, venue_id: Id) -> VenueOut:
 
 
 @router.get("/venues/{venue_id}/visits", response_model=list[VisitOut], dependencies=[guard(VISIT_READ)])
-def visits(request: Request, response: Response, venue_id: Id, day: Annotated[date | None, Query()] = None,
+def visits(request: Request, response: Response, venue_id: Id, day: Annotated[EventDay | None, Query()] = None,
            page: PageNo = 1, page_size: Annotated[int, Query(ge=1, le=2000)] = 500) -> list[VisitOut]:
     """Who checked in on a local day (default today), newest first, each with its person file; phones masked;
     the read is audited. Paged: `X-Total-Count` gives the day's visits, `Link` the next page."""
@@ -167,8 +167,8 @@ def inspection_status(request: Request, inspection_id: Id, body: StatusIn) -> In
 
 
 @router.get("/venue-inspections/counts", response_model=list[CountOut])
-def counts(request: Request, since: Annotated[date | None, Query()] = None,
-           until: Annotated[date | None, Query()] = None) -> list[CountOut]:
+def counts(request: Request, since: Annotated[EventDay | None, Query()] = None,
+           until: Annotated[EventDay | None, Query()] = None) -> list[CountOut]:
     """Inspections and closure orders by venue kind and status (e.g. market inspections, closed bars)."""
     from fangkong.core.clock import parse_day
 

@@ -3,7 +3,6 @@ went on a day (the guard's list), inspections and closure orders, and their coun
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import segno
@@ -16,7 +15,7 @@ from fangkong.core.clock import parse_day
 from fangkong.core.context import current_locale
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
-from fangkong.core.web.params import Id, PageNo, form_id
+from fangkong.core.web.params import EventDay, Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import checked_form, work
 from fangkong.registration import venues
@@ -158,7 +157,7 @@ def poster_page(request: Request, venue_id: Id) -> HTMLResponse:
 
 
 @router.get("/venues/{venue_id}/visits", response_class=HTMLResponse)
-def visits_page(request: Request, venue_id: Id, day: Annotated[date | None, Query()] = None,
+def visits_page(request: Request, venue_id: Id, day: Annotated[EventDay | None, Query()] = None,
                 page: PageNo = 1) -> HTMLResponse:
     with work(request) as w:
         found = venues.visits_of_day(w.session, w.user, venue_id, day, page)

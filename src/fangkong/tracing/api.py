@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import TRACE_RUN
-from fangkong.core.web.params import Id
+from fangkong.core.web.params import EventTime, Id
 from fangkong.core.web.work import guard, work
 from fangkong.tracing import cases
 from fangkong.tracing.model import format_time
@@ -17,8 +17,8 @@ router = APIRouter(prefix="/api/v1/tracing", tags=["tracing"], dependencies=[gua
 
 
 class TraceIn(BaseModel):
-    onset: datetime = Field(description="Symptom onset, or sampling time if asymptomatic (ISO 8601 with offset)")
-    isolated: datetime | None = Field(None, description="Isolation time; default: the end of the data")
+    onset: EventTime = Field(description="Symptom onset, or sampling time if asymptomatic (ISO 8601)")
+    isolated: EventTime | None = Field(None, description="Isolation time; default: the end of the data")
     hops: int = Field(2, ge=1, le=2)
 
 

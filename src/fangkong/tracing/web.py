@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from fangkong.core.access import TRACE_RUN, require, restrict
-from fangkong.core.clock import LOCAL_TZ
+from fangkong.core.clock import event_time
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.web.params import Id
@@ -39,7 +39,7 @@ def parse_local(name: str, value: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationFailed.one(name, BAD_TIME) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+    return event_time(name, moment)  # core.clock: naive is local time; within the outbreak
 
 
 def presence_of(request: Request) -> cases.Presence:

@@ -9,6 +9,7 @@ from fangkong.core.codes.documents import DOCUMENT_LABELS, DocumentType, validat
 from fangkong.core.codes.errors import SEPARATORS, CodeError, fold
 from fangkong.core.codes.idnumber import (
     ResidentId,
+    age_band,
     birth_date_in,
     check_character,
     is_valid_id_number,
@@ -20,8 +21,8 @@ from fangkong.core.codes.phones import is_mobile, mask_phone, normalize_mobile
 from fangkong.core.codes.plates import Plate, normalize_plate, plate_region
 
 __all__ = [
-    "DOCUMENT_LABELS", "SEPARATORS", "Area", "CodeError", "DocumentType", "Plate", "ResidentId", "area_name",
-    "birth_date_in",
+    "DOCUMENT_LABELS", "SEPARATORS", "Area", "CodeError", "DocumentType", "Plate", "ResidentId", "age_band",
+    "area_name", "birth_date_in",
     "check_character", "children", "fold", "is_mobile", "is_valid_id_number", "lookup_area", "mask_id_number",
     "mask_phone", "normalize_id_number", "normalize_mobile", "normalize_plate", "parse_id_number", "plate_region",
     "province_of", "provinces", "validate_document",

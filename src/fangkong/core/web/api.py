@@ -14,6 +14,7 @@ from fangkong.core.auth import attempt_login, issue_token
 from fangkong.core.context import acting_as
 from fangkong.core.i18n import gettext
 from fangkong.core.models import Unit, User
+from fangkong.core.ratelimit import login_throttle
 from fangkong.core.units import (
     UnitInput,
     UserInput,
@@ -24,8 +25,8 @@ from fangkong.core.units import (
     update_unit,
     update_user,
 )
-from fangkong.core.web.params import BodyId, Id, PageNo
-from fangkong.core.web.work import actor_for, guard, guard_any, public_work, work
+from fangkong.core.web.params import BodyId, EventTime, Id, PageNo
+from fangkong.core.web.work import actor_for, client_ip, guard, guard_any, public_work, work
 
 router = APIRouter(prefix="/api/v1")
 
@@ -129,7 +130,8 @@ def token(request: Request, body: TokenIn) -> TokenOut:
     """Exchange a username and password for a bearer token (same lockout rules as the login page)."""
     settings = request.app.state.settings
     with public_work(request) as session:
-        attempt = attempt_login(session, settings, body.username, body.password)
+        attempt = attempt_login(session, settings, body.username, body.password, login_throttle(request),
+                                client_ip(request) or "-")
         if attempt.user is not None:
             with acting_as(actor_for(request, attempt.user)):
                 issued = issue_token(session, settings, attempt.user)
@@ -189,7 +191,8 @@ def change_user(request: Request, user_id: Id, body: UserIn) -> UserOut:
 
 @router.get("/audit", response_model=AuditPageOut, tags=["audit"])
 def audit_log(request: Request, username: str = "", action: str = "", object_type: str = "", object_id: str = "",
-              since: datetime | None = None, until: datetime | None = None, page: PageNo = 1) -> AuditPageOut:
+              since: EventTime | None = None, until: EventTime | None = None,
+              page: PageNo = 1) -> AuditPageOut:
     """Filter the audit log, newest first (auditors only)."""
     flt = AuditFilter(username, action, object_type, object_id, since, until)
     with work(request) as w:

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from fangkong.core.access import PERSON_READ, can, restrict
 from fangkong.core.audit_anchor import ANCHOR_JOB
 from fangkong.core.capability import Capability, Tile
-from fangkong.core.exports import PURGE_JOB
+from fangkong.core.exports import EXPORT_PURGE_JOB
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
+from fangkong.core.retention import PURGE_JOB
 from fangkong.core.web import admin, api, audit_export, audit_pages, exports, field, notices, ops, shell
 
 
@@ -37,5 +38,5 @@ CAPABILITY = Capability(
     nav=(*admin.NAV, *audit_pages.NAV, *exports.NAV),
     models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify", "fangkong.core.exports"),
     tiles=_tiles,
-    jobs=(ANCHOR_JOB, PURGE_JOB),
+    jobs=(ANCHOR_JOB, PURGE_JOB, EXPORT_PURGE_JOB),
 )

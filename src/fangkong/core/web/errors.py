@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect
 
 from fangkong.core.errors import DomainError, FieldError, NotFound, Unauthenticated, ValidationFailed
 from fangkong.core.i18n import N_, gettext
+from fangkong.core.web.params import FieldValueError
 from fangkong.core.web.templating import render
 
 log = logging.getLogger("fangkong.web")
@@ -24,6 +25,7 @@ PROBLEM_JSON = "application/problem+json"
 REQUIRED = N_("This field is required.")
 INVALID = N_("This value is not valid.")
 METHOD = N_("This method is not allowed here.")
+NEEDS_OFFSET = N_("Give the time with its offset, e.g. 2022-03-01T08:00:00+08:00.")
 SERVER = N_("Something went wrong on our side. The error has been logged.")
 UNAVAILABLE = N_("The database cannot be reached just now. Nothing was saved: send it again in a few seconds.")
 
@@ -72,10 +74,21 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _message_of(error: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Return the message for one pydantic error: ours when a parameter type said why (core.web.params)."""
+    if error.get("type") == "missing":
+        return REQUIRED, {}
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldValueError):
+        return cause.message, cause.params
+    if error.get("type") == "timezone_aware":
+        return NEEDS_OFFSET, {}
+    return INVALID, {}
+
+
 def validation_problem(request: Request, problems: list[dict[str, Any]]) -> Response:
     """Answer a body or parameter that failed validation (pydantic's error list) with field errors."""
-    errors = [FieldError(_field_of(tuple(e.get("loc", ()))), REQUIRED if e.get("type") == "missing" else INVALID)
-              for e in problems]
+    errors = [FieldError(_field_of(tuple(e.get("loc", ()))), *_message_of(e)) for e in problems]
     return problem(request, ValidationFailed(errors), errors)
 
 

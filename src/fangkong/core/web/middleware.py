@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fangkong.core.context import current_locale
 from fangkong.core.i18n import is_locale, negotiate
-from fangkong.core.web.work import CSRF_COOKIE
+from fangkong.core.web.work import CSRF_COOKIE, SESSION_COOKIE, session_csrf
 
 LANG_COOKIE = "fk_lang"
 
@@ -82,7 +82,10 @@ class ShellMiddleware:
         state = scope.setdefault("state", {})
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         csrf = request.cookies.get(CSRF_COOKIE)
-        state.update(request_id=request_id, csrf_token=csrf or secrets.token_urlsafe(32))
+        session_token = request.cookies.get(SESSION_COOKIE)
+        token = session_csrf(self.settings.secret_key, session_token) if session_token else None
+        state.update(request_id=request_id, csrf_token=token or csrf or secrets.token_urlsafe(32))
+        renew = csrf != state["csrf_token"]  # none yet, or a login session began: bind it to the session
         locale = choose_locale(request, self.settings.default_locale)
         asked_lang = request.query_params.get("lang")
         path = scope["path"]
@@ -94,7 +97,7 @@ class ShellMiddleware:
                     if name not in headers:
                         headers[name] = DOCS_CSP if path == "/api/docs" and name == "content-security-policy" else value
                 headers["x-request-id"] = request_id
-                if not csrf:
+                if renew and not any(v.startswith(f"{CSRF_COOKIE}=") for k, v in headers.items() if k == "set-cookie"):
                     headers.append("set-cookie", _cookie(CSRF_COOKIE, state["csrf_token"], self.settings.secure_cookies,
                                                          "strict"))
                 if asked_lang and is_locale(asked_lang):

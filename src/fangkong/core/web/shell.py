@@ -15,8 +15,18 @@ from fangkong.core.auth import attempt_login, close_session, open_session
 from fangkong.core.context import acting_as
 from fangkong.core.errors import DomainError
 from fangkong.core.models import User
+from fangkong.core.ratelimit import login_throttle
 from fangkong.core.web.templating import render
-from fangkong.core.web.work import SESSION_COOKIE, actor_for, checked_form, client_ip, public_work, work
+from fangkong.core.web.work import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    actor_for,
+    checked_form,
+    client_ip,
+    public_work,
+    session_csrf,
+    work,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,7 +49,8 @@ def login(request: Request, form: Annotated[FormData, Depends(checked_form)]) ->
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
     with public_work(request) as session:
-        attempt = attempt_login(session, settings, username, password)
+        attempt = attempt_login(session, settings, username, password, login_throttle(request),
+                                client_ip(request) or "-")
         if attempt.user is not None:
             with acting_as(actor_for(request, attempt.user)):
                 login_ = open_session(session, settings, attempt.user, client_ip(request))
@@ -53,6 +64,8 @@ def login(request: Request, form: Annotated[FormData, Depends(checked_form)]) ->
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, login_.token, httponly=True, samesite="lax",
                         secure=settings.secure_cookies, max_age=settings.session_max_hours * 3600)
+    response.set_cookie(CSRF_COOKIE, session_csrf(settings.secret_key, login_.token), httponly=True,
+                        samesite="strict", secure=settings.secure_cookies)  # bound to the new session
     return response
 
 

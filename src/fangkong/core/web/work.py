@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -63,14 +65,46 @@ def actor_for(request: Request, user: User | None) -> Actor:
     )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_csrf(secret: str, session_token: str) -> str:
+    """Return the CSRF token bound to a login session: an HMAC of the session's token, so a token read
+    from one session (or set in a victim's browser before login) is worth nothing in another."""
+    digest = hmac.new(secret.encode(), b"csrf|" + session_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def expected_csrf(request: Request) -> str:
+    """Return the CSRF token this request must carry: bound to its session, else the pre-login cookie's."""
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if session_token:
+        return session_csrf(request.app.state.settings.secret_key, session_token)
+    return request.cookies.get(CSRF_COOKIE, "")
+
+
+def _csrf_ok(request: Request, sent: str) -> bool:
+    expected = expected_csrf(request)
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
 def request_user(request: Request, session: Session) -> User | None:
-    """Return the user of a bearer token or a browser session cookie, if valid."""
+    """Return the user of a bearer token or a browser session cookie, if valid.
+
+    A cookie rides along with any request the browser makes, so a state-changing API request that
+    authenticates by cookie must carry the session's CSRF token in `X-CSRF-Token` (body-less POSTs too);
+    a bearer token is never sent by the browser on its own and needs none.
+    """
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return user_for_token(session, header[7:].strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return resume_session(session, request.app.state.settings, cookie)
+        user = resume_session(session, request.app.state.settings, cookie)
+        if user is not None and request.method not in SAFE_METHODS and request.url.path.startswith("/api/") \
+                and not _csrf_ok(request, request.headers.get("X-CSRF-Token", "")):
+            raise Forbidden(CSRF_FAILED)
+        return user
     return None
 
 
@@ -209,7 +243,6 @@ async def checked_form(request: Request) -> FormData:
     """Return the posted form after checking its CSRF token against the cookie (double submit)."""
     form = await request.form()
     sent = str(form.get("csrf_token") or request.headers.get("X-CSRF-Token") or "")
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(sent, expected):
+    if not _csrf_ok(request, sent):
         raise Forbidden(CSRF_FAILED)
     return form
