@@ -22,6 +22,7 @@ test-fast: deps-dev ## Without the browser and Spark tests
 lint: deps-dev
 	$(UV) run ruff check src tests bench tools
 	$(UV) run lint-imports
+	$(UV) run mypy
 
 bench: deps-dev ## Benchmarks: printed figures and ratios against baselines run in the same process
 	$(UV) run python bench/run.py
