@@ -24,8 +24,8 @@ import pyarrow as pa
 from fangkong.tracing import engine
 from fangkong.tracing.generate import MONTH_START, generate_city
 from fangkong.tracing.index import PresenceIndex, keep_freed_memory
-from fangkong.tracing.model import DAY, NO_ISOLATION, ContactRules, IndexCase, contact_rules
 from fangkong.tracing.store import PresenceStore
+from fangkong.tracing.terms import DAY, NO_ISOLATION, ContactRules, IndexCase, contact_rules
 
 RECORDS = int(os.environ.get("BENCH_TRACING_RECORDS", "90000000"))
 SINGLE_CASES, SINGLE_SQL_CASES, BATCH, TRAJECTORIES = 50, 3, 1000, 200

@@ -6,10 +6,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fangkong.tracing import engine, reference
+from fangkong.tracing import engine
 from fangkong.tracing.index import index_records
-from fangkong.tracing.model import DAY, MINUTE, ContactRules, IndexCase, contact_rules
-from fangkong.tracing.reference import Record
+from fangkong.tracing.terms import DAY, MINUTE, ContactRules, IndexCase, contact_rules
+from tests.tracing import reference
+from tests.tracing.reference import Record
 
 T0 = 1_600_000_000  # 2020-09-13, a whole minute
 PLACES = {"cafe": "venue", "gate": "checkpoint", "bus-12": "vehicle", "flat-3": "household", "cell-77": "grid",

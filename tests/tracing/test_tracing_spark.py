@@ -10,7 +10,7 @@ import pytest
 from fangkong.tracing import engine
 from fangkong.tracing.generate import MONTH_START, generate_city
 from fangkong.tracing.index import Keys, PresenceIndex, build_index, index_records
-from fangkong.tracing.model import DAY, MINUTE, ContactRules, IndexCase, contact_rules
+from fangkong.tracing.terms import DAY, MINUTE, ContactRules, IndexCase, contact_rules
 
 pytestmark = pytest.mark.spark
 pyspark = pytest.importorskip("pyspark")

@@ -12,8 +12,8 @@ import pytest
 from fangkong.core.presence import PresenceRecord
 from fangkong.tracing import engine
 from fangkong.tracing.columns import ImportFailed
-from fangkong.tracing.model import IndexCase, Stay, contact_rules
 from fangkong.tracing.store import PresenceStore
+from fangkong.tracing.terms import IndexCase, Stay, contact_rules
 
 CSV = """person,place,place_kind,t_in,t_out,source
 42,cafe-1,venue,2022-03-01T09:00:00+08:00,2022-03-01T10:00:00+08:00,scan

@@ -11,7 +11,7 @@ from fangkong.core.access import TRACE_RUN
 from fangkong.core.web.params import EventTime, Id
 from fangkong.core.web.work import guard, work
 from fangkong.tracing import cases
-from fangkong.tracing.model import format_time
+from fangkong.tracing.terms import format_time
 
 router = APIRouter(prefix="/api/v1/tracing", tags=["tracing"], dependencies=[guard(TRACE_RUN)])
 

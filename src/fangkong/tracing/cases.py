@@ -28,10 +28,10 @@ from fangkong.leads.models import Lead
 from fangkong.people.models import Person
 from fangkong.people.status import CASES, change_status, status_of
 from fangkong.tracing import engine
-from fangkong.tracing.model import IndexCase, Stay, Trace, contact_rules
 from fangkong.tracing.models import Exposure, ExposureLink, TraceCase
 from fangkong.tracing.store import PresenceStore
 from fangkong.tracing.sync import Source, person_file_id, platform_key, sync_platform
+from fangkong.tracing.terms import IndexCase, Stay, Trace, contact_rules
 
 SOURCE_NAME = "流调溯源"
 KIND = {1: "close_contact", 2: "secondary_contact"}

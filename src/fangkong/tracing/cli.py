@@ -23,8 +23,8 @@ from fangkong.core.protocol import DEFAULT_PROFILE, UnknownProfile
 from fangkong.tracing import engine
 from fangkong.tracing.columns import ImportFailed, person_key
 from fangkong.tracing.index import PresenceIndex, keep_freed_memory
-from fangkong.tracing.model import ContactRules, IndexCase, Trace, contact_rules, format_time
 from fangkong.tracing.store import PresenceStore, index_batch, read_presence_file
+from fangkong.tracing.terms import ContactRules, IndexCase, Trace, contact_rules, format_time
 
 console = Console()
 err = Console(stderr=True)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from fangkong.tracing.index import MASK32, MAX_TIME, PresenceIndex
-from fangkong.tracing.model import (
+from fangkong.tracing.terms import (
     NO_ISOLATION,
     CloseContact,
     ContactRules,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fangkong.tracing.index import MASK32, Keys, PresenceIndex
-from fangkong.tracing.model import NO_ISOLATION, ContactRules, Exposure, IndexCase, PersonKey, Trace, sorted_trace
+from fangkong.tracing.terms import NO_ISOLATION, ContactRules, Exposure, IndexCase, PersonKey, Trace, sorted_trace
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fangkong.tracing.model import (
+from fangkong.tracing.terms import (
     NO_ISOLATION,
     ContactRules,
     Exposure,
