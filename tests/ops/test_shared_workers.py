@@ -125,3 +125,18 @@ def test_without_redis_each_process_counts_for_itself() -> None:
 
     limiter = RateLimiter(2, 60)
     assert [limiter.hit("ip") == 0 for _ in range(3)] == [True, True, False]
+
+
+def test_login_failures_count_across_workers(redis_url: str) -> None:
+    """The login throttle's failures (peeked before a password is checked) are shared like the rest."""
+    from fangkong.core.ratelimit import RateLimiter
+
+    BUS.configure(redis_url)
+    try:
+        one, other = RateLimiter(3, 60, name="login-fail"), RateLimiter(3, 60, name="login-fail")  # two workers
+        for _ in range(3):
+            one.hit("fail|zhang|10.0.0.9", 1_000_000)
+        assert other.peek("fail|zhang|10.0.0.9", 3) > 0  # the other worker sees them
+        assert other.peek("fail|li|10.0.0.9", 3) == 0
+    finally:
+        BUS.configure("")

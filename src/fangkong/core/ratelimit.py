@@ -53,12 +53,15 @@ class RateLimiter:
     def peek(self, key: str, limit: int | None = None) -> float:
         """Return 0 if one more hit for `key` would be allowed, else the seconds until it is (counts nothing)."""
         limit = limit or self.limit
+        shared = BUS.window_peek(f"{self.name}:{key}", limit, self.window)
+        if shared is not None:
+            return shared
         now = self.clock()
         with self._lock:
             hits = [t for t in self._hits.get(key, ()) if t > now - self.window]
             return hits[0] + self.window - now if len(hits) >= limit else 0.0
 
-    # hit and peek are the whole interface: a shared store (Redis: a sorted set per key) can stand in.
+    # hit and peek are the whole interface: with FANGKONG_REDIS_URL a sorted set per key stands in.
 
 
 SLOW_LOGIN = N_("Too many login attempts from this network. Try again in {minutes} minutes.")
@@ -97,8 +100,9 @@ def login_throttle(request: Request) -> LoginThrottle:
     found: LoginThrottle | None = getattr(state, "login_throttle", None)
     if found is None:
         s = state.settings
-        found = LoginThrottle(RateLimiter(s.login_ip_limit, s.login_ip_window_seconds),
-                              RateLimiter(s.login_max_failures, s.login_lockout_minutes * 60), s.login_max_failures)
+        found = LoginThrottle(RateLimiter(s.login_ip_limit, s.login_ip_window_seconds, name="login-ip"),
+                              RateLimiter(s.login_max_failures, s.login_lockout_minutes * 60, name="login-fail"),
+                              s.login_max_failures)
         state.login_throttle = found
     return found
 

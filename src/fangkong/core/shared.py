@@ -44,6 +44,18 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return '0'
 """
+# The same window, looked at without counting a hit (login failures are counted only when they happen).
+_WINDOW_PEEK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+return '0'
+"""
 # KEYS[1] the bucket (a hash of tokens and time); ARGV: capacity, refill per second. Returns "0" when a
 # token was taken, else the seconds until one is there.
 _BUCKET = """
@@ -96,7 +108,8 @@ class Bus:
             self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
                                                decode_responses=True)
             self._scripts = {name: self.client.register_script(body)
-                             for name, body in (("window", _WINDOW), ("bucket", _BUCKET), ("lead", _LEAD))}
+                             for name, body in (("window", _WINDOW), ("peek", _WINDOW_PEEK), ("bucket", _BUCKET),
+                                                          ("lead", _LEAD))}
 
     @property
     def shared(self) -> bool:
@@ -169,6 +182,16 @@ class Bus:
         try:
             return float(self._scripts["window"](keys=[PREFIX + "rl:" + key],
                                                  args=[window, limit, f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"]))
+        except Exception as exc:
+            self._warn("rate limit", exc)
+            return None
+
+    def window_peek(self, key: str, limit: int, window: float) -> float | None:
+        """`window_hit` without counting: 0 when one more would be allowed; None: not shared now."""
+        if self.client is None:
+            return None
+        try:
+            return float(self._scripts["peek"](keys=[PREFIX + "rl:" + key], args=[window, limit]))
         except Exception as exc:
             self._warn("rate limit", exc)
             return None
