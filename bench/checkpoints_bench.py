@@ -5,7 +5,7 @@ PostgreSQL with p99 under 100 ms on this 2-core machine.
 The server runs in its own processes (uvicorn, BENCH_WORKERS workers); the load comes from wrk (C, with
 bench/checkpoints_passages.lua making a distinct passage per request), so the generator does not eat the
 server's CPU the way a Python client did (about 1.7 ms per request). Each backend is measured twice in the
-same database: the first write path kept as the baseline (`service.register_passage_orm`, one ORM
+same database: the first write path kept as the baseline (`bench/checkpoints_orm_path.register_passage_orm`, one ORM
 transaction per request through the full FastAPI stack, served by bench/checkpoints_orm_app.py) and the
 path every device uses now (the fast path in front of the app, `checkpoints.writer`'s group commit,
 `passages.register_passages`). Half the passages' third persons already have files (from the demo city),

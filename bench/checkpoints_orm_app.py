@@ -1,5 +1,5 @@
 """The app with the first passage write path, the checkpoint benchmark's baseline: the ORM implementation
-(`service.register_passage_orm`), one transaction per request in a worker thread, through the full
+(`bench/checkpoints_orm_path.register_passage_orm`), one transaction per request in a worker thread, through the full
 FastAPI stack (no fast path, no group commit).
 
 Only the benchmark serves it (`uvicorn bench.checkpoints_orm_app:create_orm_app --factory`); the changes
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.checkpoints_orm_path import register_passage_orm
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from fangkong.app import create_app
-from fangkong.checkpoints import api, passages, service
+from fangkong.checkpoints import api, passages
 from fangkong.core.context import acting_as
 
 
@@ -26,7 +27,7 @@ class _OrmWriter:
         def write() -> passages.Registered:
             with self.db.unit_of_work() as session, acting_as(request.actor):
                 user = session.merge(request.user, load=False)
-                passage, created = service.register_passage_orm(session, user, request.checkpoint_id, request.data)
+                passage, created = register_passage_orm(session, user, request.checkpoint_id, request.data)
                 session.flush()
                 return passages.SavedPassage(
                     id=passage.id, client_id=passage.client_id, checkpoint_id=passage.checkpoint_id, at=passage.at,

@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from bench.checkpoints_orm_path import register_passage_orm
 from sqlalchemy import select, update
 
 from fangkong.checkpoints import passages, service
@@ -148,7 +149,7 @@ def test_the_lean_path_writes_what_the_orm_path_wrote(personas, db) -> None:
             service.PersonInput(name="JOHN SMITH", doc_type="passport", doc_number="E12345678", temperature_c=36.7,
                                 disposition="turned_back")])
 
-    orm_id, _ = _register(db, officer, cp, data("same-orm"), service.register_passage_orm)
+    orm_id, _ = _register(db, officer, cp, data("same-orm"), register_passage_orm)
     lean_id, _ = _register(db, officer, cp, data("same-lean"))
     orm, lean = _snapshot(db, orm_id), _snapshot(db, lean_id)
     assert lean == orm

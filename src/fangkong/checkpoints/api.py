@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -211,11 +211,17 @@ async def register(request: Request, response: Response, checkpoint_id: Id, body
     when it could not be, and sending it again with the same `client_id` is always safe."""
     user = request.state.auth_user
     await release_request_session(request)
-    passage, created = await passage_writer(request.app).register(
-        passages.PassageRequest(user, checkpoint_id, body.to_input(), actor_for(request, user)))
+    out, created = await store_passage(request, user, checkpoint_id, body)
     if not created:
         response.status_code = 200
-    return PassageOut.of(passage)
+    return out
+
+
+async def store_passage(request: Request, user: Any, checkpoint_id: int, body: PassageIn) -> tuple[PassageOut, bool]:
+    """The one way both routes (the app's and the fast path's) store a passage: the group-commit writer."""
+    passage, created = await passage_writer(request.app).register(
+        passages.PassageRequest(user, checkpoint_id, body.to_input(), actor_for(request, user)))
+    return PassageOut.of(passage), created
 
 
 MAX_PASSAGE_BODY = 128 * 1024  # sixty people with every field filled is about 20 KiB
@@ -241,11 +247,8 @@ async def register_fast(request: Request) -> Response | None:
         body += chunk
         if len(body) > MAX_PASSAGE_BODY:
             raise BodyTooLarge()
-    data = PassageIn.model_validate_json(bytes(body))
-    passage, created = await passage_writer(request.app).register(
-        passages.PassageRequest(user, checkpoint_id, data.to_input(), actor_for(request, user)))
-    return Response(PassageOut.of(passage).model_dump_json(), status_code=201 if created else 200,
-                    media_type="application/json")
+    out, created = await store_passage(request, user, checkpoint_id, PassageIn.model_validate_json(bytes(body)))
+    return Response(out.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
 
 
 FAST_ROUTES = [FastRoute("POST", re.compile(r"/api/v1/checkpoints/(?P<checkpoint_id>[0-9]{1,10})/passages"),

@@ -1,8 +1,9 @@
 """Registering a passage: the write path every tablet, device and sheet import goes through (issue 3).
 
-It does what `service.register_passage_orm` does (flags, person files linked or created by ID number,
-the people checked as presence rows, referrals to health, idempotency on the device's client id, an
-audit row for every row written), in fewer round trips and less Python:
+It does what the first path did (`bench/checkpoints_orm_path.py`, now the benchmark's baseline: flags,
+person files linked or created by ID number, the people checked as presence rows, referrals to health,
+idempotency on the device's client id, an audit row for every row written), in fewer round trips and
+less Python:
 - the checkpoint, the officer's posting and the risk areas' version come in one query, the risk areas
   themselves from this process's memory (`flags.load_risk_index`);
 - the passage is inserted first with ON CONFLICT DO NOTHING on its client id, so a retry, even one
