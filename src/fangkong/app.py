@@ -24,7 +24,7 @@ from fangkong.core.scheduler import Scheduler
 from fangkong.core.settings import Settings, load_settings
 from fangkong.core.shared import BUS
 from fangkong.core.sheets import MB, SheetLimits, configure_limits
-from fangkong.core.web import errors, fastpath, limits, middleware, openapi
+from fangkong.core.web import errors, limits, middleware, openapi
 from fangkong.core.web.denied import DeniedBudget
 from fangkong.tracing.cases import Presence
 from fangkong.tracing.store import PresenceStore
@@ -108,9 +108,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(_docs_router(app))
     errors.install(app)
     openapi.install(app)
-    middleware.install(app)
-    # outermost: the public check-in and the tablets' passages skip the stack above
-    fastpath.install(app, plat.fast_routes)
+    middleware.install(app, plat.fast_routes)  # the hot routes are served inside the shell
     limits.install(app, plat.uploads)  # body limits before anything reads a body
     app.add_middleware(MetricsMiddleware)  # outermost: every request is timed (it reads no body)
     return app

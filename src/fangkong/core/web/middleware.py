@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fangkong.core.context import current_locale
 from fangkong.core.i18n import is_locale, negotiate
+from fangkong.core.web import fastpath
 from fangkong.core.web.work import CSRF_COOKIE, SESSION_COOKIE, session_csrf
 
 LANG_COOKIE = "fk_lang"
@@ -71,21 +72,26 @@ def _cookie(name: str, value: str, secure: bool, samesite: str, max_age: int | N
 
 
 class ShellMiddleware:
-    def __init__(self, app: ASGIApp, settings: Any) -> None:
-        self.app, self.settings = app, settings
+    """What every response gets (security headers, request id, language, the CSRF cookie, no-store), and
+    the fast routes served here, after it is set up and before the rest of the stack."""
+
+    def __init__(self, app: ASGIApp, settings: Any, fast_routes: list[fastpath.FastRoute] | None = None) -> None:
+        self.app, self.settings, self.fast_routes = app, settings, list(fast_routes or ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        fast = fastpath.match(self.fast_routes, scope)
         state = scope.setdefault("state", {})
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         csrf = request.cookies.get(CSRF_COOKIE)
         session_token = request.cookies.get(SESSION_COOKIE)
         token = session_csrf(self.settings.secret_key, session_token) if session_token else None
         state.update(request_id=request_id, csrf_token=token or csrf or secrets.token_urlsafe(32))
-        renew = csrf != state["csrf_token"]  # none yet, or a login session began: bind it to the session
+        # none yet, or a login session began: bind it to the session (the public fast routes set none)
+        renew = csrf != state["csrf_token"] and fast is None
         locale = choose_locale(request, self.settings.default_locale)
         asked_lang = request.query_params.get("lang")
         path = scope["path"]
@@ -109,10 +115,11 @@ class ShellMiddleware:
 
         token = current_locale.set(locale)
         try:
-            await self.app(scope, receive, send_with_headers)
+            if fast is None or not await fastpath.serve(*fast, scope, receive, send_with_headers):
+                await self.app(scope, receive, send_with_headers)
         finally:
             current_locale.reset(token)
 
 
-def install(app: FastAPI) -> None:
-    app.add_middleware(ShellMiddleware, settings=app.state.settings)
+def install(app: FastAPI, fast_routes: list[fastpath.FastRoute] | None = None) -> None:
+    app.add_middleware(ShellMiddleware, settings=app.state.settings, fast_routes=fast_routes)
