@@ -55,3 +55,22 @@ def test_a_second_transaction_waits_and_links_the_file_the_first_opened(db, back
     with db.sessions() as s:
         count = s.execute(select(func.count()).select_from(Person).where(Person.name == record.name)).scalar_one()
     assert count == 1
+
+
+def test_a_big_batch_of_new_people_fits_the_lock_table(db, backend) -> None:  # type: ignore[no-untyped-def]
+    """A sheet of 40,000 strangers took a lock per identity and ran PostgreSQL out of shared memory
+    (max_locks_per_transaction); identities now share a bounded number of locks."""
+    if backend.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    from sqlalchemy import select
+
+    from fangkong.core.models import Unit
+    from fangkong.people.matching import IncomingRecord, link_persons
+
+    with db.sessions() as s:
+        unit = s.execute(select(Unit.id).where(Unit.kind == "station").limit(1)).scalar_one()
+    records = [IncomingRecord(name=f"新人{i}", id_number=None, phone=f"166{i:08d}", address=None, unit_id=unit)
+               for i in range(40_000)]
+    with db.unit_of_work() as s:
+        links = link_persons(s, records)
+    assert len({link.person_id for link in links}) == 40_000 and {link.how for link in links} == {"new"}

@@ -105,8 +105,11 @@ def link_persons(session: Session, records: list[IncomingRecord], audit_new: boo
 
 
 # Advisory-lock class for "a new file for this identity" (two-key form: its own key space, apart from
-# the audit chain's single-key lock).
+# the audit chain's single-key lock). Identities hash into a bounded number of locks: a batch of 50,000
+# new people took 50,000 locks and ran PostgreSQL out of its shared lock table (max_locks_per_transaction);
+# two identities sharing a bucket only wait for each other.
 _PG_IDENTITY_LOCK = 0x70657273  # "pers"
+_PG_IDENTITY_BUCKETS = 512
 
 
 def _lock_identities(session: Session, records: list[IncomingRecord]) -> dict[tuple[str, ...], Link]:
@@ -115,8 +118,8 @@ def _lock_identities(session: Session, records: list[IncomingRecord]) -> dict[tu
     keys = {key for index, r in enumerate(records) if (key := _identity(r, index))[0] != "row"}
     if not keys or session.get_bind().dialect.name != "postgresql":
         return {}
-    hashes = sorted({int.from_bytes(hashlib.blake2b("\x1f".join(k).encode(), digest_size=4).digest(), "big",
-                                    signed=True) for k in keys})  # one order everywhere: no lock cycles
+    hashes = sorted({int.from_bytes(hashlib.blake2b("\x1f".join(k).encode(), digest_size=4).digest(), "big")
+                     % _PG_IDENTITY_BUCKETS for k in keys})  # one order everywhere: no lock cycles
     session.connection().execute(
         text("SELECT pg_advisory_xact_lock(:cls, h) FROM unnest(:hashes) WITH ORDINALITY AS t(h, n) ORDER BY n")
         .bindparams(bindparam("hashes", type_=ARRAY(INTEGER))), {"cls": _PG_IDENTITY_LOCK, "hashes": hashes})
