@@ -53,7 +53,7 @@ class RateLimiter:
     def peek(self, key: str, limit: int | None = None) -> float:
         """Return 0 if one more hit for `key` would be allowed, else the seconds until it is (counts nothing)."""
         limit = limit or self.limit
-        shared = BUS.window_peek(f"{self.name}:{key}", limit, self.window)
+        shared = BUS.window_hit(f"{self.name}:{key}", limit, self.window, count=False)
         if shared is not None:
             return shared
         now = self.clock()

@@ -29,8 +29,9 @@ log = logging.getLogger("fangkong.shared")
 PREFIX = "fangkong:"
 CHANNEL = PREFIX + "invalidate"
 
-# KEYS[1] the window's sorted set; ARGV: window seconds, limit, a unique member. Returns "0" when allowed,
-# else the seconds until the oldest hit leaves the window. Redis's own clock: machines need not agree.
+# KEYS[1] the window's sorted set; ARGV: window seconds, limit, a unique member ("" to look without counting,
+# as the login throttle does before a password is checked). Returns "0" when allowed, else the seconds until
+# the oldest hit leaves the window. Redis's own clock: machines need not agree.
 _WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -40,19 +41,9 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return tostring(tonumber(oldest[2]) + window - now)
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-return '0'
-"""
-# The same window, looked at without counting a hit (login failures are counted only when they happen).
-_WINDOW_PEEK = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tostring(tonumber(oldest[2]) + window - now)
+if ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 end
 return '0'
 """
@@ -108,8 +99,7 @@ class Bus:
             self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
                                                decode_responses=True)
             self._scripts = {name: self.client.register_script(body)
-                             for name, body in (("window", _WINDOW), ("peek", _WINDOW_PEEK), ("bucket", _BUCKET),
-                                                          ("lead", _LEAD))}
+                             for name, body in (("window", _WINDOW), ("bucket", _BUCKET), ("lead", _LEAD))}
 
     @property
     def shared(self) -> bool:
@@ -175,35 +165,23 @@ class Bus:
 
     # --- limits and leadership ------------------------------------------------------------------------
 
-    def window_hit(self, key: str, limit: int, window: float) -> float | None:
-        """Count a hit in a shared sliding window: 0 allowed, > 0 seconds to wait; None: not shared now."""
-        if self.client is None:
-            return None
-        try:
-            return float(self._scripts["window"](keys=[PREFIX + "rl:" + key],
-                                                 args=[window, limit, f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"]))
-        except Exception as exc:
-            self._warn("rate limit", exc)
-            return None
-
-    def window_peek(self, key: str, limit: int, window: float) -> float | None:
-        """`window_hit` without counting: 0 when one more would be allowed; None: not shared now."""
-        if self.client is None:
-            return None
-        try:
-            return float(self._scripts["peek"](keys=[PREFIX + "rl:" + key], args=[window, limit]))
-        except Exception as exc:
-            self._warn("rate limit", exc)
-            return None
+    def window_hit(self, key: str, limit: int, window: float, count: bool = True) -> float | None:
+        """Count a hit in a shared sliding window (or only look, `count=False`): 0 allowed, > 0 seconds to
+        wait; None: not shared now."""
+        member = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}" if count else ""
+        return self._seconds("window", "rl:" + key, [window, limit, member])
 
     def bucket_take(self, key: str, capacity: float, per_second: float) -> float | None:
         """Take a token from a shared bucket: 0 taken, > 0 seconds until one is there; None: not shared now."""
+        return self._seconds("bucket", "tb:" + key, [capacity, per_second])
+
+    def _seconds(self, script: str, key: str, args: list[object]) -> float | None:
         if self.client is None:
             return None
         try:
-            return float(self._scripts["bucket"](keys=[PREFIX + "tb:" + key], args=[capacity, per_second]))
-        except Exception as exc:
-            self._warn("token bucket", exc)
+            return float(self._scripts[script](keys=[PREFIX + key], args=args))
+        except Exception as exc:  # Redis down: the caller counts in this process meanwhile
+            self._warn(script, exc)
             return None
 
     def lead(self, name: str, ttl_seconds: float) -> bool | None:
