@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
-from starlette.datastructures import FormData
-
 from fangkong.core.errors import DomainError
 from fangkong.core.i18n import N_
 from fangkong.core.public_input import (  # re-exported: the forms name them here
@@ -26,7 +23,6 @@ from fangkong.core.public_input import (
 from fangkong.core.public_input import (
     clean_text as clean_text,
 )
-from fangkong.core.ratelimit import check_rate
 from fangkong.core.references import (  # re-exported: callers name them here
     ALPHABET as ALPHABET,
 )
@@ -42,12 +38,13 @@ from fangkong.core.references import (
 from fangkong.core.references import (
     show_reference as show_reference,
 )
-from fangkong.core.web.work import checked_form
+from fangkong.core.web.public_forms import HONEYPOT as HONEYPOT  # re-exported: the templates' field
+from fangkong.core.web.public_forms import REFUSED as REFUSED
+from fangkong.core.web.public_forms import public_form as core_public_form
+from fangkong.core.web.public_forms import refused
 from fangkong.passes.rules import DOCUMENT_TOO_LARGE, MAX_DOCUMENT_BYTES
 
 CHOOSE = N_("Choose one of the options.")
-REFUSED = N_("The form could not be accepted.")
-HONEYPOT = "website"
 MAX_TEXT_FORM = 16 * 1024
 MAX_UPLOAD_FORM = MAX_DOCUMENT_BYTES + 64 * 1024  # the document and the fields around it
 
@@ -65,18 +62,8 @@ class UploadTooLarge(DomainError):
 
 def public_form(kind: str, upload: bool = False) -> Any:
     """Route dependency for a public pass form: size limit, per-IP rate limit, CSRF, honeypot."""
-
-    async def dependency(request: Request) -> FormData:
-        length = request.headers.get("content-length", "")
-        if not length.isdigit() or int(length) > (MAX_UPLOAD_FORM if upload else MAX_TEXT_FORM):
-            raise UploadTooLarge() if upload and length.isdigit() else DomainError(REFUSED)
-        check_rate(request, kind)
-        form = await checked_form(request)
-        if str(form.get(HONEYPOT, "")).strip():
-            raise DomainError(REFUSED)
-        return form
-
-    return Depends(dependency)
+    return core_public_form(kind, MAX_UPLOAD_FORM if upload else MAX_TEXT_FORM,
+                            UploadTooLarge if upload else refused, without_length=refused)
 
 
 

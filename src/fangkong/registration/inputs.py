@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-
-from fastapi import Depends, Request
-from starlette.datastructures import FormData
+from typing import Any
 
 from fangkong.core.codes import CodeError, DocumentType, fold, validate_document
 from fangkong.core.errors import DomainError, FieldError
@@ -45,18 +43,17 @@ from fangkong.core.references import (
 from fangkong.core.references import (
     show_reference as show_reference,
 )
-from fangkong.core.web.work import checked_form
-from fangkong.registration.ratelimit import check_rate
+from fangkong.core.web.public_forms import HONEYPOT as HONEYPOT  # re-exported: the templates' field
+from fangkong.core.web.public_forms import REFUSED as REFUSED
+from fangkong.core.web.public_forms import public_form as core_public_form
 
 MAX_FORM_BYTES = 16 * 1024  # the largest form (a gathering with 20 attendees) is a few kilobytes
 BAD_DATE = N_("Use the form YYYY-MM-DD.")
 CHOOSE = N_("Choose one of the options.")
 TOO_LARGE = N_("The form is too large.")
-REFUSED = N_("The form could not be accepted.")
 
 # Markup and script: angle brackets, URL schemes that run code, and event-handler attributes.
 # Reference codes: no 0/O, 1/I/L, so a code read aloud or copied from a screen is not mistaken.
-HONEYPOT = "website"  # a field hidden from people; a bot that fills it is refused
 
 
 class FormTooLarge(DomainError):
@@ -65,20 +62,9 @@ class FormTooLarge(DomainError):
     title = TOO_LARGE
 
 
-def public_form(kind: str, factor: int = 1):  # type: ignore[no-untyped-def]
-    """Route dependency for a public form: size limit, per-IP rate limit, CSRF, honeypot."""
-
-    async def dependency(request: Request) -> FormData:
-        length = request.headers.get("content-length", "")
-        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
-            raise FormTooLarge()
-        check_rate(request, kind, factor)
-        form = await checked_form(request)
-        if str(form.get(HONEYPOT, "")).strip():
-            raise DomainError(REFUSED)
-        return form
-
-    return Depends(dependency)
+def public_form(kind: str, factor: int = 1) -> Any:
+    """Route dependency for a registration form: size limit, per-IP rate limit, CSRF, honeypot."""
+    return core_public_form(kind, MAX_FORM_BYTES, FormTooLarge, factor=factor)
 
 
 
