@@ -215,3 +215,15 @@ def test_a_long_export_read_does_not_block_writers(db) -> None:  # type: ignore[
         assert r.execute(select(func.count()).select_from(Person)).scalar_one() > 0
         with db.unit_of_work() as w:
             w.execute(update(Person).where(Person.id == -1).values(name="x"))
+
+
+def test_one_user_has_at_most_three_exports_open(personas: Personas, db) -> None:  # type: ignore[no-untyped-def]
+    """A stranger to the rule could queue a thousand million-row exports; the fourth open one is refused."""
+    exports = personas.app.state.exports
+    with db.unit_of_work() as s:
+        user = s.execute(select(User).where(User.username == "command")).scalar_one()
+        for _ in range(3):
+            exports.request(s, user, "leads.rates", {})  # queued, not started
+    r = personas.browser("command").post("/api/v1/exports", json={"key": "leads.rates"},
+                                         headers=personas.headers("command"))
+    assert r.status_code == 429 and r.headers.get("retry-after")

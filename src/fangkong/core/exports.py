@@ -24,14 +24,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fangkong.core import audit
 from fangkong.core.access import PERSON_REVEAL, can, require
 from fangkong.core.context import Actor, acting_as, current_locale
 from fangkong.core.db import Base, Database, UTCDateTime, utcnow
-from fangkong.core.errors import Forbidden, NotFound, ValidationFailed
+from fangkong.core.errors import Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from fangkong.core.export import SheetWriter
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import User
@@ -41,9 +41,11 @@ log = logging.getLogger("fangkong.exports")
 
 PROGRESS_EVERY = 2000  # rows between progress writes
 MAX_ROWS = 1_048_000  # one sheet's limit (1,048,576) less the header
+MAX_OPEN_PER_USER = 3  # exports of one user queued or being written at once (each may read a million rows)
 STALE_AFTER = timedelta(hours=2)  # a run still "running" then has lost its worker (restart, kill -9)
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-STATUS_LABELS = {QUEUED: N_("Queued"), RUNNING: N_("Writing"), DONE: N_("Ready"), FAILED: N_("Failed")}
+BUSY = N_("You have {n} exports being written. Wait until one is ready, then ask again.")
+STATUS_LABELS = {QUEUED: N_("Queued"), RUNNING: N_("Writing"), DONE: N_("Ready to download"), FAILED: N_("Failed")}
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,11 @@ class Exports:
                 raise Forbidden()
             if len(purpose) < audit.MIN_PURPOSE:
                 raise ValidationFailed.one("purpose", audit.PURPOSE_REQUIRED, n=audit.MIN_PURPOSE)
+        open_runs = session.execute(select(func.count(ExportRun.id)).where(
+            ExportRun.user_id == user.id, ExportRun.status.in_((QUEUED, RUNNING)),
+            ExportRun.created_at >= utcnow() - STALE_AFTER)).scalar_one()
+        if open_runs >= MAX_OPEN_PER_USER:
+            raise TooManyAttempts(BUSY, retry_after=30, n=MAX_OPEN_PER_USER)
         total = spec.count(session, user, params)
         if total > MAX_ROWS:
             raise ValidationFailed.one("export", N_("Too many rows for one sheet: narrow the filters."))
