@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fangkong.tracing import engine
-from fangkong.tracing.index import index_records
+from fangkong.tracing.index import Layer, PresenceIndex, build_layer, index_records
 from fangkong.tracing.terms import DAY, MINUTE, ContactRules, IndexCase, contact_rules
 from tests.tracing import reference
 from tests.tracing.reference import Record
@@ -45,7 +45,8 @@ def records(draw: st.DrawFn) -> list[Record]:
         start = draw(st.integers(-30, 150))
         # whole minutes keep boundaries (touching, exactly m, exactly τ) likely; some odd seconds too
         start_s = at(start) + draw(st.sampled_from([0, 0, 0, 1, 59]))
-        length = draw(st.sampled_from([0, 1, 5, 10, 30, 90, 200])) * MINUTE + draw(st.sampled_from([0, 0, 1]))
+        minutes = draw(st.sampled_from([0, 1, 5, 10, 30, 90, 200, 700, 2500]))  # every duration class
+        length = minutes * MINUTE + draw(st.sampled_from([0, 0, 1]))
         rows.append(Record(draw(st.sampled_from(PERSONS)), place, PLACES[place], start_s, start_s + length))
     return rows
 
@@ -67,6 +68,29 @@ RULES = st.builds(uniform, st.sampled_from([0, 1, 5, 10]), st.sampled_from([0, 1
 def test_engine_matches_reference_on_random_data(rows: list[Record], case: IndexCase, rules: ContactRules,
                                                  hops: int) -> None:
     run_both(rows, case, rules, hops)
+
+
+def layered(rows: list[Record], in_delta: list[bool]) -> PresenceIndex:
+    """Return the index of rows with the flagged ones in the delta layer (as the store builds it)."""
+    whole = index_records([(r.person, r.place, r.kind, r.t_in, r.t_out) for r in rows])
+    person = np.array([whole.persons.code(r.person) for r in rows], np.int64)
+    place = np.array([whole.places.code(r.place) for r in rows], np.int64)
+    t_in, t_out = np.array([r.t_in for r in rows], np.int64), np.array([r.t_out for r in rows], np.int64)
+    delta = np.array(in_delta, bool) if rows else np.zeros(0, bool)
+
+    def layer(keep: np.ndarray) -> Layer:
+        return build_layer(person[keep], place[keep], t_in[keep], t_out[keep], len(whole.persons), len(whole.places))
+    return PresenceIndex(layer(~delta), layer(delta), whole.place_kind, whole.persons, whole.places)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), records(), cases(), RULES)
+def test_engine_over_main_and_delta_layers_matches_reference(data: st.DataObject, rows: list[Record],
+                                                            case: IndexCase, rules: ContactRules) -> None:
+    split = data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
+    ix = layered(rows, split)
+    assert engine.trace(ix, case, rules) == reference.trace(rows, case, rules)
+    assert engine.trajectory(ix, case.person) == reference.trajectory(rows, case.person, None, None)
 
 
 @settings(max_examples=100, deadline=None)

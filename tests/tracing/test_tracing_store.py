@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,7 +57,8 @@ def test_the_store_survives_a_restart_and_reuses_its_index(tmp_path: Path) -> No
     again = PresenceStore(tmp_path / "store")
     ix = again.snapshot()
     assert engine.trajectory(ix, 43) == before and again.records == 4
-    assert (tmp_path / "store" / "index" / "meta.json").exists()
+    assert (tmp_path / "store" / "index" / "current.json").exists()
+    assert ix.main.records == 4 and ix.delta.records == 0
 
 
 def test_import_is_idempotent_by_content_not_by_name(tmp_path: Path) -> None:
@@ -124,3 +126,57 @@ def test_progress_reports_the_whole_file(tmp_path: Path) -> None:
     path = write(tmp_path, CSV)
     PresenceStore(tmp_path / "store").import_file(path, progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1] == (path.stat().st_size, path.stat().st_size)
+
+
+def _stay(person: object, place: str, start: datetime, minutes: int) -> PresenceRecord:
+    return PresenceRecord(person, place, "venue", start, start + timedelta(minutes=minutes))  # type: ignore[arg-type]
+
+
+def test_a_record_written_a_second_ago_is_traced_from_the_delta_without_rebuilding_the_main_layer(
+        tmp_path: Path) -> None:
+    store = PresenceStore(tmp_path / "store")
+    store.import_file(write(tmp_path, CSV))
+    main = store.snapshot().main
+    start = datetime(2022, 3, 1, 1, 30, tzinfo=UTC)
+    far = int(time.time()) + 86_400  # an open platform day: rewritten until tomorrow
+    store.append([_stay(44, "cafe-1", start, 30)], label="platform:2022-03-01", open_until=far)
+    ix = store.snapshot()
+    assert ix.main is main and ix.delta.records == 1  # the main layer was not rebuilt
+    assert 44 in [c.person for c in engine.trace(ix, IndexCase(42, at("2022-03-01T12:00:00+08:00")),
+                                                  contact_rules()).close]
+    # a check-out that arrives later rewrites the day's part: the stay is corrected, not doubled
+    store.append([_stay(44, "cafe-1", start - timedelta(hours=1), 5)], label="platform:2022-03-01", open_until=far)
+    fixed = store.snapshot()
+    assert fixed.main is main and fixed.delta.records == 1
+    assert 44 not in [c.person for c in engine.trace(fixed, IndexCase(42, at("2022-03-01T12:00:00+08:00")),
+                                                      contact_rules()).close]
+
+
+def test_compaction_folds_final_parts_and_leaves_open_days_in_the_delta(tmp_path: Path) -> None:
+    store = PresenceStore(tmp_path / "store")
+    store.import_file(write(tmp_path, CSV))
+    store.snapshot()
+    start = datetime(2022, 3, 1, 1, 30, tzinfo=UTC)
+    now = int(time.time())
+    store.append([_stay(45, "cafe-1", start, 30)], label="platform:2022-02-28", open_until=now - 10)
+    store.append([_stay(44, "cafe-1", start, 30)], label="platform:2022-03-01", open_until=now + 86_400)
+    assert store.needs_compaction(now)
+    assert store.compact(now) == 5
+    assert not store.needs_compaction(now)
+    other = PresenceStore(tmp_path / "store")  # another worker reads the new main layer from disk
+    ix = other.snapshot()
+    assert (ix.main.records, ix.delta.records) == (5, 1)
+    traced = engine.trace(ix, IndexCase(42, at("2022-03-01T12:00:00+08:00")), contact_rules())
+    assert {44, 45} <= {c.person for c in traced.close}
+
+
+def test_purge_drops_parts_past_retention_and_the_snapshot_follows(tmp_path: Path) -> None:
+    store = PresenceStore(tmp_path / "store")
+    store.import_file(write(tmp_path, CSV))  # March 2022
+    recent = datetime.now(UTC) - timedelta(days=1)
+    store.append([_stay(46, "cafe-9", recent, 30)], label="platform:recent")
+    assert store.snapshot().records == 5
+    assert store.purge_before(int((datetime.now(UTC) - timedelta(days=28)).timestamp())) == 4
+    ix = store.snapshot()
+    assert ix.records == 1 and engine.trajectory(ix, 43) == [] and len(engine.trajectory(ix, 46)) == 1
+    assert "platform:recent" in store.labels()

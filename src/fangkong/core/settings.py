@@ -112,6 +112,9 @@ class Settings(BaseSettings):
                                       "after the check-in.")
     passage_retention_days: int = Field(60, ge=1, le=3660, description="Checkpoint passages (and the people "
                                         "in them) are purged this many days after the passage.")
+    presence_retention_days: int = Field(28, ge=1, le=3660, description="Records in the tracing presence store "
+                                         "(the platform's stays, imported files) are dropped this many days "
+                                         "after they end (as long as visits are kept, by default).")
     upload_retention_days: int = Field(7, ge=1, le=3660, description="Uploaded sheets kept in var/uploads "
                                        "(full ID numbers) are deleted this many days after upload.")
 

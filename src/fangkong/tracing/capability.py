@@ -8,6 +8,7 @@ from typing import Any
 from fangkong.core.capability import Capability
 from fangkong.tracing import api, cli, figures, web
 from fangkong.tracing.cases import upgrade_secondaries
+from fangkong.tracing.sync import COMPACT_JOB, purge_presence
 
 
 def _upgrade_listener(settings: Any) -> Any:
@@ -27,4 +28,6 @@ CAPABILITY = Capability(
     cli=(cli.register,),
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
+    jobs=(COMPACT_JOB,),
+    retention=(purge_presence,),
 )

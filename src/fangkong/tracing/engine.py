@@ -1,8 +1,9 @@
-"""The embedded tracing engine: trajectory, close and secondary contacts over a PresenceIndex (issue 7).
+"""The embedded tracing engine: trajectory, close and secondary contacts over a PresenceIndex (issues 7, 22).
 
-Every step is vectorised across all stays of all index cases at once, so one case and a batch of a
-thousand run the same code: find the stays in the window, bound each stay's candidates at its place
-with two binary searches (see index.py), expand the candidates, keep the pairs that meet the rule.
+One case and a batch of a thousand run the same code. Hop one (kernels.close_hits) meets each stay of
+each index case in its window with the records at its place, bounded by duration class (see index.py);
+the exposures are few and are sorted and made distinct as arrays. Hop two (kernels.secondary_links)
+does the same from every close contact's window and keeps each link once as it is found.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from fangkong.tracing.index import MASK32, MAX_TIME, PresenceIndex
+from fangkong.tracing import kernels
+from fangkong.tracing.index import PresenceIndex
 from fangkong.tracing.terms import (
     NO_ISOLATION,
     CloseContact,
@@ -36,28 +38,8 @@ _I64 = np.int64
 
 
 @dataclass(frozen=True)
-class Stays:
-    """Stays clipped to their owner's window: owner row, place code, start a, end b."""
-
-    owner: np.ndarray
-    place: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-
-
-@dataclass(frozen=True)
-class Hits:
-    """Exposures found for a set of stays: the stay row, the other record's position, overlap start and end."""
-
-    stay: np.ndarray
-    record: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-
-
-@dataclass(frozen=True)
 class TraceArrays:
-    """A batch's result as sorted code arrays (case = row of the batch)."""
+    """A batch's result as code arrays (case = row of the batch)."""
 
     exp_case: np.ndarray  # one row per distinct exposure, sorted by case, person, start, end, place
     exp_person: np.ndarray
@@ -67,82 +49,9 @@ class TraceArrays:
     close_case: np.ndarray  # one row per (case, close contact), sorted
     close_person: np.ndarray
     close_first: np.ndarray
-    sec_case: np.ndarray  # one row per (case, secondary contact, via), sorted
+    sec_case: np.ndarray  # one row per (case, secondary contact, via), grouped by case then via
     sec_person: np.ndarray
     sec_via: np.ndarray
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (owner row, position) for the concatenated ranges [starts[i], starts[i] + counts[i])."""
-    total = int(counts.sum())
-    owner = np.repeat(np.arange(len(counts)), counts)
-    if total == 0:
-        return owner, np.zeros(0, _I64)
-    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return owner, np.arange(total, dtype=_I64) + shift
-
-
-def _search(sorted_array: np.ndarray, needles: np.ndarray, side: str) -> np.ndarray:
-    """Return np.searchsorted, with the needles sorted first: near needles then share cached probes."""
-    order = np.argsort(needles)
-    out = np.empty(len(needles), _I64)
-    out[order] = np.searchsorted(sorted_array, needles[order], side=side)  # type: ignore[call-overload]
-    return out
-
-
-def _first_at_or_after(ix: PresenceIndex, lo: np.ndarray, hi: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Return, per range [lo, hi) of by_person rows (ordered by t_in), the first row with t_in >= time.
-
-    A binary search run on all ranges at once: a person has about a hundred stays a month, so a few rounds
-    of gathers replace reading every stay.
-    """
-    lo, hi = lo.copy(), hi.copy()
-    while True:
-        open_ = lo < hi
-        if not open_.any():
-            return lo
-        mid = (lo + hi) // 2
-        below = np.zeros(len(lo), bool)
-        rows = mid[open_]
-        below[open_] = (ix.key[ix.by_person[rows]] & MASK32) < time[open_]
-        lo = np.where(open_ & below, mid + 1, lo)
-        hi = np.where(open_ & ~below, mid, hi)
-
-
-def _stays(ix: PresenceIndex, persons: np.ndarray, w0: np.ndarray, w1: np.ndarray) -> Stays:
-    """Return each person's stays clipped to its window [w0, w1); a stay outside is dropped."""
-    known = persons >= 0
-    code = np.where(known, persons, 0)
-    starts = np.where(known, ix.person_off[code], 0)
-    ends = np.where(known, ix.person_off[np.minimum(code + 1, len(ix.person_off) - 1)], 0)
-    # stays that end at or after w0 began at or after w0 - (the person's longest stay)
-    longest = ix.person_longest[code] if len(ix.person_longest) else np.zeros(len(code), _I64)
-    first = _first_at_or_after(ix, starts, ends, np.maximum(w0 - longest, 0))
-    last = _first_at_or_after(ix, first, ends, np.minimum(w1, MAX_TIME + 1))
-    owner, rows = _ranges(first, last - first)
-    pos = ix.by_person[rows]
-    key = ix.key[pos]
-    t_in, t_out = key & MASK32, ix.t_out[pos].astype(_I64)
-    lo, hi = w0[owner], w1[owner]
-    keep = t_out >= lo
-    return Stays(owner[keep], key[keep] >> 32, np.maximum(t_in[keep], lo[keep]), np.minimum(t_out[keep], hi[keep]))
-
-
-def _exposures(ix: PresenceIndex, stays: Stays, rules: ContactRules) -> Hits:
-    """Return every record at the same place whose overlap with [a − τ, b + τ] lasts at least m."""
-    tolerance, min_overlap = (x[ix.place_kind[stays.place]] for x in rules.arrays())
-    widened_a, widened_b = stays.a - tolerance, stays.b + tolerance
-    base = stays.place << 32
-    last_in = widened_b - min_overlap  # a contact must arrive by then ...
-    first_out = widened_a + min_overlap  # ... and still be there then
-    hi = _search(ix.key, base | np.clip(last_in, 0, MAX_TIME), "right")
-    lo = _search(ix.run, base | np.clip(first_out, 0, MAX_TIME), "left")
-    counts = np.where(last_in < 0, 0, np.maximum(hi - lo, 0))
-    stay, record = _ranges(lo, counts)
-    start = np.maximum(widened_a[stay], ix.key[record] & MASK32)
-    end = np.minimum(widened_b[stay], ix.t_out[record].astype(_I64))
-    ok = end - start >= min_overlap[stay]
-    return Hits(stay[ok], record[ok], start[ok], end[ok])
 
 
 def _first_rows(*keys: np.ndarray) -> np.ndarray:
@@ -156,15 +65,19 @@ def _first_rows(*keys: np.ndarray) -> np.ndarray:
     return first
 
 
+def _rules(ix: PresenceIndex, rules: ContactRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tolerance, overlap = rules.arrays()
+    return ix.place_kind, tolerance, overlap
+
+
+def _layers(ix: PresenceIndex) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    return ix.main.arrays(), ix.delta.arrays()
+
+
 def _close(ix: PresenceIndex, index: np.ndarray, w0: np.ndarray, w1: np.ndarray, rules: ContactRules
            ) -> tuple[np.ndarray, ...]:
     """Return the distinct exposures (case, person, start, end, place), sorted, of hop one."""
-    stays = _stays(ix, index, w0, w1)
-    hits = _exposures(ix, stays, rules)
-    case = stays.owner[hits.stay]
-    person = ix.person[hits.record].astype(_I64)
-    keep = person != index[case]
-    columns = (case[keep], person[keep], hits.start[keep], hits.end[keep], stays.place[hits.stay][keep])
+    columns = kernels.close_hits(_layers(ix), index, w0, w1, *_rules(ix, rules))
     order = np.lexsort(columns[::-1])
     columns = tuple(c[order] for c in columns)
     first = _first_rows(*columns)
@@ -173,34 +86,9 @@ def _close(ix: PresenceIndex, index: np.ndarray, w0: np.ndarray, w1: np.ndarray,
 
 def _secondary(ix: PresenceIndex, index: np.ndarray, close_case: np.ndarray, close_person: np.ndarray,
                close_first: np.ndarray, isolation: np.ndarray, rules: ContactRules) -> tuple[np.ndarray, ...]:
-    """Return (case, secondary person, via) sorted and distinct: hop two from each close contact's window."""
-    stays = _stays(ix, close_person, close_first, isolation)
-    hits = _exposures(ix, stays, rules)
-    row = stays.owner[hits.stay]
-    case, via = close_case[row], close_person[row]
-    person = ix.person[hits.record].astype(_I64)
-    # (case, person, via) packed into one int64 when the codes fit: one sort and one pass find the distinct
-    # links, where a lexsort of two keys took three times as long on a city's month (issue 7 benchmark).
-    pb = max(1, (len(ix.persons) - 1).bit_length())
-    cb = max(1, (len(index) - 1).bit_length())
-    packed = cb + 2 * pb <= 62
-    shift = pb if packed else 32
-    close_keys = (close_case << shift) | close_person  # sorted: rows come sorted by case, person
-    pair = (case << shift) | person
-    at = np.minimum(np.searchsorted(close_keys, pair), max(len(close_keys) - 1, 0))
-    is_close = close_keys[at] == pair if len(close_keys) else np.zeros(len(pair), bool)
-    keep = ~is_close & (person != index[case])
-    pair, via = pair[keep], via[keep]
-    if packed:
-        links = np.sort((pair << pb) | via)
-        links = links[_first_rows(links)]
-        mask = (np.int64(1) << pb) - 1
-        return links >> (2 * pb), (links >> pb) & mask, links & mask
-    order = np.lexsort((via, pair))
-    pair, via = pair[order], via[order]
-    first = _first_rows(pair, via)
-    pair, via = pair[first], via[first]
-    return pair >> 32, pair & MASK32, via
+    """Return (case, secondary person, via), distinct: hop two from each close contact's window."""
+    return kernels.secondary_links(_layers(ix), close_case, close_person, close_first, isolation, index,
+                                   len(ix.persons), *_rules(ix, rules))
 
 
 def _isolation_of(ix: PresenceIndex, persons: np.ndarray, contact_isolation: Mapping[PersonKey, int] | None
@@ -358,12 +246,28 @@ def trace(ix: PresenceIndex, case: IndexCase, rules: ContactRules, hops: int = 2
 def trajectory(ix: PresenceIndex, person: PersonKey, start: int | None = None, end: int | None = None) -> list[Stay]:
     """Return a person's stays that meet [start, end), ordered by time in (then time out, place)."""
     code = ix.persons.code(person)
-    if code < 0:
-        return []
-    pos = ix.by_person[ix.person_off[code]:ix.person_off[code + 1]]
-    key = ix.key[pos]
-    t_in, t_out = key & MASK32, ix.t_out[pos].astype(_I64)
-    keep = (t_in < (NO_ISOLATION if end is None else end)) & (t_out >= (-NO_ISOLATION if start is None else start))
-    stays = [Stay(str(ix.places.values[p]), ix.kind_name(p), a, b)
-             for p, a, b in zip((key[keep] >> 32).tolist(), t_in[keep].tolist(), t_out[keep].tolist(), strict=True)]
+    lo, hi = -NO_ISOLATION if start is None else start, NO_ISOLATION if end is None else end
+    stays = []
+    for layer in (ix.main, ix.delta):
+        if code < 0 or code + 1 >= len(layer.person_off):
+            continue
+        pos = layer.by_person[layer.person_off[code]:layer.person_off[code + 1]]
+        t_in, t_out = layer.t_in[pos].astype(_I64), layer.t_out[pos].astype(_I64)
+        keep = (t_in < hi) & (t_out >= lo)
+        stays += [Stay(str(ix.places.values[p]), ix.kind_name(p), a, b)
+                  for p, a, b in zip(layer.place[pos][keep].tolist(), t_in[keep].tolist(), t_out[keep].tolist(),
+                                     strict=True)]
     return sorted(stays, key=lambda s: (s.t_in, s.t_out, s.place))
+
+
+DIGEST_PRIME = 2_147_483_647
+
+
+def links_digest(arrays: TraceArrays) -> tuple[int, int, int, int]:
+    """Return (exposures, close contacts, secondary links, a sum over the links) to compare engines.
+
+    The sum of ((case × 1,000,003 + person) × 999,983 + via) mod 2^31 − 1 does not depend on row order;
+    the Spark backend computes the same (spark.trace_store_counts).
+    """
+    mixed = ((arrays.sec_case * 1_000_003 + arrays.sec_person) * 999_983 + arrays.sec_via) % DIGEST_PRIME
+    return len(arrays.exp_case), len(arrays.close_person), len(arrays.sec_person), int(mixed.sum())

@@ -4,6 +4,10 @@ Every person sleeps at home (a household of about three) and makes about two mor
 checkpoints, vehicles and grid cells chosen by a Zipf-like popularity, so a few places are very busy
 (a station, a mall) and most are quiet. About three stays per person per day; the same seed gives the
 same city.
+
+`busy_share` makes a dense city (issue 22): that share of all stays is at the busiest 1 % of places (the
+public places at the head of each kind, equally busy), and one in fifty of those stays is a staff shift of
+8–10 hours. Without it about a tenth of stays are at the busiest 1 % (`busiest_share` measures it).
 """
 
 from __future__ import annotations
@@ -58,6 +62,16 @@ def _places(persons: int) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]
     return keys, np.array(kinds, np.int8), by_kind
 
 
+SHIFT_SHARE, SHIFT_MINUTES = 0.02, (480, 600)
+
+
+def _busy_outings(rng: np.random.Generator, busy: int, busy_share: float | None, n: int) -> np.ndarray:
+    """Return which of n outings go to the `busy` head places of their kind (dense cities only)."""
+    if busy_share is None:
+        return np.zeros(n, bool)
+    return rng.random(n) < min(0.95, busy_share * (1 + OUTINGS_PER_DAY) / OUTINGS_PER_DAY)
+
+
 def _popular(rng: np.random.Generator, codes: np.ndarray, n: int) -> np.ndarray:
     """Return n picks from codes: a few very busy places (the first BUSY), the rest a mild Zipf-like skew.
 
@@ -73,8 +87,8 @@ def _popular(rng: np.random.Generator, codes: np.ndarray, n: int) -> np.ndarray:
     return picks
 
 
-def _day(rng: np.random.Generator, day: int, persons: int, by_kind: dict[str, np.ndarray]
-         ) -> tuple[np.ndarray, ...]:
+def _day(rng: np.random.Generator, day: int, persons: int, by_kind: dict[str, np.ndarray],
+         busy: dict[str, int], busy_share: float | None) -> tuple[np.ndarray, ...]:
     """Return one day's stays: (person, place, t_in, t_out)."""
     midnight = MONTH_START + day * 86_400
     who = np.arange(persons, dtype=np.int32)
@@ -90,22 +104,37 @@ def _day(rng: np.random.Generator, day: int, persons: int, by_kind: dict[str, np
         n = int(pick.sum())
         start = midnight + 7 * 3600 + rng.integers(0, 11 * 3600, n)
         length = rng.integers(shortest * 60, longest * 60 + 1, n)
-        parts.append((outings[pick], _popular(rng, by_kind[name], n).astype(np.int32), start, start + length))
+        where = _popular(rng, by_kind[name][busy[name]:], n)
+        to_busy = _busy_outings(rng, busy[name], busy_share, n)
+        where[to_busy] = by_kind[name][rng.integers(0, max(busy[name], 1), int(to_busy.sum()))]
+        shift = to_busy & (rng.random(n) < SHIFT_SHARE)
+        length[shift] = rng.integers(SHIFT_MINUTES[0] * 60, SHIFT_MINUTES[1] * 60 + 1, int(shift.sum()))
+        parts.append((outings[pick], where.astype(np.int32), start, start + length))
     return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
 
-def generate_city(records: int = 90_000_000, seed: int = 2022) -> City:
+def generate_city(records: int = 90_000_000, seed: int = 2022, busy_share: float | None = None) -> City:
     """Return a city-month of about `records` presence records (persons are ints 0…n−1)."""
     rng = np.random.default_rng(seed)
     persons = persons_for(records)
     keys, kinds, by_kind = _places(persons)
-    days = [_day(rng, day, persons, by_kind) for day in range(DAYS)]
+    head = len(keys) // 100  # the busiest 1 % of all places, shared among the kinds by their size
+    public = sum(len(codes) for codes in by_kind.values())
+    busy = {name: (max(1, head * len(codes) // public) if busy_share is not None else 0)
+            for name, codes in by_kind.items()}
+    days = [_day(rng, day, persons, by_kind, busy, busy_share) for day in range(DAYS)]
     person, place, t_in, t_out = (np.concatenate(column) for column in zip(*days, strict=True))
     del days
     source = pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(t_in), np.int8)), pa.array(["synthetic"]))
     batch = Batch([str(i) for i in range(persons)], person, keys, kinds, place, t_in.astype(np.int64),
                   t_out.astype(np.int64), source)
     return City(persons, len(keys), batch)
+
+
+def busiest_share(batch: Batch, share: float = 0.01) -> float:
+    """Return the share of records at the busiest `share` of places (by records)."""
+    counts = np.sort(np.bincount(batch.place, minlength=len(batch.place_keys)))[::-1]
+    return float(counts[:max(1, int(len(counts) * share))].sum() / max(1, counts.sum()))
 
 
 def to_table(batch: Batch, out: Path) -> None:

@@ -1,28 +1,38 @@
-"""The in-memory presence index the engine queries: records sorted two ways, in compact NumPy arrays.
+"""The in-memory presence index the engine queries: records in compact NumPy arrays, sorted two ways.
 
-By place: `key` = place << 32 | t_in, sorted, so one binary search finds the stays at a place that began
-before a time. `run` = place << 32 | (running maximum of t_out within the place, in t_in order) is sorted
-too, so a second binary search finds the first stay that may still be there at a time: together they
-bound the candidates of an exposure without scanning the place. By person: `by_person` lists positions
-in the place order, grouped by person (offsets in `person_off`) and ordered by t_in, for trajectories.
+By place: records are sorted by (place, duration class, t_in), and `seg_off` gives where each (place,
+class) segment starts. A duration class holds the stays of one length band (up to 2, 8, 32 … minutes,
+×4 each; the last open). Within a segment the stays that may still be present at time T began at or
+after T − (the class's longest stay), so two binary searches bound an exposure's candidates at a busy
+place to about twice the stays that really overlap, however long the place's longest stay (issue 22:
+one running maximum per place let a single all-day stay widen every search at that place).
 
-About 24 bytes per record (8 key, 8 run, 4 t_out, 4 person, 4 by_person); times are uint32 epoch seconds
-(1970–2106).
+By person: `by_person` lists positions in the place order, grouped by person (offsets in `person_off`)
+and ordered by t_in, for trajectories and for a contact's own stays.
+
+An index has two layers: `main`, built over the store's final parts (rebuilt by the nightly compaction),
+and `delta`, built over the parts written since (today's and yesterday's platform records, files imported
+during the day). The engine reads both at once; a new record only rebuilds the small delta.
+
+About 20 bytes per record (4 t_in, 4 t_out, 4 person, 4 place, 4 by_person; the fence adds 1/8); times are uint32 epoch
+seconds (1970–2106).
 """
 
 from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 import numpy as np
 
 from fangkong.core.protocol import PLACE_KINDS
+from fangkong.tracing import kernels
 
-MASK32 = np.int64(0xFFFFFFFF)
 MAX_TIME = 0xFFFFFFFF
+CLASS_BOUNDS = kernels.CLASS_BOUNDS
+CLASSES = kernels.CLASSES
 
 
 @dataclass(frozen=True)
@@ -55,30 +65,70 @@ class Keys:
 
 
 @dataclass(frozen=True)
-class PresenceIndex:
-    key: np.ndarray  # int64, place << 32 | t_in, sorted
-    run: np.ndarray  # int64, place << 32 | running max of t_out within place, sorted
-    t_out: np.ndarray  # uint32, by place order
-    person: np.ndarray  # int32 person code, by place order
+class Layer:
+    """One layer's records (see the module docstring). Codes past a layer's dictionaries have no records."""
+
+    t_in: np.ndarray  # uint32, by (place, class, t_in)
+    t_out: np.ndarray  # uint32, same order
+    person: np.ndarray  # int32 person code, same order
+    place: np.ndarray  # int32 place code, same order
+    seg_off: np.ndarray  # int64, places × CLASSES + 1 offsets: segment (place p, class c) is row p * CLASSES + c
+    class_longest: np.ndarray  # int64, the longest stay of each class in seconds
     by_person: np.ndarray  # int32 positions in place order, by (person, t_in)
-    person_off: np.ndarray  # int64, n_persons + 1 offsets into by_person
-    person_longest: np.ndarray  # int64, each person's longest stay (bounds a window search from below)
+    person_off: np.ndarray  # int64, persons + 1 offsets into by_person
+    fence: np.ndarray  # uint32, t_in[::FENCE]: where the kernels' searches run
+
+    @property
+    def records(self) -> int:
+        return len(self.t_in)
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Return the arrays in the order the kernels take them, as read-only views (a layer loaded from
+        disk is memory-mapped read-only, and the kernels are compiled for one type of both layers)."""
+        return tuple(_read_only(getattr(self, f.name)) for f in fields(self))
+
+
+ARRAYS = tuple(f.name for f in fields(Layer))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+def empty_layer() -> Layer:
+    """Return a layer without records (every code is past its dictionaries)."""
+    none = np.zeros(0, np.uint32)
+    return Layer(none, none, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(1, np.int64),
+                 np.zeros(CLASSES, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64), none)
+
+
+@dataclass(frozen=True)
+class PresenceIndex:
+    main: Layer
+    delta: Layer
     place_kind: np.ndarray  # int8 kind code (PLACE_KINDS) per place code
     persons: Keys
     places: Keys
 
     @property
     def records(self) -> int:
-        return len(self.key)
+        return self.main.records + self.delta.records
 
     def nbytes(self) -> int:
         """Return the memory the index arrays take (dictionaries not counted)."""
-        arrays = (self.key, self.run, self.t_out, self.person, self.by_person, self.person_off, self.person_longest,
-                  self.place_kind)
-        return sum(a.nbytes for a in arrays)
+        return self.main.nbytes() + self.delta.nbytes() + self.place_kind.nbytes
 
     def kind_name(self, place: int) -> str:
         return PLACE_KINDS[int(self.place_kind[place])]
+
+    def with_delta(self, delta: Layer, place_kind: np.ndarray, persons: Keys, places: Keys) -> PresenceIndex:
+        """Return this index's main layer with another delta (and the dictionaries that cover both)."""
+        return replace(self, delta=delta, place_kind=np.asarray(place_kind, np.int8), persons=persons, places=places)
 
 
 def keep_freed_memory() -> bool:
@@ -97,46 +147,48 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, -1))
 
 
-def _sort_order(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (order, sorted composite keys) of high << 32 | low.
+def build_layer(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: np.ndarray, n_persons: int,
+                n_places: int) -> Layer:
+    """Return a layer over records given as code arrays (person, place codes; uint32-range times).
 
-    One argsort: measured on this 2-core machine (2026-12-02, 30 M records), cutting the rows into ranges
-    sorted in threads, or packing row numbers into the keys for a SIMD value sort, were slower than this
-    (5–7.5 s against 3.7–4.9 s a sort): the extra arrays cost more in first-touched memory than the
-    sorting saved, and the threads' page faults queue behind each other.
+    Two argsorts of one int64 composite key each: measured on this 2-core machine (2026-12-02, 30 M
+    records), cutting the rows into ranges sorted in threads was slower (the threads' first-touched
+    memory costs more than the sorting saves).
     """
-    composite = (high.astype(np.int64) << 32) | low.astype(np.int64)
-    order = np.argsort(composite)
-    return order, composite[order]
+    if len(t_in) == 0:
+        return replace(empty_layer(), seg_off=np.zeros(n_places * CLASSES + 1, np.int64),
+                       person_off=np.zeros(n_persons + 1, np.int64))
+    t_in64 = np.asarray(t_in, np.int64)
+    duration = np.asarray(t_out, np.int64) - t_in64
+    cls = np.searchsorted(CLASS_BOUNDS, duration, side="left").astype(np.int64)
+    segment = np.asarray(place, np.int64) * CLASSES + cls
+    order = np.argsort((segment << 32) | t_in64)
+    del cls
+    longest = kernels.class_longest(duration, segment)
+    del duration
+    seg_counts = np.bincount(segment, minlength=n_places * CLASSES)
+    del segment
+    seg_off = np.zeros(n_places * CLASSES + 1, np.int64)
+    np.cumsum(seg_counts, out=seg_off[1:])
+    del seg_counts
+    s_in = np.ascontiguousarray(t_in64[order], dtype=np.uint32)
+    del t_in64
+    s_out = np.ascontiguousarray(np.asarray(t_out)[order], dtype=np.uint32)
+    s_person = np.ascontiguousarray(np.asarray(person)[order], dtype=np.int32)
+    s_place = np.ascontiguousarray(np.asarray(place)[order], dtype=np.int32)
+    del order
+    by_person = np.argsort((s_person.astype(np.int64) << 32) | s_in).astype(np.int32)
+    person_off = np.zeros(n_persons + 1, np.int64)
+    np.cumsum(np.bincount(s_person, minlength=n_persons), out=person_off[1:])
+    return Layer(s_in, s_out, s_person, s_place, seg_off, longest, by_person, person_off,
+                 np.ascontiguousarray(s_in[::kernels.FENCE]))
 
 
 def build_index(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: np.ndarray,
                 place_kind: np.ndarray, persons: Keys, places: Keys) -> PresenceIndex:
-    """Return the index over records given as code arrays (person, place codes; uint32-range times)."""
-    order, key = _sort_order(place, t_in)
-    out = np.ascontiguousarray(t_out[order], dtype=np.uint32)
-    # A running max across the whole array is a running max within each place, because place is the
-    # high half: a later place's values are all larger.
-    run = np.maximum.accumulate((key & ~MASK32) | out.astype(np.int64))
-    by_place_person = np.ascontiguousarray(person[order], dtype=np.int32)
-    del order
-    by_person, _ = _sort_order(by_place_person, key & MASK32)
-    counts = np.bincount(by_place_person, minlength=len(persons))
-    person_off = np.zeros(len(persons) + 1, np.int64)
-    np.cumsum(counts, out=person_off[1:])
-    by_person = by_person.astype(np.int32)
-    return PresenceIndex(key, run, out, by_place_person, by_person, person_off,
-                         _longest(key, out, by_person, person_off), np.asarray(place_kind, np.int8), persons, places)
-
-
-def _longest(key: np.ndarray, t_out: np.ndarray, by_person: np.ndarray, person_off: np.ndarray) -> np.ndarray:
-    """Return each person's longest stay in seconds (0 for a person without stays)."""
-    if len(key) == 0:
-        return np.zeros(len(person_off) - 1, np.int64)
-    length = (t_out.astype(np.int64) - (key & MASK32))[by_person]
-    starts = np.minimum(person_off[:-1], len(length) - 1)
-    longest = np.maximum.reduceat(length, starts)
-    return np.where(person_off[1:] > person_off[:-1], longest, 0)
+    """Return a one-layer index over records given as code arrays."""
+    main = build_layer(person, place, t_in, t_out, len(persons), len(places))
+    return PresenceIndex(main, empty_layer(), np.asarray(place_kind, np.int8), persons, places)
 
 
 def index_records(rows: Sequence[tuple[object, str, str, int, int]]) -> PresenceIndex:
@@ -157,4 +209,3 @@ def index_records(rows: Sequence[tuple[object, str, str, int, int]]) -> Presence
                        np.array([places[p] for p in columns[1]], np.int64),
                        np.array(columns[3], np.int64), np.array(columns[4], np.int64),
                        np.array(kinds, np.int8), Keys(list(persons)), Keys(list(places)))
-

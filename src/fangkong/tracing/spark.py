@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fangkong.tracing.index import MASK32, Keys, PresenceIndex
+from fangkong.tracing.engine import DIGEST_PRIME
+from fangkong.tracing.index import Keys, PresenceIndex
 from fangkong.tracing.terms import NO_ISOLATION, ContactRules, Exposure, IndexCase, PersonKey, Trace, sorted_trace
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ def presence_frame(spark: SparkSession, ix: PresenceIndex) -> DataFrame:
     """Return the index's records as a DataFrame (person, place, t_in, t_out) of code columns."""
     import pyarrow as pa
 
-    table = pa.table({"person": ix.person.astype(np.int64), "place": ix.key >> 32,
-                      "t_in": ix.key & MASK32, "t_out": ix.t_out.astype(np.int64)})
+    layers = (ix.main, ix.delta)
+    table = pa.table({name: np.concatenate([getattr(layer, name).astype(np.int64) for layer in layers])
+                      for name in ("person", "place", "t_in", "t_out")})
     return spark.createDataFrame(table)
 
 
@@ -74,17 +76,37 @@ def _cases_frame(spark: SparkSession, ix: PresenceIndex | Dictionaries, cases: S
         "ciso": np.array([iso(c.contacts_isolated) for c in cases], np.int64)}))
 
 
-def _exposed(stays: DataFrame, presence: DataFrame, rules: DataFrame) -> DataFrame:
-    """Return stays (case_id, idx, place, a, b, …) joined to every record there that meets the rule."""
+BUCKET = 3600  # records and stays are joined by place and hour (issue 22), not by place alone
+
+
+def _buckets(presence: DataFrame) -> DataFrame:
+    """Return each record once per hour it covers: (other, place, bucket, c, d)."""
     from pyspark.sql import functions as F
 
-    other = presence.select(F.col("person").alias("other"), "place", F.col("t_in").alias("c"),
-                            F.col("t_out").alias("d"))
-    joined = stays.join(rules, "place").join(other, "place")
-    start = F.greatest(F.col("a") - F.col("tol"), F.col("c"))
-    end = F.least(F.col("b") + F.col("tol"), F.col("d"))
+    return presence.select(F.col("person").alias("other"), "place", F.col("t_in").alias("c"),
+                           F.col("t_out").alias("d"),
+                           F.explode(F.sequence(F.floor(F.col("t_in") / BUCKET).cast("long"),
+                                                F.floor(F.col("t_out") / BUCKET).cast("long"))).alias("bucket"))
+
+
+def _exposed(stays: DataFrame, buckets: DataFrame, rules: DataFrame) -> DataFrame:
+    """Return stays (case_id, idx, place, a, b, …) joined to every record there that meets the rule.
+
+    The widened stay is cut into the hours it covers and joined to the records by place and hour; a pair
+    is kept in the one hour its overlap starts, so each pair comes out once.
+    """
+    from pyspark.sql import functions as F
+
+    widened = (stays.join(rules, "place").withColumn("wa", F.col("a") - F.col("tol"))
+               .withColumn("wb", F.col("b") + F.col("tol"))
+               .withColumn("bucket", F.explode(F.sequence(F.floor(F.col("wa") / BUCKET).cast("long"),
+                                                          F.floor(F.col("wb") / BUCKET).cast("long")))))
+    joined = widened.join(buckets, ["place", "bucket"])
+    start = F.greatest(F.col("wa"), F.col("c"))
+    end = F.least(F.col("wb"), F.col("d"))
     return (joined.withColumn("s", start).withColumn("e", end)
-            .where((F.col("e") - F.col("s") >= F.col("m")) & (F.col("other") != F.col("idx"))))
+            .where((F.col("e") - F.col("s") >= F.col("m")) & (F.col("other") != F.col("idx"))
+                   & (F.floor(F.col("s") / BUCKET) == F.col("bucket"))))
 
 
 def trace_frames(spark: SparkSession, presence: DataFrame, rules: DataFrame, cases: DataFrame, hops: int = 2,
@@ -96,7 +118,8 @@ def trace_frames(spark: SparkSession, presence: DataFrame, rules: DataFrame, cas
                    .where((F.col("t_in") < F.col("w1")) & (F.col("t_out") >= F.col("w0")))
                    .select("case_id", "idx", "place", F.greatest("t_in", "w0").alias("a"),
                            F.least("t_out", "w1").alias("b")))
-    exposures = (_exposed(index_stays, presence, rules)
+    buckets = _buckets(presence)
+    exposures = (_exposed(index_stays, buckets, rules)
                  .select("case_id", F.col("other").alias("person"), "s", "e", "place").distinct())
     if hops < 2:
         return exposures, None
@@ -109,7 +132,7 @@ def trace_frames(spark: SparkSession, presence: DataFrame, rules: DataFrame, cas
                      .where((F.col("t_in") < F.col("ciso")) & (F.col("t_out") >= F.col("first")))
                      .select("case_id", "idx", F.col("person").alias("via"), "place",
                              F.greatest("t_in", "first").alias("a"), F.least("t_out", "ciso").alias("b")))
-    secondary = (_exposed(contact_stays, presence, rules)
+    secondary = (_exposed(contact_stays, buckets, rules)
                  .select("case_id", F.col("other").alias("person"), "via").distinct()
                  .join(close.select("case_id", "person"), ["case_id", "person"], "left_anti"))
     return exposures, secondary
@@ -136,9 +159,32 @@ def trace_store(store: PresenceStore, cases: Sequence[IndexCase], rules: Contact
                 spark: SparkSession | None = None) -> list[Trace]:
     """Return the traces computed by Spark straight from a store's Parquet parts (nothing indexed in
     memory: the records may be larger than this machine); only the dictionaries are read here."""
+    spark = spark or local_session()
+    dicts, exposures, secondary = _store_frames(store, cases, rules, hops, spark)
+    return _collect(dicts, cases, rules, exposures, secondary)
+
+
+def trace_store_counts(store: PresenceStore, cases: Sequence[IndexCase], rules: ContactRules,
+                       spark: SparkSession | None = None) -> tuple[int, int, int, int]:
+    """Return engine.links_digest's figures computed by Spark from a store (the benchmark's equality check)."""
     from pyspark.sql import functions as F
 
     spark = spark or local_session()
+    _dicts, exposures, secondary = _store_frames(store, cases, rules, 2, spark)
+    assert secondary is not None
+    exposures = exposures.cache()
+    close = exposures.select("case_id", "person").distinct().count()
+    mixed = ((F.col("case_id") * 1_000_003 + F.col("person")) * 999_983 + F.col("via")) % DIGEST_PRIME
+    row = secondary.agg(F.count(F.lit(1)).alias("n"), F.sum(mixed).alias("sum")).collect()[0]
+    result = exposures.count(), close, int(row["n"]), int(row["sum"] or 0)
+    exposures.unpersist()
+    return result
+
+
+def _store_frames(store: PresenceStore, cases: Sequence[IndexCase], rules: ContactRules, hops: int,
+                  spark: SparkSession) -> tuple[Dictionaries, DataFrame, DataFrame | None]:
+    from pyspark.sql import functions as F
+
     persons, places, kinds = store.dictionaries()
     dicts = Dictionaries(persons, places, kinds)
     paths = [str(p) for p in store.part_paths()]
@@ -150,7 +196,7 @@ def trace_store(store: PresenceStore, cases: Sequence[IndexCase], rules: Contact
         presence = spark.createDataFrame([], "person long, place long, t_in long, t_out long")
     exposures, secondary = trace_frames(spark, presence, rules_frame(spark, dicts, rules),
                                         _cases_frame(spark, dicts, cases, rules), hops)
-    return _collect(dicts, cases, rules, exposures, secondary)
+    return dicts, exposures, secondary
 
 
 def _collect(ix: PresenceIndex | Dictionaries, cases: Sequence[IndexCase], rules: ContactRules,

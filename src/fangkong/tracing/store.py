@@ -6,7 +6,15 @@ acknowledged, it only leaves an orphan part):
     persons.parquet         person dictionary: code = row, key text (canonical ints decode to int)
     places.parquet          place dictionary: key text, kind code (PLACE_KINDS)
     parts/NNNNNN.parquet    records as codes: person, place (int32), t_in, t_out (int64 epoch s), source
-    index/                  the last built PresenceIndex as .npy arrays, memory-mapped on load
+    index/                  the main layer of the index as .npy arrays, memory-mapped on load, and the parts
+                            it covers (meta.json)
+
+The index has two layers (see index.py). The main layer covers the parts folded in by the last
+compaction; every later part goes to the delta layer, rebuilt in memory when a part changes (it holds a
+day or two of the platform's records, so a record written a second ago is traced without rebuilding the
+main layer). `compact` folds every part that can no longer change into the main layer: the scheduler runs
+it at night, and a snapshot runs it when the delta has grown past `DELTA_LIMIT` records of final parts
+(a big file imported during the day).
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,15 +33,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from fangkong.core.presence import PresenceRecord
 from fangkong.tracing.columns import COLUMNS, Batch, normalise, person_key
-from fangkong.tracing.index import Keys, PresenceIndex, build_index
+from fangkong.tracing.index import ARRAYS, Keys, Layer, PresenceIndex, build_index, build_layer, empty_layer
 
 Progress = Callable[[int, int], None]  # (done, total), in bytes of the file read
-INDEX_ARRAYS = ("key", "run", "t_out", "person", "by_person", "person_off", "person_longest", "place_kind")
+DELTA_LIMIT = 2_000_000  # final records in the delta layer before a snapshot compacts
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,8 @@ class PresenceStore:
         (self.path / "parts").mkdir(parents=True, exist_ok=True)
         self._index: PresenceIndex | None = None
         self._index_parts: list[str] | None = None
+        self._main: tuple[list[str], Layer] | None = None
+        self._main_stamp = 0
         self._dictionaries: dict[str, tuple[int, pa.Table, dict[str, int]]] = {}
 
     # -- on disk -----------------------------------------------------------------------------------------
@@ -184,11 +197,12 @@ class PresenceStore:
         return codes
 
     def write_batch(self, batch: Batch, content_hash: str | None = None, label: str | None = None,
-                    digest: str = "") -> int:
+                    digest: str = "", open_until: int | None = None) -> int:
         """Store checked records as a new part; return how many were written.
 
         A part written with a `label` replaces the part of that label, if any (the platform's daily parts
-        are rewritten on every sync; see tracing/sync.py). Unlabelled parts are never replaced.
+        are rewritten on every sync; see tracing/sync.py). Unlabelled parts are never replaced. A part
+        with `open_until` (epoch seconds) may still be replaced until then: compaction leaves it alone.
         """
         with self._locked():
             manifest = self._manifest()
@@ -204,7 +218,10 @@ class PresenceStore:
                 part = pa.table({"person": persons, "place": places, "t_in": batch.t_in, "t_out": batch.t_out,
                                  "source": _dictionary_encoded(batch.source)})
                 _write_atomic(self.path / "parts" / name, lambda p: pq.write_table(part, p))
-                manifest["parts"].append({"name": name, "rows": len(batch)} | ({"label": label} if label else {}))
+                t_max = int(batch.t_out.max())
+                manifest["parts"].append({"name": name, "rows": len(batch), "t_max": t_max}
+                                         | ({"label": label} if label else {})
+                                         | ({"open_until": open_until} if open_until else {}))
             if content_hash:
                 manifest["imports"][content_hash] = {"rows": len(batch)}
             if label is not None:
@@ -222,7 +239,8 @@ class PresenceStore:
         """Check and store a table with the presence columns; raise ImportFailed naming bad rows."""
         return self.write_batch(normalise(table, default_source=source))
 
-    def append(self, records: Iterable[PresenceRecord], label: str | None = None) -> int:
+    def append(self, records: Iterable[PresenceRecord], label: str | None = None, open_until: int | None = None
+               ) -> int:
         """Store records the platform writes (passages, check-ins), as a part replacing `label`'s.
 
         With a label, writing the same records again changes nothing (no new part, no index rebuild).
@@ -239,7 +257,8 @@ class PresenceStore:
             "t_out": pa.array([_epoch(r.t_out) for r in rows], pa.int64()),
             "source": pa.array([r.source for r in rows], pa.string()),
         })
-        return self.write_batch(normalise(table, default_source="platform"), label=label, digest=digest)
+        return self.write_batch(normalise(table, default_source="platform"), label=label, digest=digest,
+                                open_until=open_until)
 
     def import_file(self, path: Path | str, progress: Progress | None = None) -> ImportResult:
         """Import a CSV or Parquet file of presence records, once per content; raise ImportFailed on bad rows."""
@@ -274,35 +293,119 @@ class PresenceStore:
         return (Keys([person_key(k) for k in persons["key"].to_pylist()]), Keys(places["key"].to_pylist()),
                 kinds.astype(np.int8))
 
-    def _cached_index(self, parts: list[str], persons: Keys, places: Keys) -> PresenceIndex | None:
-        folder = self.path / "index"
-        meta = folder / "meta.json"
-        if not meta.exists() or json.loads(meta.read_text()).get("parts") != parts:
-            return None
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in INDEX_ARRAYS}
-        if len(arrays["person_off"]) != len(persons) + 1 or len(arrays["place_kind"]) != len(places):
-            return None
-        return PresenceIndex(**arrays, persons=persons, places=places)
+    def _layer(self, parts: list[str], persons: int, places: int) -> Layer:
+        person, place, t_in, t_out = self._load_records(parts)
+        return build_layer(person, place, t_in, t_out, persons, places)
 
-    def _save_index(self, index: PresenceIndex, parts: list[str]) -> None:
-        folder = self.path / "index"
-        folder.mkdir(exist_ok=True)
-        (folder / "meta.json").unlink(missing_ok=True)  # the arrays below are not this index's until meta says so
-        for name in INDEX_ARRAYS:
-            _write_atomic(folder / f"{name}.npy", lambda p, a=getattr(index, name): _save_array(p, a))
-        (folder / "meta.json").write_text(json.dumps({"parts": parts}))
+    def _saved_main(self) -> tuple[list[str], Layer] | None:
+        """Return the main layer on disk and the parts it covers, or None when there is none.
+
+        `index/current.json` names the folder of the current main layer; a compaction writes a new folder
+        and then replaces that file, so a reader (another worker) never sees half a layer.
+        """
+        pointer = self.path / "index" / "current.json"
+        if not pointer.exists():
+            return None
+        stamp = pointer.stat().st_mtime_ns
+        if self._main is not None and self._main_stamp == stamp:
+            return self._main
+        current = json.loads(pointer.read_text())
+        folder = self.path / "index" / current["folder"]
+        if not all((folder / f"{name}.npy").exists() for name in ARRAYS):
+            return None
+        self._main = (current["parts"], Layer(**{name: np.load(folder / f"{name}.npy", mmap_mode="r")
+                                                 for name in ARRAYS}))
+        self._main_stamp = stamp
+        return self._main
+
+    def _save_main(self, layer: Layer, parts: list[str]) -> None:
+        root = self.path / "index"
+        root.mkdir(exist_ok=True)
+        pointer = root / "current.json"
+        previous = json.loads(pointer.read_text())["folder"] if pointer.exists() else None
+        number = int(previous.removeprefix("main-")) + 1 if previous else 1
+        folder = root / f"main-{number:06d}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for name in ARRAYS:
+            _save_array(folder / f"{name}.npy", getattr(layer, name))
+        _write_atomic(pointer, lambda p: p.write_text(json.dumps({"folder": folder.name, "parts": parts})))
+        self._main_stamp = pointer.stat().st_mtime_ns
+        for old in root.iterdir():  # readers that mapped an old layer keep it until they let go (Linux)
+            if old.is_dir() and old.name != folder.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def final_parts(self, now: int | None = None) -> list[dict]:
+        """Return the manifest's parts that can no longer change (see `compact`)."""
+        now = int(time.time()) if now is None else now
+        return [p for p in self._manifest()["parts"] if p.get("open_until", 0) <= now]
+
+    def needs_compaction(self, now: int | None = None) -> bool:
+        """Return whether some final part is not yet in the main layer on disk."""
+        main = self._saved_main()
+        covered = set(main[0]) if main else set()
+        return any(p["name"] not in covered for p in self.final_parts(now))
+
+    def compact(self, now: int | None = None, persist: bool = True) -> int:
+        """Fold every part that can no longer change into the main layer; return the records it covers.
+
+        A part is final unless it was written with an `open_until` still ahead of `now` (today's and
+        yesterday's platform parts). Run at night by the scheduler (COMPACT_JOB); the main layer is
+        rebuilt whole, under the store's lock, and written beside the old one before it replaces it.
+        """
+        with self._locked():
+            final = [p["name"] for p in self.final_parts(now)]
+            persons, places, _kinds = self._keys()
+            layer = self._layer(final, len(persons), len(places))
+            if persist:
+                self._save_main(layer, final)
+            self._main = (final, layer)
+            self._index = None
+        return layer.records
+
+    def purge_before(self, cutoff: int) -> int:
+        """Remove the parts whose every record ended before `cutoff` (epoch s); return the records removed.
+
+        Labels stay in the manifest, so a purged platform day is not fetched again; the main layer is
+        rebuilt by the next snapshot (its parts are gone).
+        """
+        with self._locked():
+            manifest = self._manifest()
+            for part in manifest["parts"]:
+                if "t_max" not in part:  # parts written before the manifest kept it
+                    t_out = pq.read_table(self.path / "parts" / part["name"], columns=["t_out"])["t_out"]
+                    part["t_max"] = int(pc.max(t_out).as_py() or 0)
+            gone = [p for p in manifest["parts"] if p["t_max"] < cutoff]
+            manifest["parts"] = [p for p in manifest["parts"] if p not in gone]
+            self._save_manifest(manifest)
+            for part in gone:
+                (self.path / "parts" / part["name"]).unlink(missing_ok=True)
+        return sum(p["rows"] for p in gone)
 
     def snapshot(self, persist: bool = True) -> PresenceIndex:
-        """Return the index over every record stored so far (built once per change, kept on disk)."""
-        parts = [part["name"] for part in self._manifest()["parts"]]
+        """Return the index over every record stored so far: the main layer and a delta over newer parts.
+
+        Built once per change of the manifest: a new or rewritten part rebuilds only the delta, unless a
+        part of the main layer is gone (a purge) or the delta holds more than DELTA_LIMIT final records,
+        when the main layer is compacted first.
+        """
+        manifest = self._manifest()
+        parts = [part["name"] for part in manifest["parts"]]
         if self._index is not None and self._index_parts == parts:
             return self._index
         persons, places, kinds = self._keys()
-        index = self._cached_index(parts, persons, places)
-        if index is None:
-            person, place, t_in, t_out = self._load_records(parts)
-            index = build_index(person, place, t_in, t_out, kinds, persons, places)
-            if persist:
-                self._save_index(index, parts)
+        main = self._saved_main() or self._main  # another process may have compacted since
+        now = int(time.time())
+        if main is not None:
+            delta_parts = [p for p in manifest["parts"] if p["name"] not in set(main[0])]
+            final_rows = sum(p["rows"] for p in delta_parts if p.get("open_until", 0) <= now)
+        if main is None or not set(main[0]) <= set(parts) or final_rows > DELTA_LIMIT:
+            self.compact(now, persist)
+            main = self._main
+        assert main is not None
+        covered = set(main[0])
+        delta_names = [name for name in parts if name not in covered]
+        delta = self._layer(delta_names, len(persons), len(places)) if delta_names else empty_layer()
+        index = PresenceIndex(main[1], delta, kinds, persons, places)
         self._index, self._index_parts = index, parts
         return index

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.presence import PresenceRecord
+from fangkong.core.scheduler import Job, JobContext
 from fangkong.tracing.store import PresenceStore
 
 Source = Callable[[Session, datetime, datetime], Sequence[PresenceRecord]]
@@ -68,5 +70,27 @@ def sync_platform(session: Session, store: PresenceStore, sources: Sequence[Sour
     for day in days:
         start, end = _bounds(day)
         records = [_keyed(r) for source in sources for r in source(session, start, end)]
-        total += store.append(records, label=LABEL_PREFIX + day.isoformat())  # 0 when unchanged
+        open_until = int((start + timedelta(days=OPEN_DAYS)).timestamp())  # rewritten until then: stays in the delta
+        total += store.append(records, label=LABEL_PREFIX + day.isoformat(), open_until=open_until)  # 0 if unchanged
     return SyncResult(tuple(days), total)
+
+
+COMPACT_HOURS = range(1, 5)  # local hours when the scheduler folds the day's parts into the main layer
+
+
+def compact_job(session: Session, context: JobContext) -> int:
+    """Scheduler job: at night, fold the parts that can no longer change into the main layer."""
+    if context.now.astimezone(LOCAL_TZ).hour not in COMPACT_HOURS:
+        return 0
+    store = PresenceStore(context.settings.presence_dir)
+    now = int(context.now.timestamp())
+    return store.compact(now) if store.needs_compaction(now) else 0
+
+
+def purge_presence(session: Session, settings: Any, now: datetime) -> dict[str, int]:
+    """Drop store parts whose records all ended FANGKONG_PRESENCE_RETENTION_DAYS ago (core.retention)."""
+    cutoff = now - timedelta(days=settings.presence_retention_days)
+    return {"presence_records": PresenceStore(settings.presence_dir).purge_before(int(cutoff.timestamp()))}
+
+
+COMPACT_JOB = Job("presence.compact", 3600, compact_job)
