@@ -206,3 +206,19 @@ def _trace_after_linking(db, personas: Personas, phone: str) -> dict:  # type: i
     r = _trace(personas, person, datetime.now(UTC) - timedelta(minutes=5))
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def test_contacts_are_read_page_by_page_with_their_total(personas: Personas, city) -> None:  # type: ignore[no-untyped-def]
+    ids = city["ids"]
+    full = _trace(personas, ids["甲"], city["t0"] - timedelta(hours=1)).json()
+    health, headers = personas.browser("health"), personas.headers("health")
+    url = f"/api/v1/tracing/cases/{ids['甲']}/contacts"
+    pages = [health.get(url, params={"hop": 1, "offset": o, "limit": 1}, headers=headers).json() for o in (0, 1, 2)]
+    assert [p["total"] for p in pages] == [2, 2, 2] and [len(p["items"]) for p in pages] == [1, 1, 0]
+    assert {i["person_id"] for p in pages for i in p["items"]} == {c["person_id"] for c in full["close"]}
+    secondary = health.get(url, headers=headers).json()  # hop 2 by default
+    assert [(i["person_id"], i["via"]) for i in secondary["items"]] == [(ids["戊"], [f"p:{ids['乙']}"])]
+    too_big = health.get(url, params={"limit": 100_000}, headers=headers)
+    assert too_big.status_code == 422 and too_big.headers["content-type"].startswith("application/problem+json")
+    station = personas.browser("station").get(url, headers=personas.headers("station"))
+    assert station.status_code in (403, 404)

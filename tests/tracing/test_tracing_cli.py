@@ -110,3 +110,18 @@ def test_engine_spark_on_a_store_prints_the_same_json(app: typer.Typer, presence
     spark = CliRunner().invoke(app, [*args, "--engine", "spark"])
     assert spark.exit_code == 0, spark.output
     assert json.loads(spark.output) == json.loads(embedded.output) and json.loads(embedded.output)["close"]
+
+
+def test_out_writes_both_hops_to_parquet_as_the_json_says(app: typer.Typer, presence: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    args = ["trace", "--presence", str(presence), "--index", "1", "--onset", "2022-03-01T18:00+08:00"]
+    want = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "contacts.parquet")])
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(tmp_path / "contacts.parquet").to_pylist()
+    close = [(r["person"], r["place"], r["start"].isoformat()) for r in rows if r["hop"] == 1]
+    assert close == [(str(c["person"]), e["place"], e["start"]) for c in want["close"] for e in c["exposures"]]
+    secondary = sorted((r["person"], r["via"]) for r in rows if r["hop"] == 2)
+    assert secondary == sorted((str(s["person"]), str(v)) for s in want["secondary"] for v in s["via"])
+    assert secondary and all(r["index"] == "1" for r in rows)

@@ -207,6 +207,7 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("POST", "/tracing/cases/{person_id}/dispatch"): ("/tracing/cases/{own_person}/dispatch", TRACERS),
     ("POST", "/tracing/exposures/{exposure_id}/strike"): ("/tracing/exposures/{exposure}/strike", TRACERS),
     ("GET", "/api/v1/tracing/cases/{person_id}"): ("/api/v1/tracing/cases/{own_person}", TRACERS),
+    ("GET", "/api/v1/tracing/cases/{person_id}/contacts"): ("/api/v1/tracing/cases/{own_person}/contacts", TRACERS),
     ("POST", "/api/v1/tracing/cases/{person_id}/trace"): ("/api/v1/tracing/cases/{own_person}/trace", TRACERS),
     ("POST", "/api/v1/tracing/cases/{person_id}/dispatch"): ("/api/v1/tracing/cases/{own_person}/dispatch", TRACERS),
     ("GET", "/followups"): ("/followups", FOLLOWUP_READERS),

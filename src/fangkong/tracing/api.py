@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from fangkong.core.access import TRACE_RUN
@@ -13,6 +14,7 @@ from fangkong.core.web.work import guard, work
 from fangkong.tracing import cases
 from fangkong.tracing.terms import format_time
 
+MAX_PAGE = 5000
 router = APIRouter(prefix="/api/v1/tracing", tags=["tracing"], dependencies=[guard(TRACE_RUN)])
 
 
@@ -43,6 +45,13 @@ class CaseOut(BaseModel):
     close: list[ContactOut]
     secondary: list[ContactOut]
     trajectory: list[dict[str, object]]
+
+
+class ContactPage(BaseModel):
+    total: int = Field(description="Contacts of this hop in the case")
+    offset: int
+    limit: int
+    items: list[ContactOut]
 
 
 class DispatchOut(BaseModel):
@@ -79,6 +88,17 @@ def get_case(request: Request, person_id: Id) -> CaseOut:
     """Return a case's contacts with their evidence, and its trajectory."""
     with work(request) as w:
         return _case_out(cases.case_view(w.session, w.user, person_id, request.app.state.presence))
+
+
+@router.get("/cases/{person_id}/contacts", response_model=ContactPage)
+def list_contacts(request: Request, person_id: Id, hop: Annotated[int, Query(ge=1, le=2)] = 2,
+                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500) -> ContactPage:
+    """Return a page of a case's close (hop 1) or secondary (hop 2) contacts, by id, with the total."""
+    with work(request) as w:
+        total, views, places = cases.contacts_page(w.session, w.user, person_id, request.app.state.presence, hop,
+                                                   offset, limit)
+        return ContactPage(total=total, offset=offset, limit=limit, items=[_contact(v, places) for v in views])
 
 
 @router.post("/cases/{person_id}/trace", response_model=CaseOut)

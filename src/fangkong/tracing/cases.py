@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -362,3 +362,30 @@ def upgrade_secondaries(session: Session, user: User, person_id: int, status: st
                       profile_name=profile)
         upgraded += 1
     return upgraded
+
+
+def contacts_page(session: Session, user: User, person_id: int, presence: Presence, hop: int, offset: int,
+                  limit: int) -> tuple[int, list[ContactView], dict[str, str]]:
+    """Return one page of a case's contacts of a hop (by id), the total, and the names of their places.
+
+    For API clients reading thousands of secondary contacts: the page is read from the database by
+    offset and limit, never the whole case.
+    """
+    person, case = get_case(session, user, person_id)
+    if case is None:
+        return 0, [], {}
+    where = (Exposure.case_id == case.id, Exposure.hop == hop)
+    total = session.execute(select(func.count()).select_from(Exposure).where(*where)).scalar_one()
+    rows = list(session.execute(select(Exposure).where(*where).order_by(Exposure.id).offset(offset)
+                                .limit(limit)).scalars())
+    ids = {r.person_id for r in rows if r.person_id}
+    people = {p.id: p for p in session.execute(select(Person).where(Person.id.in_(ids))).scalars()} if ids else {}
+    views = []
+    for row in rows:
+        who = people.get(row.person_id) if row.person_id else None
+        views.append(ContactView(row, who.name if who else row.contact_key, who.unit.name if who else "",
+                                 json.loads(row.evidence or "[]"), [link.via_key for link in row.links]))
+    places = place_names(session, {str(e["place"]) for v in views for e in v.evidence}, presence.namers)
+    audit.record(session, "trace_view", "trace_cases", case.id, person_id=person.id, hop=hop, offset=offset,
+                 contacts=len(rows))
+    return total, views, places

@@ -143,6 +143,9 @@ def trace_command(
     engine_name: Annotated[Engine | None, typer.Option(
         "--engine", help="embedded, or spark for a province (default: FANGKONG_TRACING_ENGINE).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the contacts to this Parquet file (one row per exposure or secondary link) "
+                      "instead of printing them: for batches with millions of links.")] = None,
 ) -> None:
     """Trace an index case (or a batch): close contacts with their exposures, and secondary contacts."""
     if (index_file is None) == (index is None):
@@ -169,6 +172,17 @@ def trace_command(
         err.print(f"[red]{presence}: {exc}[/]")
         raise typer.Exit(2) from None
     started = time.perf_counter()
+    if out is not None:
+        if engine_name is Engine.spark:
+            raise typer.BadParameter("--out writes the embedded engine's arrays; use --engine embedded")
+        from fangkong.tracing.results import write_parquet
+
+        arrays = engine.trace_arrays(ix, cases, rules, hops)
+        rows = write_parquet(out, ix, cases, arrays)
+        console.print(f"{len(cases)} case(s): {len(arrays.close_person)} close contacts, "
+                      f"{len(arrays.sec_person)} secondary links → {out} ({rows} rows, "
+                      f"{time.perf_counter() - started:.1f} s)")
+        return
     results = _run(ix, cases, rules, hops, engine_name)
     _emit(results, index_file is not None, as_json, time.perf_counter() - started)
 

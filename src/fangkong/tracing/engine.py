@@ -269,5 +269,6 @@ def links_digest(arrays: TraceArrays) -> tuple[int, int, int, int]:
     The sum of ((case × 1,000,003 + person) × 999,983 + via) mod 2^31 − 1 does not depend on row order;
     the Spark backend computes the same (spark.trace_store_counts).
     """
-    mixed = ((arrays.sec_case * 1_000_003 + arrays.sec_person) * 999_983 + arrays.sec_via) % DIGEST_PRIME
+    case, person, via = (a.astype(_I64) for a in (arrays.sec_case, arrays.sec_person, arrays.sec_via))
+    mixed = ((case * 1_000_003 + person) * 999_983 + via) % DIGEST_PRIME
     return len(arrays.exp_case), len(arrays.close_person), len(arrays.sec_person), int(mixed.sum())

@@ -1,8 +1,9 @@
 """The same trace on Apache Spark (PySpark), for a province's data that does not fit one machine (issue 7).
 
-The rule is written as DataFrame joins on place with the overlap filter, the way it reads in the issue;
-results are collected and put in the same canonical order as the embedded engine's, so both give
-exactly the same Trace. Works on code columns (person, place: ints) like the store's Parquet parts.
+The rule is written as DataFrame joins on place and hour with the overlap filter (issue 22: a join on
+place alone explodes at busy places); results are collected and put in the same canonical order as the
+embedded engine's, so both give exactly the same Trace. Works on code columns (person, place: ints) like
+the store's Parquet parts.
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ def local_session(cores: int = 1) -> SparkSession:
             .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
             .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
             .getOrCreate())
+
+
+def session() -> SparkSession:
+    """Return the session `fangkong trace --engine spark` uses: a cluster's when FANGKONG_SPARK_MASTER names
+    one (yarn, spark://host:7077, k8s://…; the rest of the configuration comes from spark-defaults.conf
+    or spark-submit), otherwise local on every core of this machine."""
+    import os
+
+    from pyspark.sql import SparkSession
+
+    master = os.environ.get("FANGKONG_SPARK_MASTER", "").strip()
+    if not master:
+        return local_session(os.cpu_count() or 1)
+    return SparkSession.builder.master(master).appName("fangkong-tracing").getOrCreate()
 
 
 def presence_frame(spark: SparkSession, ix: PresenceIndex) -> DataFrame:
@@ -159,7 +174,7 @@ def trace_store(store: PresenceStore, cases: Sequence[IndexCase], rules: Contact
                 spark: SparkSession | None = None) -> list[Trace]:
     """Return the traces computed by Spark straight from a store's Parquet parts (nothing indexed in
     memory: the records may be larger than this machine); only the dictionaries are read here."""
-    spark = spark or local_session()
+    spark = spark or session()
     dicts, exposures, secondary = _store_frames(store, cases, rules, hops, spark)
     return _collect(dicts, cases, rules, exposures, secondary)
 
