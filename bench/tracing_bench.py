@@ -361,7 +361,6 @@ def bench_delta(path: Path, ix: PresenceIndex, case: IndexCase, rules: ContactRu
     store = PresenceStore(path)
     store.snapshot()
     contact = f"delta-{case.person}"
-    place = ix.places.values[int(ix.main.place[ix.main.by_person[ix.main.person_off[int(case.person)]]])]
     stays = engine.trajectory(ix, case.person, case.onset - rules.lookback_s, case.isolated)
     stay = stays[-1] if stays else None
     if stay is None:
@@ -377,7 +376,7 @@ def bench_delta(path: Path, ix: PresenceIndex, case: IndexCase, rules: ContactRu
     assert contact in [c.person for c in found.close], "the record written a second ago was not traced"  # type: ignore[attr-defined]
     assert fresh.main is ix.main or fresh.main.records == ix.main.records  # type: ignore[attr-defined]
     line("a record written a second ago: write the part", write)
-    line("… snapshot (delta layer rebuilt, main kept)", snap, note=f"(at {place!r}'s city of {ix.records:,})")
+    line("… snapshot (delta layer rebuilt, main kept)", snap, note=f"(a city of {ix.records:,} records)")
     line("… trace that finds it as a close contact", trace_s)
 
 

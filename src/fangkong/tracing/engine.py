@@ -251,12 +251,9 @@ def trajectory(ix: PresenceIndex, person: PersonKey, start: int | None = None, e
     for layer in (ix.main, ix.delta):
         if code < 0 or code + 1 >= len(layer.person_off):
             continue
-        pos = layer.by_person[layer.person_off[code]:layer.person_off[code + 1]]
-        t_in, t_out = layer.t_in[pos].astype(_I64), layer.t_out[pos].astype(_I64)
-        keep = (t_in < hi) & (t_out >= lo)
-        stays += [Stay(str(ix.places.values[p]), ix.kind_name(p), a, b)
-                  for p, a, b in zip(layer.place[pos][keep].tolist(), t_in[keep].tolist(), t_out[keep].tolist(),
-                                     strict=True)]
+        rows = np.asarray(layer.prec[layer.person_off[code]:layer.person_off[code + 1]], _I64)
+        keep = (rows[:, 1] < hi) & (rows[:, 2] >= lo)
+        stays += [Stay(str(ix.places.values[p]), ix.kind_name(p), a, b) for p, a, b in rows[keep].tolist()]
     return sorted(stays, key=lambda s: (s.t_in, s.t_out, s.place))
 
 

@@ -7,14 +7,14 @@ after T − (the class's longest stay), so two binary searches bound an exposure
 place to about twice the stays that really overlap, however long the place's longest stay (issue 22:
 one running maximum per place let a single all-day stay widen every search at that place).
 
-By person: `by_person` lists positions in the place order, grouped by person (offsets in `person_off`)
-and ordered by t_in, for trajectories and for a contact's own stays.
+By person: `prec` holds the records again grouped by person (offsets in `person_off`) and ordered by
+t_in, for trajectories and for a contact's own stays.
 
 An index has two layers: `main`, built over the store's final parts (rebuilt by the nightly compaction),
 and `delta`, built over the parts written since (today's and yesterday's platform records, files imported
 during the day). The engine reads both at once; a new record only rebuilds the small delta.
 
-About 20 bytes per record (4 t_in, 4 t_out, 4 person, 4 place, 4 by_person; the fence adds 1/8); times are uint32 epoch
+About 24.4 bytes per record (12 by place, 12 by person, 0.4 for the fence); times are uint32 epoch
 seconds (1970–2106).
 """
 
@@ -66,21 +66,24 @@ class Keys:
 
 @dataclass(frozen=True)
 class Layer:
-    """One layer's records (see the module docstring). Codes past a layer's dictionaries have no records."""
+    """One layer's records (see the module docstring). Codes past a layer's dictionaries have no records.
 
-    t_in: np.ndarray  # uint32, by (place, class, t_in)
-    t_out: np.ndarray  # uint32, same order
-    person: np.ndarray  # int32 person code, same order
-    place: np.ndarray  # int32 place code, same order
+    Each record is kept twice, as three uint32 side by side so that one cache line brings all of a record:
+    `rec` (t_in, t_out, person) in place order for the contacts at a place, and `prec` (place, t_in,
+    t_out) in person order for a person's own stays. The kernels are bound by memory latency, not by
+    arithmetic: a record read in one miss instead of three is most of their speed (issue 22).
+    """
+
+    rec: np.ndarray  # uint32 (n, 3): t_in, t_out, person; by (place, class, t_in)
     seg_off: np.ndarray  # int64, places × CLASSES + 1 offsets: segment (place p, class c) is row p * CLASSES + c
     class_longest: np.ndarray  # int64, the longest stay of each class in seconds
-    by_person: np.ndarray  # int32 positions in place order, by (person, t_in)
-    person_off: np.ndarray  # int64, persons + 1 offsets into by_person
-    fence: np.ndarray  # uint32, t_in[::FENCE]: where the kernels' searches run
+    fence: np.ndarray  # uint32, rec[::FENCE, 0]: where the kernels' searches run
+    prec: np.ndarray  # uint32 (n, 3): place, t_in, t_out; by (person, t_in)
+    person_off: np.ndarray  # int64, persons + 1 offsets into prec
 
     @property
     def records(self) -> int:
-        return len(self.t_in)
+        return len(self.rec)
 
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
@@ -89,6 +92,11 @@ class Layer:
         """Return the arrays in the order the kernels take them, as read-only views (a layer loaded from
         disk is memory-mapped read-only, and the kernels are compiled for one type of both layers)."""
         return tuple(_read_only(getattr(self, f.name)) for f in fields(self))
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Return (person, place, t_in, t_out) as int64 columns, in person order (Spark, tests)."""
+        persons = np.repeat(np.arange(len(self.person_off) - 1, dtype=np.int64), np.diff(self.person_off))
+        return persons, *(self.prec[:, i].astype(np.int64) for i in range(3))
 
 
 ARRAYS = tuple(f.name for f in fields(Layer))
@@ -102,9 +110,9 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 def empty_layer() -> Layer:
     """Return a layer without records (every code is past its dictionaries)."""
-    none = np.zeros(0, np.uint32)
-    return Layer(none, none, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(1, np.int64),
-                 np.zeros(CLASSES, np.int64), np.zeros(0, np.int32), np.zeros(1, np.int64), none)
+    none = np.zeros((0, 3), np.uint32)
+    return Layer(none, np.zeros(1, np.int64), np.zeros(CLASSES, np.int64), np.zeros(0, np.uint32), none,
+                 np.zeros(1, np.int64))
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,13 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, -1))
 
 
+def _interleaved(*columns: np.ndarray) -> np.ndarray:
+    out = np.empty((len(columns[0]), len(columns)), np.uint32)
+    for i, column in enumerate(columns):
+        out[:, i] = column
+    return out
+
+
 def build_layer(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: np.ndarray, n_persons: int,
                 n_places: int) -> Layer:
     """Return a layer over records given as code arrays (person, place codes; uint32-range times).
@@ -158,30 +173,24 @@ def build_layer(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: 
     if len(t_in) == 0:
         return replace(empty_layer(), seg_off=np.zeros(n_places * CLASSES + 1, np.int64),
                        person_off=np.zeros(n_persons + 1, np.int64))
-    t_in64 = np.asarray(t_in, np.int64)
+    t_in64, place64 = np.asarray(t_in, np.int64), np.asarray(place, np.int64)
     duration = np.asarray(t_out, np.int64) - t_in64
-    cls = np.searchsorted(CLASS_BOUNDS, duration, side="left").astype(np.int64)
-    segment = np.asarray(place, np.int64) * CLASSES + cls
-    order = np.argsort((segment << 32) | t_in64)
-    del cls
+    segment = place64 * CLASSES + np.searchsorted(CLASS_BOUNDS, duration, side="left")
     longest = kernels.class_longest(duration, segment)
     del duration
-    seg_counts = np.bincount(segment, minlength=n_places * CLASSES)
-    del segment
+    order = np.argsort((segment << 32) | t_in64)
     seg_off = np.zeros(n_places * CLASSES + 1, np.int64)
-    np.cumsum(seg_counts, out=seg_off[1:])
-    del seg_counts
-    s_in = np.ascontiguousarray(t_in64[order], dtype=np.uint32)
-    del t_in64
-    s_out = np.ascontiguousarray(np.asarray(t_out)[order], dtype=np.uint32)
-    s_person = np.ascontiguousarray(np.asarray(person)[order], dtype=np.int32)
-    s_place = np.ascontiguousarray(np.asarray(place)[order], dtype=np.int32)
+    np.cumsum(np.bincount(segment, minlength=n_places * CLASSES), out=seg_off[1:])
+    del segment
+    rec = _interleaved(t_in64[order], np.asarray(t_out)[order], np.asarray(person)[order])
     del order
-    by_person = np.argsort((s_person.astype(np.int64) << 32) | s_in).astype(np.int32)
+    person64 = np.asarray(person, np.int64)
+    by_person = np.argsort((person64 << 32) | t_in64)
+    prec = _interleaved(place64[by_person], t_in64[by_person], np.asarray(t_out)[by_person])
+    del by_person
     person_off = np.zeros(n_persons + 1, np.int64)
-    np.cumsum(np.bincount(s_person, minlength=n_persons), out=person_off[1:])
-    return Layer(s_in, s_out, s_person, s_place, seg_off, longest, by_person, person_off,
-                 np.ascontiguousarray(s_in[::kernels.FENCE]))
+    np.cumsum(np.bincount(person64, minlength=n_persons), out=person_off[1:])
+    return Layer(rec, seg_off, longest, np.ascontiguousarray(rec[::kernels.FENCE, 0]), prec, person_off)
 
 
 def build_index(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: np.ndarray,

@@ -56,7 +56,7 @@ def _lower(values, fence, lo, hi, value):  # type: ignore[no-untyped-def]  # pra
         a += 1
     start = max(lo, (a - 1) * FENCE) if a > f_lo else lo
     end = min(hi, a * FENCE) if a < f_hi else hi
-    while start < end and np.int64(values[start]) < value:
+    while start < end and np.int64(values[start, 0]) < value:
         start += 1
     return start
 
@@ -79,7 +79,7 @@ def _room(layers, place):  # type: ignore[no-untyped-def]  # pragma: no cover - 
     """Return how many records all layers hold at a place (an upper bound on one stay's hits there)."""
     total = 0
     for layer in layers:
-        seg_off = layer[4]
+        seg_off = layer[1]
         base = place * CLASSES
         if base + CLASSES < len(seg_off):
             total += seg_off[base + CLASSES] - seg_off[base]
@@ -94,7 +94,7 @@ def _collect(layer, place, wa, wb, m, who, start, end, n):  # type: ignore[no-un
     after wa + m − (the class's longest stay): two binary searches bound the candidates. The buffers
     have room for every record at the place (`_room`); the count after the new rows is returned.
     """
-    t_in, t_out, person, _place, seg_off, longest, _by_person, _person_off, fence = layer
+    rec, seg_off, longest, fence, _prec, _person_off = layer
     base = place * CLASSES
     last_in = wb - m
     if base + CLASSES >= len(seg_off) or last_in < 0:
@@ -104,13 +104,14 @@ def _collect(layer, place, wa, wb, m, who, start, end, n):  # type: ignore[no-un
         s0, s1 = seg_off[base + c], seg_off[base + c + 1]
         if s0 == s1:
             continue
-        for r in range(_lower(t_in, fence, s0, s1, first_out - longest[c]), s1):
-            if np.int64(t_in[r]) > last_in:
+        for r in range(_lower(rec, fence, s0, s1, first_out - longest[c]), s1):
+            arrived = np.int64(rec[r, 0])
+            if arrived > last_in:
                 break
-            s = max(wa, np.int64(t_in[r]))
-            e = min(wb, np.int64(t_out[r]))
+            s = max(wa, arrived)
+            e = min(wb, np.int64(rec[r, 1]))
             if e - s >= m:
-                who[n], start[n], end[n] = person[r], s, e
+                who[n], start[n], end[n] = rec[r, 2], s, e
                 n += 1
     return n
 
@@ -131,17 +132,17 @@ def close_hits(layers, index_person, w0, w1, place_kind, tolerance, min_overlap)
         if p < 0:
             continue
         for own in layers:
-            t_in, t_out, _person, place, _seg, _longest, by_person, person_off, _fence = own
+            prec, person_off = own[4], own[5]
             if p + 1 >= len(person_off):
                 continue
             for k in range(person_off[p], person_off[p + 1]):
-                r = by_person[k]
-                if np.int64(t_in[r]) >= w1[case]:
+                t_in, t_out = np.int64(prec[k, 1]), np.int64(prec[k, 2])
+                if t_in >= w1[case]:
                     break
-                if np.int64(t_out[r]) < w0[case]:
+                if t_out < w0[case]:
                     continue
-                a, b = max(np.int64(t_in[r]), w0[case]), min(np.int64(t_out[r]), w1[case])
-                pl = place[r]
+                a, b = max(t_in, w0[case]), min(t_out, w1[case])
+                pl = np.int64(prec[k, 0])
                 tau, m = tolerance[place_kind[pl]], min_overlap[place_kind[pl]]
                 room = _room(layers, pl)
                 if room > len(who):
@@ -189,17 +190,17 @@ def secondary_links(layers, close_case, close_person, close_first, isolation, in
         for g in range(row, last):
             v, w0, w1 = close_person[g], close_first[g], isolation[g]
             for own in layers:
-                t_in, t_out, _person, place, _seg, _longest, by_person, person_off, _fence = own
+                prec, person_off = own[4], own[5]
                 if v + 1 >= len(person_off):
                     continue
                 for k in range(person_off[v], person_off[v + 1]):
-                    r = by_person[k]
-                    if np.int64(t_in[r]) >= w1:
+                    t_in, t_out = np.int64(prec[k, 1]), np.int64(prec[k, 2])
+                    if t_in >= w1:
                         break
-                    if np.int64(t_out[r]) < w0:
+                    if t_out < w0:
                         continue
-                    a, b = max(np.int64(t_in[r]), w0), min(np.int64(t_out[r]), w1)
-                    pl = place[r]
+                    a, b = max(t_in, w0), min(t_out, w1)
+                    pl = np.int64(prec[k, 0])
                     tau, m = tolerance[place_kind[pl]], min_overlap[place_kind[pl]]
                     room = _room(layers, pl)
                     if room > len(who):

@@ -61,9 +61,8 @@ def presence_frame(spark: SparkSession, ix: PresenceIndex) -> DataFrame:
     """Return the index's records as a DataFrame (person, place, t_in, t_out) of code columns."""
     import pyarrow as pa
 
-    layers = (ix.main, ix.delta)
-    table = pa.table({name: np.concatenate([getattr(layer, name).astype(np.int64) for layer in layers])
-                      for name in ("person", "place", "t_in", "t_out")})
+    columns = [np.concatenate(c) for c in zip(ix.main.columns(), ix.delta.columns(), strict=True)]
+    table = pa.table(dict(zip(("person", "place", "t_in", "t_out"), columns, strict=True)))
     return spark.createDataFrame(table)
 
 
