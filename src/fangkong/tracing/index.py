@@ -63,6 +63,15 @@ class Keys:
         """Return the code of a key, or -1 when the key is unknown."""
         return self.codes.get(key, -1)
 
+    def extended(self, more: Sequence[object]) -> Keys:
+        """Return these keys followed by `more` (dictionaries only grow), reusing the work done for these."""
+        out = Keys([*self.values, *more])
+        if "codes" in self.__dict__:
+            codes = dict(self.codes)
+            codes.update((key, len(self.values) + i) for i, key in enumerate(more))
+            out.__dict__["codes"] = codes
+        return out
+
 
 @dataclass(frozen=True)
 class Layer:

@@ -132,6 +132,7 @@ class PresenceStore:
         self._index_parts: list[str] | None = None
         self._main: tuple[list[str], Layer] | None = None
         self._main_stamp = 0
+        self._keys_cache: tuple[tuple[int, ...], tuple[Keys, Keys, np.ndarray]] | None = None
         self._dictionaries: dict[str, tuple[int, pa.Table, dict[str, int]]] = {}
 
     # -- on disk -----------------------------------------------------------------------------------------
@@ -288,10 +289,25 @@ class PresenceStore:
         return self._keys()
 
     def _keys(self) -> tuple[Keys, Keys, np.ndarray]:
-        persons, places = self._dictionary("persons"), self._dictionary("places")
-        kinds = places["kind"].to_numpy() if len(places) else np.zeros(0, np.int8)
-        return (Keys([person_key(k) for k in persons["key"].to_pylist()]), Keys(places["key"].to_pylist()),
-                kinds.astype(np.int8))
+        """Return the dictionaries, read again only when their files change, and then only their new tail
+        decoded (a million person keys take a second to decode; a new record adds one)."""
+        files = [self.path / f"{name}.parquet" for name in ("persons", "places")]
+        stamps = tuple(x for f in files for x in ((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else (0, 0)))
+        cached = self._keys_cache
+        if cached is not None and cached[0] == stamps:
+            return cached[1]
+        persons_table, places_table = self._dictionary("persons"), self._dictionary("places")
+        old_persons, old_places = (cached[1][0], cached[1][1]) if cached else (Keys([]), Keys([]))
+        if len(persons_table) < len(old_persons) or len(places_table) < len(old_places):
+            old_persons, old_places = Keys([]), Keys([])  # a store rewritten from scratch
+        new_persons = persons_table["key"].slice(len(old_persons)).to_pylist()
+        persons = old_persons.extended([person_key(k) for k in new_persons]) if new_persons else old_persons
+        new_places = places_table["key"].slice(len(old_places)).to_pylist()
+        places = old_places.extended(new_places) if new_places else old_places
+        kinds = places_table["kind"].to_numpy() if len(places_table) else np.zeros(0, np.int8)
+        result = (persons, places, kinds.astype(np.int8))
+        self._keys_cache = (stamps, result)
+        return result
 
     def _layer(self, parts: list[str], persons: int, places: int) -> Layer:
         person, place, t_in, t_out = self._load_records(parts)
