@@ -302,11 +302,6 @@ def bench_city(records: int, busy_share: float | None, rules: ContactRules, fold
     place_rules = pa.table({"place": np.arange(len(ix.place_kind), dtype=np.int64),
                             "tol": tolerance[ix.place_kind], "m": overlap[ix.place_kind]})
     batch = city = None  # the generated columns are not needed any more
-    db, duck_load = duckdb_load(folder, presence, place_rules)
-    line("DuckDB: load presence, hour buckets, range keys", duck_load, unit="s")
-    p, pb, r, polars_load = polars_frames(presence, place_rules)
-    line("Polars: load presence, hour buckets", polars_load, unit="s")
-    presence = None
 
     cases = make_cases(len(ix.persons), BATCH)
     engine.trace_arrays(ix, cases[:2], rules)  # compiled (or loaded from the cache) before timing
@@ -318,38 +313,44 @@ def bench_city(records: int, busy_share: float | None, rules: ContactRules, fold
          note=f"median close {statistics.median(s[1] for s in sizes):.0f}, "
               f"secondary links {statistics.median(s[2] for s in sizes):.0f}; "
               f"decoded to objects {statistics.median(decoded_one) * 1000:.1f} ms")
-    for name, sql in (("DuckDB hour buckets", BUCKET_SQL), ("DuckDB range join (IEJoin)", RANGE_SQL)):
-        times = []
-        for c in cases[:SINGLE_SQL_CASES]:
-            seconds, counts = within_budget(lambda c=c, sql=sql: duckdb_trace(db, sql, [c], rules))
-            same(name, engine_counts(engine.trace_arrays(ix, [c], rules)), counts)
-            times.append(seconds)
-        ratio_line(f"one case: {name} (median of {SINGLE_SQL_CASES})", one,
-                   None if None in times else statistics.median(times), unit="ms")  # type: ignore[type-var]
-    times = [within_budget(lambda c=c: polars_trace(p, pb, r, [c], rules)) for c in cases[:SINGLE_SQL_CASES]]
-    for c, (_, counts) in zip(cases, times, strict=False):
-        same("Polars", engine_counts(engine.trace_arrays(ix, [c], rules)), counts)
-    ratio_line(f"one case: Polars hour buckets (median of {SINGLE_SQL_CASES})", one,
-               None if any(t is None for t, _ in times) else statistics.median(t for t, _ in times), unit="ms")  # type: ignore[type-var]
-    if records <= 20_000_000:
-        naive = [within_budget(lambda c=c: duckdb_trace(db, NAIVE_SQL, [c], rules)) for c in cases[:3]]
-        ratio_line("one case: extra, DuckDB self-join on place (3)", one,
-                   None if any(t is None for t, _ in naive) else statistics.median(t for t, _ in naive), unit="ms",
-                   note="(not a fair baseline: no time bucketing)")
-
     seconds, arrays = timed(lambda: engine.trace_arrays(ix, cases, rules))
     ours = engine_counts(arrays)  # type: ignore[arg-type]
     line(f"{BATCH} cases, 2 hops, arrays", seconds, unit="s",
          note=f"exposures {ours[0]:,}, close {ours[1]:,}, secondary links {ours[2]:,}")
     arrow, table = timed(lambda: links_table(ix, arrays))  # type: ignore[arg-type]
     line(f"{BATCH} cases: secondary links as an Arrow table", arrow, unit="s", note=f"{table.num_rows:,} rows")  # type: ignore[attr-defined]
-    # The range join's batch is not run: at 2 M records it filled 37 GB of spill before its budget ran out.
-    for name, run in (("DuckDB hour buckets", lambda: duckdb_trace(db, BUCKET_SQL, cases, rules)),
-                      ("Polars hour buckets", lambda: polars_trace(p, pb, r, cases, rules))):
+    arrays = table = None
+
+    def single(name: str, run: Callable[[IndexCase], tuple[int, ...]], n: int = SINGLE_SQL_CASES,
+               note: str = "") -> None:
+        results = [within_budget(lambda c=c: run(c)) for c in cases[:n]]
+        for c, (_, counts) in zip(cases, results, strict=False):
+            same(name, engine_counts(engine.trace_arrays(ix, [c], rules)), counts)
+        times = [t for t, _ in results]
+        ratio_line(f"one case: {name} (median of {n})", one,
+                   None if None in times else statistics.median(times), unit="ms", note=note)  # type: ignore[type-var]
+
+    def batch_line(name: str, run: Callable[[], tuple[int, ...]]) -> None:
         theirs, counts = within_budget(run)
         same(name, ours, counts)
         ratio_line(f"{BATCH} cases: {name}", seconds, theirs, note="same counts" if counts else "")
+
+    # DuckDB, then Polars, each loaded only while it runs (at 90 M records both at once do not fit in memory)
+    db, load = duckdb_load(folder, presence, place_rules)
+    line("DuckDB: load presence, hour buckets, range keys", load, unit="s")
+    single("DuckDB hour buckets", lambda c: duckdb_trace(db, BUCKET_SQL, [c], rules))
+    single("DuckDB range join (IEJoin)", lambda c: duckdb_trace(db, RANGE_SQL, [c], rules))
+    if records <= 20_000_000:
+        single("extra, DuckDB self-join on place", lambda c: duckdb_trace(db, NAIVE_SQL, [c], rules), 3,
+               note="(not a fair baseline: no time bucketing)")
+    # The range join's batch is not run: at 2 M records it filled 37 GB of spill before its budget ran out.
+    batch_line("DuckDB hour buckets", lambda: duckdb_trace(db, BUCKET_SQL, cases, rules))
     db.close()
+    p, pb, r, load = polars_frames(presence, place_rules)
+    presence = None
+    line("Polars: load presence, hour buckets", load, unit="s")
+    single("Polars hour buckets", lambda c: polars_trace(p, pb, r, [c], rules))
+    batch_line("Polars hour buckets", lambda: polars_trace(p, pb, r, cases, rules))
     p = pb = r = None  # free the Polars frames before the next figure
     bench_delta(folder / "store", ix, cases[0], rules)
 
@@ -393,7 +394,7 @@ def bench_spark(records: int, rules: ContactRules, folder: Path) -> None:
     ix = store.snapshot()
     cases = make_cases(len(ix.persons), 100, seed=11)
     ours, arrays = timed(lambda: engine.trace_arrays(ix, cases, rules))
-    spark = local_session(os.cpu_count() or 1)
+    spark = local_session(os.cpu_count() or 1, "8g")
     try:
         theirs, counts = timed(lambda: trace_store_counts(store, cases, rules, spark=spark))
     finally:

@@ -33,13 +33,19 @@ class Dictionaries:
     place_kind: np.ndarray
 
 
-def local_session(cores: int = 1) -> SparkSession:
-    """Return a local SparkSession sized for tests and single-machine runs."""
+def local_session(cores: int = 1, memory: str = "1g") -> SparkSession:
+    """Return a local SparkSession sized for tests and single-machine runs.
+
+    No broadcast joins: the hour-exploded stays are far larger than Spark's size estimate of them, and a
+    broadcast past the driver's memory fails the job (seen at 1 M records with 1 GB).
+    """
     from pyspark.sql import SparkSession
 
     return (SparkSession.builder.master(f"local[{cores}]").appName("fangkong-tracing")
+            .config("spark.driver.memory", memory).config("spark.sql.autoBroadcastJoinThreshold", "-1")
             .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
-            .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
             .getOrCreate())
 
 
@@ -53,7 +59,7 @@ def session() -> SparkSession:
 
     master = os.environ.get("FANGKONG_SPARK_MASTER", "").strip()
     if not master:
-        return local_session(os.cpu_count() or 1)
+        return local_session(os.cpu_count() or 1, os.environ.get("FANGKONG_SPARK_MEMORY", "4g"))
     return SparkSession.builder.master(master).appName("fangkong-tracing").getOrCreate()
 
 
