@@ -18,6 +18,8 @@ from fangkong.core.capability import Platform
 from fangkong.core.clock import configure_event_range
 from fangkong.core.db import Database
 from fangkong.core.exports import Exports
+from fangkong.core.imports import Imports
+from fangkong.core.jobs import JobRunner
 from fangkong.core.logs import configure_logging
 from fangkong.core.metrics import MetricsMiddleware
 from fangkong.core.scheduler import Scheduler
@@ -53,6 +55,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     plat: Platform = app.state.platform
     settings = app.state.settings
     await plat.start(app)
+    await run_in_threadpool(app.state.jobs.recover)  # jobs a killed worker of this host left "running"
     BUS.start()
     scheduler = Scheduler(app.state.db, settings, plat, settings.scheduler_tick_seconds)
     if settings.scheduler:
@@ -65,7 +68,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler.stop()
         BUS.stop()
         await plat.stop(app)
-        await run_in_threadpool(app.state.exports.shutdown)
+        await run_in_threadpool(app.state.jobs.shutdown)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -97,7 +100,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                                   settings.presence_sync_days, plat.place_namers)
     app.state.status_listeners = plat.status_listeners(settings)
     app.state.nav = plat.nav
-    app.state.exports = Exports(plat.exports, app.state.db, settings.export_dir)
+    app.state.jobs = JobRunner(app.state.db)  # one runner for the exports and imports users ask for
+    app.state.exports = Exports(plat.exports, app.state.db, settings.export_dir, app.state.jobs)
+    app.state.imports = Imports(plat.imports, app.state.db, settings, app.state.jobs)
     app.state.offline_roles = frozenset(role for page in plat.offline_pages for role in page.roles)
     app.state.lookups = dict(plat.lookups)  # path -> what the field bar calls it
     vendor = STATIC / "vendor"

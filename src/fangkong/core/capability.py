@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.exports import ExportSpec
+from fangkong.core.imports import ImportSpec
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
 from fangkong.core.web.fastpath import FastRoute
@@ -120,6 +121,7 @@ class Capability:
     figures: FiguresFn | None = None
     figure_kinds: Sequence[FigureKind] = ()
     exports: Sequence[ExportSpec] = ()  # its list pages' Excel exports (core.exports)
+    imports: Sequence[ImportSpec] = ()  # its sheet uploads, read as background jobs when big (core.imports)
     offline: Sequence[OfflinePage] = ()  # field pages that open offline
     # (GET path, msgid naming it) of reference data the field needs offline: kept, shown with its age
     lookups: Sequence[tuple[str, str]] = ()
@@ -134,6 +136,7 @@ def validate(capabilities: Sequence[Capability]) -> None:
     names: set[str] = set()
     keys: set[str] = set()
     export_keys: set[str] = set()
+    import_keys: set[str] = set()
     roles = {str(r) for r in Role}
     for cap in capabilities:
         where = f"capability {cap.name!r}"
@@ -170,6 +173,12 @@ def validate(capabilities: Sequence[Capability]) -> None:
                 raise CapabilityError(f"{where}: export {getattr(spec, 'key', spec)!r} must be an ExportSpec "
                                       f"with a unique key starting with {cap.name + '.'!r}")
             export_keys.add(spec.key)
+        for sheet in cap.imports:
+            if not isinstance(sheet, ImportSpec) or not sheet.key.startswith(cap.name + ".") \
+                    or sheet.key in import_keys:
+                raise CapabilityError(f"{where}: import {getattr(sheet, 'key', sheet)!r} must be an ImportSpec "
+                                      f"with a unique key starting with {cap.name + '.'!r}")
+            import_keys.add(sheet.key)
         for page in cap.offline:
             if not isinstance(page, OfflinePage) or not page.prefix.startswith("/") or not set(page.roles) <= roles:
                 raise CapabilityError(f"{where}: offline page {page!r}: bad path or unknown role")
@@ -257,6 +266,10 @@ class Platform:
     @property
     def exports(self) -> list[ExportSpec]:
         return self._all("exports")
+
+    @property
+    def imports(self) -> list[ImportSpec]:
+        return self._all("imports")
 
     @property
     def offline_pages(self) -> list[OfflinePage]:

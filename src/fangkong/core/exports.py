@@ -18,33 +18,46 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
+from sqlalchemy import Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fangkong.core import audit
 from fangkong.core.access import PERSON_REVEAL, can, require
 from fangkong.core.context import Actor, acting_as, current_locale
-from fangkong.core.db import Base, Database, UTCDateTime, utcnow
-from fangkong.core.errors import Forbidden, NotFound, TooManyAttempts, ValidationFailed
+from fangkong.core.db import Base, Database, utcnow
+from fangkong.core.errors import Forbidden, NotFound, ValidationFailed
 from fangkong.core.export import SheetWriter
 from fangkong.core.i18n import N_, gettext
+from fangkong.core.jobs import (
+    DONE,
+    FAILED,
+    MAX_OPEN_PER_USER,
+    QUEUED,
+    RUNNING,
+    STALE_AFTER,
+    JobColumns,
+    JobKind,
+    JobRunner,
+    claim,
+    fail_stale,
+    worker_id,
+)
 from fangkong.core.models import User
 from fangkong.core.scheduler import Job, JobContext
+
+__all__ = ["DONE", "FAILED", "MAX_OPEN_PER_USER", "QUEUED", "RUNNING", "STALE_AFTER", "ExportRun", "ExportSpec",
+           "Exports", "RunView", "purge"]
 
 log = logging.getLogger("fangkong.exports")
 
 PROGRESS_EVERY = 2000  # rows between progress writes
 MAX_ROWS = 1_048_000  # one sheet's limit (1,048,576) less the header
-MAX_OPEN_PER_USER = 3  # exports of one user queued or being written at once (each may read a million rows)
-STALE_AFTER = timedelta(hours=2)  # a run still "running" then has lost its worker (restart, kill -9)
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-BUSY = N_("You have {n} exports being written. Wait until one is ready, then ask again.")
+INTERRUPTED = N_("The export was interrupted. Ask for it again.")
 STATUS_LABELS = {QUEUED: N_("Queued"), RUNNING: N_("Writing"), DONE: N_("Ready to download"), FAILED: N_("Failed")}
 
 
@@ -68,23 +81,11 @@ class ExportSpec:
     revealable: bool = False  # full identifiers may be exported by a role that may reveal them
 
 
-class ExportRun(Base):
+class ExportRun(JobColumns, Base):
     __tablename__ = "export_runs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(32), unique=True)  # the file's name on disk
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    key: Mapped[str] = mapped_column(String(64))
-    params: Mapped[str] = mapped_column(Text, default="{}")
     purpose: Mapped[str | None] = mapped_column(String(255))  # set: identifiers in full (a reveal)
-    status: Mapped[str] = mapped_column(String(12), default=QUEUED)
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    done: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(255))  # msgid, shown translated
-    ip: Mapped[str | None] = mapped_column(String(64))
-    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")  # the header's language
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done: Mapped[int] = mapped_column(Integer, default=0)  # rows written
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,16 @@ class RunView:
 
 
 class Exports:
-    """The registry of declared exports and this worker's export thread."""
+    """The registry of declared exports; they are written in the "export" lane of the worker's job runner."""
 
-    def __init__(self, specs: Sequence[ExportSpec], db: Database, directory: Path) -> None:
+    def __init__(self, specs: Sequence[ExportSpec], db: Database, directory: Path,
+                 runner: JobRunner | None = None) -> None:
         self.specs = {spec.key: spec for spec in specs}
         if len(self.specs) != len(specs):
             raise ValueError("export keys must be unique")
         self.db, self.directory = db, directory
-        self._pool: ThreadPoolExecutor | None = None
+        self.runner = runner or JobRunner(db)
+        self.runner.add(JobKind(ExportRun, "export", INTERRUPTED, self._remove_partial))
 
     def spec(self, key: str) -> ExportSpec:
         try:
@@ -142,31 +145,27 @@ class Exports:
                 raise Forbidden()
             if len(purpose) < audit.MIN_PURPOSE:
                 raise ValidationFailed.one("purpose", audit.PURPOSE_REQUIRED, n=audit.MIN_PURPOSE)
-        open_runs = session.execute(select(func.count(ExportRun.id)).where(
-            ExportRun.user_id == user.id, ExportRun.status.in_((QUEUED, RUNNING)),
-            ExportRun.created_at >= utcnow() - STALE_AFTER)).scalar_one()
-        if open_runs >= MAX_OPEN_PER_USER:
-            raise TooManyAttempts(BUSY, retry_after=30, n=MAX_OPEN_PER_USER)
+        self.runner.check_open(session, user.id)  # exports and imports together
         total = spec.count(session, user, params)
         if total > MAX_ROWS:
             raise ValidationFailed.one("export", N_("Too many rows for one sheet: narrow the filters."))
         run = ExportRun(token=secrets.token_hex(16), user_id=user.id, key=key, ip=ip,
                         params=json.dumps(params, ensure_ascii=False, sort_keys=True), purpose=purpose or None,
-                        total=total, locale=locale)
+                        total=total, locale=locale, worker=worker_id())
         session.add(run)
         session.flush()
         return run
 
     def start(self, run_id: int) -> None:
-        """Write the run in this worker's export thread (call after the run's row is committed)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
-        self._pool.submit(self.write, run_id)
+        """Write the run in this worker's export lane (call after the run's row is committed)."""
+        self.runner.submit("export", self.write, run_id)
 
     def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=False)
-            self._pool = None
+        self.runner.shutdown()
+
+    def _remove_partial(self, runs: Sequence[ExportRun]) -> None:
+        for run in runs:
+            self.path(run).with_suffix(".part").unlink(missing_ok=True)
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -181,10 +180,11 @@ class Exports:
 
     def _write(self, run_id: int) -> None:
         with self.db.unit_of_work() as session:
-            run = session.get(ExportRun, run_id)
-            if run is None or run.status != QUEUED:
+            if not claim(session, ExportRun, run_id):
                 return
-            run.status = RUNNING
+            run = session.get(ExportRun, run_id)
+            if run is None:
+                return
             spec, params, reveal = self.spec(run.key), json.loads(run.params), bool(run.purpose)
             path, user_id = self.path(run), run.user_id
             current_locale.set(run.locale)
@@ -283,9 +283,7 @@ def purge(session: Session, directory: Path, now: datetime, keep: timedelta) -> 
             path.unlink()
             removed += 1
         session.delete(run)
-    session.execute(update(ExportRun).where(ExportRun.status.in_((QUEUED, RUNNING)),
-                                            ExportRun.created_at < now - STALE_AFTER)
-                    .values(status=FAILED, finished_at=now, error=N_("The export was interrupted. Ask for it again.")))
+    fail_stale(session, ExportRun, now, INTERRUPTED)
     return removed
 
 

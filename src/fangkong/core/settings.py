@@ -99,6 +99,13 @@ class Settings(BaseSettings):
                                         "unpacked (all parts together; shared strings alone: a quarter).")
     upload_max_rows: int = Field(200_000, ge=10, description="Most rows in an uploaded sheet.")
     upload_max_columns: int = Field(200, ge=5, le=16384, description="Most columns in an uploaded sheet.")
+    upload_background_rows: int = Field(2000, ge=0, description="An uploaded sheet with more rows than this is read, "
+                                        "checked and imported as a background job with a progress page (smaller "
+                                        "ones in their request).")
+    upload_background_kb: int = Field(1024, ge=0, description="… and so is one larger than this many KB.")
+    import_keep_hours: int = Field(24, ge=1, le=24 * 30, description="Sheet import jobs (their previews, and an "
+                                   "upload not yet confirmed) are deleted this many hours after their last step; "
+                                   "the uploaded file itself goes as soon as its job is done or failed.")
     body_max_kb: int = Field(1024, ge=16, description="Largest request body in KB, for requests other than "
                              "sheet uploads (those get FANGKONG_UPLOAD_MAX_MB).")
     body_anonymous_max_kb: int = Field(256, ge=4, description="Largest body of a request without a session or "

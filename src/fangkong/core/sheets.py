@@ -33,6 +33,25 @@ class SheetError(ValueError):
         self.message, self.params = message, params
 
 
+class Progress:
+    """Where a long reading or import reports how far it got: rows read, checked (normalised, validated)
+    and imported, each a running total. This one does nothing (an upload read in its request);
+    `core.imports` keeps a background job's counts for its progress page."""
+
+    def read(self, rows: int) -> None:
+        """Report the rows read from the file so far."""
+
+    def checked(self, rows: int) -> None:
+        """Report the rows checked so far."""
+
+    def imported(self, rows: int) -> None:
+        """Report the rows written so far (inside the import's transaction)."""
+
+
+NO_PROGRESS = Progress()
+PROGRESS_EVERY = 500  # rows between reports: cheap calls, and the job writes at most twice a second
+
+
 def clean_header(value: Any) -> str:
     return re.sub(r"\s+", "", fold(str(value or ""))).strip("：:*").lower()
 
@@ -127,28 +146,41 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def check_limits(data: bytes, filename: str, limits: SheetLimits | None = None) -> None:
+@dataclass(frozen=True)
+class SheetSize:
+    """What `check_limits` saw of an upload: its bytes, and its rows (row tags or lines; the largest
+    worksheet's), known before anything parses it."""
+
+    bytes: int
+    rows: int
+
+
+def check_limits(data: bytes, filename: str, limits: SheetLimits | None = None) -> SheetSize:
     """Raise SheetError when an upload is past a limit: its size, its unpacked size (each part's declared
     size: zipfile never inflates past it), its shared strings, its rows or its columns. Cheap: the archive's
-    directory, then each worksheet's XML streamed once through a counter (stopping at the first excess)."""
+    directory, then each worksheet's XML streamed once through a counter (stopping at the first excess).
+    Return its size, which decides whether it is read in the request or as a background job."""
     limits = limits or LIMITS
     if len(data) > limits.max_bytes:
         raise SheetError(TOO_BIG, mb=limits.max_bytes // MB)
     if data.startswith(b"PK"):
-        _check_xlsx(data, limits)
-    elif not data.startswith(_OLE):
-        _check_text(data, limits)
+        return SheetSize(len(data), _check_xlsx(data, limits))
+    if not data.startswith(_OLE):
+        return SheetSize(len(data), _check_text(data, limits))
+    return SheetSize(len(data), 0)
 
 
-def _check_text(data: bytes, limits: SheetLimits) -> None:
-    if data.count(b"\n") > limits.max_rows:
+def _check_text(data: bytes, limits: SheetLimits) -> int:
+    lines = data.count(b"\n")
+    if lines > limits.max_rows:
         raise SheetError(TOO_MANY_ROWS, n=limits.max_rows)
     for line in data[:1 << 16].splitlines()[:20]:
         if max(line.count(b","), line.count(b"\t")) >= limits.max_columns:
             raise SheetError(TOO_MANY_COLUMNS, n=limits.max_columns)
+    return lines + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def _check_xlsx(data: bytes, limits: SheetLimits) -> None:
+def _check_xlsx(data: bytes, limits: SheetLimits) -> int:
     try:
         book = zipfile.ZipFile(io.BytesIO(data))
         members = book.infolist()
@@ -156,15 +188,17 @@ def _check_xlsx(data: bytes, limits: SheetLimits) -> None:
         raise SheetError(NOT_A_SHEET) from exc
     if len(members) > 10_000 or sum(m.file_size for m in members) > limits.max_inflated:
         raise SheetError(TOO_MUCH_UNPACKED, mb=limits.max_inflated // MB)
+    rows = 0
     for member in members:
         name = member.filename.lower()
         if name.endswith("sharedstrings.xml") and member.file_size > limits.max_shared_strings:
             raise SheetError(TOO_MUCH_UNPACKED, mb=limits.max_inflated // MB)
         if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-            _check_worksheet(book, member, limits)
+            rows = max(rows, _check_worksheet(book, member, limits))
+    return rows
 
 
-def _check_worksheet(book: zipfile.ZipFile, member: zipfile.ZipInfo, limits: SheetLimits) -> None:
+def _check_worksheet(book: zipfile.ZipFile, member: zipfile.ZipInfo, limits: SheetLimits) -> int:
     """Count the rows of one worksheet's XML as it streams by (a row tag never spans more than a chunk's
     carry-over), and read its declared dimension and any cell past column ZZ."""
     rows, carry, first = 0, b"", True
@@ -187,6 +221,7 @@ def _check_worksheet(book: zipfile.ZipFile, member: zipfile.ZipInfo, limits: She
                 carry = text[-64:]
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise SheetError(NOT_A_SHEET) from exc
+    return rows
 
 
 def _xlsx_grids(data: bytes) -> list[tuple[str | None, Grid]]:

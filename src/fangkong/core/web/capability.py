@@ -12,9 +12,11 @@ from fangkong.core.audit_anchor import ANCHOR_JOB
 from fangkong.core.capability import Capability, Tile
 from fangkong.core.exports import EXPORT_PURGE_JOB
 from fangkong.core.i18n import N_
+from fangkong.core.imports import purge_jobs
 from fangkong.core.models import Role, Unit, User
 from fangkong.core.retention import PURGE_JOB
-from fangkong.core.web import admin, api, audit_export, audit_pages, exports, field, notices, ops, shell
+from fangkong.core.web import admin, api, audit_export, audit_pages, exports, field, imports, notices, ops, shell
+from fangkong.core.web.limits import Upload
 
 
 def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
@@ -33,10 +35,14 @@ def _tiles(session: Session, user: User, _settings: Any) -> list[Tile]:
 CAPABILITY = Capability(
     name="shell",
     exports=audit_export.EXPORTS,
-    pages=(shell.router, notices.router, admin.router, audit_pages.router, exports.router, ops.router, field.router),
-    api=(api.router, exports.api),
+    pages=(shell.router, notices.router, admin.router, audit_pages.router, exports.router, imports.router, ops.router,
+           field.router),
+    api=(api.router, exports.api, imports.api),
     nav=(*admin.NAV, *audit_pages.NAV, *exports.NAV),
-    models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify", "fangkong.core.exports"),
+    models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify", "fangkong.core.exports",
+            "fangkong.core.imports"),
     tiles=_tiles,
     jobs=(ANCHOR_JOB, PURGE_JOB, EXPORT_PURGE_JOB),
+    retention=(purge_jobs,),  # sheet import jobs and the files they leave
+    uploads=(Upload(r"/api/v1/imports"),),
 )
