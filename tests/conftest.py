@@ -131,7 +131,9 @@ def db(settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
-    return create_app(settings, db)
+    made = create_app(settings, db)
+    yield made
+    made.state.jobs.shutdown()  # exports and imports a test started finish before its database goes
 
 
 @pytest.fixture

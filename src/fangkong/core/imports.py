@@ -64,7 +64,7 @@ LANE = "import"
 FAILED_HERE = N_("The import failed on our side. Nothing was saved: upload the sheet again.")
 INTERRUPTED = N_("The import was interrupted (the server restarted). Nothing was saved: upload the sheet again.")
 NOT_WAITING = N_("This import is not waiting for a confirmation.")
-STATUS_LABELS = {QUEUED: N_("Queued"), RUNNING: N_("Reading"), PREVIEWED: N_("Waiting for your confirmation"),
+STATUS_LABELS = {QUEUED: N_("Queued"), RUNNING: N_("Under way"), PREVIEWED: N_("Waiting for your confirmation"),
                  DONE: N_("Imported"), FAILED: N_("Failed")}
 PARAM_LENGTH = 4000  # a leads mapping (header → field, as JSON) is the longest field kept
 

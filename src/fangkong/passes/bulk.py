@@ -6,6 +6,7 @@ row is written (no second pass of UPDATEs)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,13 +24,14 @@ from fangkong.core.i18n import N_
 from fangkong.core.models import User
 from fangkong.passes import forms, xlsx
 from fangkong.passes.access import PASS_ISSUE
-from fangkong.passes.applications import check_validity
+from fangkong.passes.applications import check_validity, parse_day
 from fangkong.passes.issuing import sign_rows
 from fangkong.passes.models import Pass, PassApplication
 from fangkong.passes.rules import PURPOSES, day_end, day_start
 from fangkong.passes.tokens import KeyRing
 
 MAX_ROWS = 100_000
+CHUNK = 5000  # passes signed and inserted at a time
 SHOWN_ERRORS = 200
 ALIASES: dict[str, tuple[str, ...]] = {
     "plate": ("车牌号", "车牌", "车牌号码", "号牌号码", "plate"),
@@ -43,6 +45,7 @@ NO_PLATE_COLUMN = N_("The sheet needs a plate column (车牌号).")
 TOO_MANY_ROWS = N_("The sheet has more than {n} rows: split it.")
 DUPLICATE_PLATE = N_("Plate {plate} is on row {row} already.")
 BAD_VALUE = N_("Not a valid value: {value}")
+NO_ROWS = N_("The sheet has no vehicles below its header.")
 
 
 @dataclass
@@ -71,21 +74,48 @@ class Parsed:
     errors: list[RowError]
     error_count: int = 0
 
+    @property
+    def ready(self) -> int:
+        """Vehicles that would be issued a pass."""
+        return len(self.rows)
 
-def _grid(data: bytes, file_name: str) -> list[list[Any]]:
+
+@dataclass
+class Summary:
+    """What the preview page shows of a sheet read in the background (the rows themselves are not kept)."""
+
+    ready: int
+    error_count: int
+    errors: list[RowError]
+
+    @classmethod
+    def of(cls, found: dict[str, Any]) -> Summary:
+        return cls(int(found.get("ready", 0)), int(found.get("error_count", 0)),
+                   [RowError(**e) for e in found.get("errors", [])])
+
+
+def _grid(data: bytes, file_name: str, progress: sheets.Progress) -> list[list[Any]]:
     if data.startswith(b"PK"):
         sheets.check_limits(data, file_name)  # the archive's declared sizes, rows and columns first
-        return list(xlsx.iter_rows(data, MAX_ROWS + sheets.HEADER_SCAN))
-    return sheets.read_grids(data, file_name)[0][1]  # CSV (and the clear errors for old or locked workbooks)
+        grid = []
+        for row in xlsx.iter_rows(data, MAX_ROWS + sheets.HEADER_SCAN):
+            grid.append(row)
+            if len(grid) % sheets.PROGRESS_EVERY == 0:
+                progress.read(len(grid))
+        progress.read(len(grid))
+        return grid
+    grid = sheets.read_grids(data, file_name)[0][1]  # CSV (and the clear errors for old or locked workbooks)
+    progress.read(len(grid))
+    return grid
 
 
 def _score(row: list[Any]) -> int:
     return len(sheets.guess_mapping(sheets.texts(row), ALIASES))
 
 
-def parse_sheet(data: bytes, file_name: str, header: BulkInput) -> Parsed:
+def parse_sheet(data: bytes, file_name: str, header: BulkInput, progress: sheets.Progress = sheets.NO_PROGRESS) -> Parsed:
     """Return the sheet's vehicles, normalised, and every row's problems (the first 200 kept in full)."""
-    grid = _grid(data, file_name)
+    grid = _grid(data, file_name, progress)
     start = sheets.find_header(grid, _score)
     mapping = sheets.guess_mapping(sheets.texts(grid[start]), ALIASES)
     if "plate" not in mapping.values():
@@ -97,6 +127,8 @@ def parse_sheet(data: bytes, file_name: str, header: BulkInput) -> Parsed:
     seen: dict[str, int] = {}
     columns = {name: col for col, name in mapping.items()}
     for offset, raw in enumerate(body):
+        if offset % sheets.PROGRESS_EVERY == 0:
+            progress.checked(offset)
         if sheets.is_blank(raw):
             continue
         number = start + offset + 2  # 1-based, as Excel shows it
@@ -113,7 +145,16 @@ def parse_sheet(data: bytes, file_name: str, header: BulkInput) -> Parsed:
                 parsed.errors.extend(problems)
         else:
             parsed.rows.append(row)
+    progress.checked(len(body))
     return parsed
+
+
+def refusals(parsed: Parsed) -> list[FieldError]:
+    """Return why a sheet may not be issued (every row at fault, by row and column), or nothing."""
+    if not parsed.rows and not parsed.error_count:
+        return [FieldError("file", NO_ROWS)]
+    return [FieldError(f"rows.{e.row}.{e.field}", e.message, e.params) for e in parsed.errors] \
+        if parsed.error_count else []
 
 
 def _cell(raw: list[Any], columns: dict[str, int], name: str) -> Any:
@@ -165,6 +206,24 @@ def _day(number: int, raw: list[Any], columns: dict[str, int], name: str, defaul
         return None
 
 
+HEADER_FIELDS = ("company", "contact_phone", "purpose", "route", "valid_from", "valid_until")
+
+
+def header_of(fields: Mapping[str, Any]) -> tuple[BulkInput, list[FieldError]]:
+    """Return the fields that apply to every row, as a form or a job's fields give them, and the dates that
+    are not dates."""
+    errors: list[FieldError] = []
+
+    def day(name: str) -> date | None:
+        text = str(fields.get(name) or "").strip()
+        return parse_day(errors, name, text) if text else None
+
+    header = BulkInput(company=str(fields.get("company") or ""), contact_phone=str(fields.get("contact_phone") or ""),
+                       purpose=str(fields.get("purpose") or ""), route=str(fields.get("route") or ""),
+                       valid_from=day("valid_from"), valid_until=day("valid_until"))
+    return header, errors
+
+
 def check_header(header: BulkInput) -> None:
     errors: list[FieldError] = []
     forms.clean_text(errors, "company", header.company, 100, required=True)
@@ -189,14 +248,18 @@ def preview(user: User, header: BulkInput, data: bytes, file_name: str, var_dir:
 
 
 def issue(session: Session, user: User, ring: KeyRing, header: BulkInput, data: bytes, file_name: str,
-          retention_days: int) -> PassApplication:
-    """Issue a pass for every vehicle of the sheet (all rows valid, or nothing), signed, in one transaction."""
+          retention_days: int, parsed: Parsed | None = None,
+          progress: sheets.Progress = sheets.NO_PROGRESS) -> PassApplication:
+    """Issue a pass for every vehicle of the sheet (all rows valid, or nothing), signed, in one transaction.
+
+    `parsed`: the sheet as a background job read it before taking the write lock (else it is read here)."""
     require(user, PASS_ISSUE)
     check_header(header)
-    try:
-        parsed = parse_sheet(data, file_name, header)
-    except sheets.SheetError as exc:
-        raise ValidationFailed.one("file", exc.message, **exc.params) from None
+    if parsed is None:
+        try:
+            parsed = parse_sheet(data, file_name, header)
+        except sheets.SheetError as exc:
+            raise ValidationFailed.one("file", exc.message, **exc.params) from None
     if parsed.error_count or not parsed.rows:
         first = parsed.errors[0] if parsed.errors else RowError(0, "file", NO_PLATE_COLUMN)
         raise ValidationFailed.one("file", first.message, **first.params)
@@ -206,9 +269,12 @@ def issue(session: Session, user: User, ring: KeyRing, header: BulkInput, data: 
     ids = _reserve_ids(session, len(rows))
     for row, new_id in zip(rows, ids, strict=True):
         row["id"] = new_id
-    sign_rows(ring, rows)
-    insert_rows(session, Pass, rows)
-    audit.record_created(session, Pass, rows)
+    for start in range(0, len(rows), CHUNK):  # in parts, so that a job can say how far it got
+        part = rows[start:start + CHUNK]
+        sign_rows(ring, part)
+        insert_rows(session, Pass, part)
+        audit.record_created(session, Pass, part)
+        progress.imported(start + len(part))
     audit.record(session, "issue_bulk", "pass_applications", application.id, passes=len(rows), file=file_name[:100])
     return application
 

@@ -12,7 +12,7 @@ from fangkong.core.capability import Capability, DayWindow, Figure, FigureKind, 
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
 from fangkong.core.web.limits import Upload
-from fangkong.passes import api, public_web, staff_web, verification
+from fangkong.passes import api, imports, public_web, staff_web, verification
 from fangkong.passes.access import PASS_APPROVE, PERMISSIONS
 from fangkong.passes.cli import passes_app
 from fangkong.passes.service import pending_count
@@ -45,4 +45,5 @@ CAPABILITY = Capability(
                   FigureKind("passes.verified", N_("Passes verified at checkpoints"), N_("checks")),
                   FigureKind("passes.refused", N_("Passes refused at checkpoints"), N_("checks"))),
     uploads=(Upload(r"/passes/bulk/new"), Upload(r"/passes/apply", public=True)),
+    imports=imports.IMPORTS,  # a big vehicle sheet is read and issued as a background job
 )

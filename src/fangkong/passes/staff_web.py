@@ -16,7 +16,10 @@ from starlette.datastructures import FormData, UploadFile
 from fangkong.core.access import can, require
 from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_
+from fangkong.core.imports import ImportView
+from fangkong.core.jobs import FAILED
 from fangkong.core.sheets import SheetError, kept_upload
+from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import checked_form, work
@@ -152,18 +155,25 @@ def revoke_page(request: Request, pass_id: Id, form: Annotated[FormData, Depends
 # --- bulk issue ------------------------------------------------------------------------------------
 
 def _bulk_input(form: FormData) -> tuple[bulk.BulkInput, list[Any]]:
-    errors: list[Any] = []
-    header = bulk.BulkInput(company=str(form.get("company", "")), contact_phone=str(form.get("contact_phone", "")),
-                            purpose=str(form.get("purpose", "")), route=str(form.get("route", "")),
-                            valid_from=_day(errors, "valid_from", form.get("valid_from")),
-                            valid_until=_day(errors, "valid_until", form.get("valid_until")))
-    return header, errors
+    header, errors = bulk.header_of(form)
+    return header, list(errors)
 
 
 def _bulk_page(request: Request, header: bulk.BulkInput, errors: list[Any], parsed: Any = None, sha: str = "",
-               file_name: str = "", status: int = 200) -> Response:
+               file_name: str = "", status: int = 200, confirm: str = "/passes/bulk/confirm") -> Response:
     return render(request, "passes/bulk.html", {**labels(), "h": header, "errors": errors, "parsed": parsed,
-                                                "sha": sha, "file_name": file_name}, status)
+                                                "sha": sha, "file_name": file_name, "confirm": confirm}, status)
+
+
+def job_page(request: Request, view: ImportView, errors: list[Any]) -> Response:
+    """The preview of a sheet read in the background: ready to issue (confirmed at /imports/<id>/confirm), or
+    its rows to correct."""
+    header, _ = bulk.header_of(view.params)
+    summary = bulk.Summary.of(view.summary)
+    if view.status == FAILED and not summary.error_count:  # refused as a whole (no vehicles): say why
+        return _bulk_page(request, header, errors or view.errors, status=422)
+    return _bulk_page(request, header, errors, summary, file_name=view.file_name,
+                      status=422 if errors or summary.error_count else 200, confirm=f"/imports/{view.id}/confirm")
 
 
 @router.get("/passes/bulk/new", response_class=HTMLResponse)
@@ -184,6 +194,10 @@ async def bulk_preview(request: Request, form: Annotated[FormData, Depends(check
 def _bulk_preview(request: Request, form: FormData, name: str, data: bytes) -> Response:
     header, errors = _bulk_input(form)
     try:
+        fields = {k: str(form.get(k) or "") for k in bulk.HEADER_FIELDS}
+        moved = upload_in_background(request, "passes.bulk", fields, name, data)  # a big sheet: a job
+        if moved is not None:
+            return moved
         with work(request) as w:
             require(w.user, PASS_ISSUE)  # before the fields: a role without it learns nothing from them
             if errors:
