@@ -107,8 +107,8 @@ def count(db: Any, model: Any) -> int:
 def test_a_big_pass_sheet_shows_progress_then_the_preview_then_the_passes(personas: Personas, db, settings,
                                                                            gate) -> None:  # type: ignore[no-untyped-def]
     c = personas.browser("district")
-    r = c.post("/passes/bulk/new", data=header(c), files={"file": ("车辆.xlsx", vehicles(ROWS), "application/octet-stream")},
-               follow_redirects=False)
+    r = c.post("/passes/bulk/new", data=header(c), follow_redirects=False,
+               files={"file": ("车辆.xlsx", vehicles(ROWS), "application/octet-stream")})
     assert r.status_code == 303 and re.fullmatch(r"/imports/\d+", r.headers["location"]), r.text[:500]
     job_url = r.headers["location"]
     waiting = c.get(job_url)  # the lane is held: the progress page, polling
@@ -231,7 +231,8 @@ def test_a_worker_that_starts_fails_the_jobs_a_killed_worker_left_running(person
             "alive": ImportJob(token="d" * 32, status="running", worker=worker_id()),
         }
         for job in jobs.values():
-            job.user_id, job.key, job.file_name, job.phase, job.params = user.id, "passes.bulk", "x.xlsx", "import", "{}"
+            job.user_id, job.key, job.file_name, job.phase = user.id, "passes.bulk", "x.xlsx", "import"
+            job.params = "{}"
             s.add(job)
             (folder / f"{job.token}.xlsx").write_bytes(b"PK")
     with TestClient(personas.app):  # the worker starts

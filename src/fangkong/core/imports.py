@@ -147,7 +147,7 @@ class ImportSpec:
     permission: str
     form: str  # the upload page (to upload again)
     params: Sequence[str]  # the upload form's fields kept with the job
-    confirm_params: Sequence[str]  # the fields the confirmation sets (a missing one is set empty)
+    confirm_params: Sequence[str]  # the fields the confirmation may set (a checkbox: give it, "" for off)
     check: Callable[[Session, User, Mapping[str, str]], None]
     preview: Callable[[ImportContext], PreviewOutcome]
     prepare: Callable[[ImportContext], Any]
@@ -321,7 +321,8 @@ class Imports:
     def confirm(self, session: Session, user: User, job_id: int, raw: Mapping[str, str]) -> ImportJob:
         """Queue the import of a previewed job with the confirmation's fields (started after commit)."""
         job, spec = self._waiting(session, user, job_id)
-        params = {**json.loads(job.params), **{n: str(raw.get(n) or "")[:PARAM_LENGTH] for n in spec.confirm_params}}
+        params = {**json.loads(job.params),
+                  **{n: str(raw[n] or "")[:PARAM_LENGTH] for n in spec.confirm_params if n in raw}}
         return self._requeue(session, user, job, spec, params, IMPORT)
 
     def repreview(self, session: Session, user: User, job_id: int, raw: Mapping[str, str]) -> ImportJob:

@@ -7,7 +7,7 @@ from pathlib import Path
 from fangkong.core.capability import Capability, OfflinePage
 from fangkong.core.scheduler import Job
 from fangkong.core.web.limits import Upload
-from fangkong.leads import api, exports, figures, loops, web
+from fangkong.leads import api, exports, figures, imports, loops, web
 from fangkong.leads.cli import leads_app
 from fangkong.leads.tiles import home_tiles
 from fangkong.leads.timeline import lead_entries
@@ -28,4 +28,5 @@ CAPABILITY = Capability(
     tiles=home_tiles,
     offline=(OfflinePage("/leads", frozenset({"command", "district", "station", "community"})),),  # verification
     uploads=(Upload(r"/leads/import"), Upload(r"/api/v1/leads/batches")),  # 20,000 leads as JSON: MBs
+    imports=imports.IMPORTS,  # a big pushed sheet is read, previewed and taken in as a background job
 )

@@ -130,7 +130,8 @@ def _header_texts(row: list[Any]) -> list[str]:
     return [" ".join(fold(str(v)).split()) if v is not None else "" for v in row]
 
 
-def read_sheet(data: bytes, filename: str, remembered: dict[str, str] | None = None) -> ParsedSheet:
+def read_sheet(data: bytes, filename: str, remembered: dict[str, str] | None = None,
+               progress: sheets.Progress = sheets.NO_PROGRESS) -> ParsedSheet:
     """Return the sheet's header, mapping and normalised rows; raise SheetError if it cannot be read.
 
     xlsx: the worksheet whose header (within its first 15 rows) maps the most fields; csv: UTF-8 (with or
@@ -144,6 +145,7 @@ def read_sheet(data: bytes, filename: str, remembered: dict[str, str] | None = N
     if best is None or best[0] < 2:
         raise SheetError(NO_HEADER)
     _points, header_index, sheet_name, grid = best
+    progress.read(len(grid))
     headers = _header_texts(grid[header_index])
     mapping = guess_mapping(headers, remembered)
     fields = set(mapping.values())
@@ -155,6 +157,8 @@ def read_sheet(data: bytes, filename: str, remembered: dict[str, str] | None = N
     key_col = next(col for col, fld in mapping.items() if fld == ("id_number" if "id_number" in fields else "phone"))
     rows = []
     for number, raw in enumerate(grid[header_index + 1:], start=header_index + 2):
+        if number % sheets.PROGRESS_EVERY == 0:
+            progress.checked(number)
         cells = {col: _present(raw[col]) if col < len(raw) else None for col in mapping}
         if all(v is None for v in cells.values()) or _footer(raw, cells, mapping):
             continue
@@ -162,6 +166,7 @@ def read_sheet(data: bytes, filename: str, remembered: dict[str, str] | None = N
             continue  # the header repeated (sheets pasted one below the other)
         rows.append(_row(number, raw, cells, mapping, normalisers))
     unmapped = [h for i, h in enumerate(headers) if i not in mapping and h]
+    progress.checked(len(grid))
     return ParsedSheet(filename, sheet_name, header_index + 1, headers, mapping, unmapped, rows)
 
 

@@ -4,6 +4,7 @@ batches with feedback download, the manual queue, manual entry, on-time rates.""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -25,9 +26,11 @@ from fangkong.core.access import (
 from fangkong.core.db import utcnow
 from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_, gettext
+from fangkong.core.imports import ImportView
 from fangkong.core.models import Role, Unit, UnitKind
 from fangkong.core.sheets import SheetError, kept_upload
 from fangkong.core.units import unit_tree
+from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
@@ -36,7 +39,7 @@ from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS, rules_for
 from fangkong.leads.intake import RawLead, submit_leads
 from fangkong.leads.loops import effects_of, forward_leg
 from fangkong.leads.models import LeadBatch
-from fangkong.leads.sheet_import import import_sheet, preview_sheet, uploads_dir
+from fangkong.leads.sheet_import import PreviewPage, import_sheet, preview_sheet, uploads_dir
 from fangkong.leads.sheets import FIELDS
 
 router = APIRouter(prefix="/leads", include_in_schema=False)
@@ -81,7 +84,16 @@ async def import_preview(request: Request, form: Annotated[FormData, Depends(che
     data = await upload.read() if isinstance(upload, UploadFile) else b""
     name = upload.filename or "" if isinstance(upload, UploadFile) else ""
     # off the event loop: reading a big sheet takes seconds, and every other request would wait
-    return await run_in_threadpool(_preview, request, str(form.get("source", "")), name, data, None)
+    return await run_in_threadpool(_preview_or_job, request, str(form.get("source", "")), name, data)
+
+
+def _preview_or_job(request: Request, source: str, file_name: str, data: bytes) -> Response:
+    """A big sheet becomes a background job (its progress page); a small one is previewed at once."""
+    try:
+        moved = upload_in_background(request, "leads.sheet", {"source": source}, file_name, data)
+    except ValidationFailed as exc:
+        return render(request, "leads/import.html", {"errors": exc.errors, "source": source}, 422)
+    return moved or _preview(request, source, file_name, data, None)
 
 
 def _preview(request: Request, source: str, file_name: str, data: bytes, mapping: dict[str, str] | None) -> Response:
@@ -90,17 +102,31 @@ def _preview(request: Request, source: str, file_name: str, data: bytes, mapping
             preview = preview_sheet(w.session, w.user, request.app.state.settings, source, file_name, data, mapping)
     except ValidationFailed as exc:
         return render(request, "leads/import.html", {"errors": exc.errors, "source": source}, 422)
-    sheet = preview.sheet
-    columns = [(i, h, sheet.mapping.get(i, "")) for i, h in enumerate(sheet.headers)]
-    ctx = {**labels(), "p": preview, "columns": columns, "fields": [(f, FIELD_LABELS[f]) for f in FIELDS],
-           "mapping_json": json.dumps({h: sheet.mapping[i] for i, h in enumerate(sheet.headers) if i in sheet.mapping},
-                                      ensure_ascii=False)}
-    return render(request, "leads/preview.html", ctx)
+    return _preview_page(request, PreviewPage.of(preview.summary()))
 
 
-def _mapping_from(form: FormData) -> dict[str, str]:
+def _preview_page(request: Request, page: PreviewPage, job: ImportView | None = None,
+                  errors: list[Any] | None = None) -> Response:
+    """The preview: counts, the column mapping to correct, rows with problems, the first rows, and the
+    confirmation (of a background job's preview: at /imports/<id>)."""
+    ctx = {**labels(), "p": page, "columns": [(i, h, page.mapping.get(i, "")) for i, h in enumerate(page.headers)],
+           "fields": [(f, FIELD_LABELS[f]) for f in FIELDS], "mapping_json": page.mapping_json(),
+           "errors": errors or [],
+           "remap_action": f"/imports/{job.id}/preview" if job else "/leads/import/remap",
+           "confirm_action": f"/imports/{job.id}/confirm" if job else "/leads/import/confirm"}
+    return render(request, "leads/preview.html", ctx, 422 if errors else 200)
+
+
+def job_page(request: Request, view: ImportView, errors: list[Any]) -> Response:
+    """The preview of a sheet read in the background."""
+    return _preview_page(request, PreviewPage.of(view.summary), view, errors)
+
+
+def mapping_from(form: Mapping[str, Any] | FormData) -> dict[str, str]:
+    """Return the column mapping the user chose on the preview (`col:<header>` → field)."""
+    items = form.multi_items() if isinstance(form, FormData) else form.items()
     mapping = {}
-    for key, value in form.multi_items():
+    for key, value in items:
         if key.startswith("col:") and str(value) in FIELDS:
             mapping[key[4:]] = str(value)
     return mapping
@@ -117,7 +143,7 @@ def import_remap(request: Request, form: Annotated[FormData, Depends(checked_for
     except SheetError as exc:
         errors = [FieldError("file", exc.message, exc.params)]
         return render(request, "leads/import.html", {"errors": errors, "source": ""}, 422)
-    return _preview(request, str(form.get("source", "")), file_name, data, _mapping_from(form))
+    return _preview(request, str(form.get("source", "")), file_name, data, mapping_from(form))
 
 
 @router.post("/import/confirm")

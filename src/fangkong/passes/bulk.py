@@ -113,7 +113,8 @@ def _score(row: list[Any]) -> int:
     return len(sheets.guess_mapping(sheets.texts(row), ALIASES))
 
 
-def parse_sheet(data: bytes, file_name: str, header: BulkInput, progress: sheets.Progress = sheets.NO_PROGRESS) -> Parsed:
+def parse_sheet(data: bytes, file_name: str, header: BulkInput,
+                progress: sheets.Progress = sheets.NO_PROGRESS) -> Parsed:
     """Return the sheet's vehicles, normalised, and every row's problems (the first 200 kept in full)."""
     grid = _grid(data, file_name, progress)
     start = sheets.find_header(grid, _score)
