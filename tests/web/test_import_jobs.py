@@ -290,3 +290,50 @@ def confirm_fields(page: str) -> dict[str, str]:
     """The hidden and chosen fields of the preview's confirmation form."""
     form = page.split('/confirm"', 1)[1].split("</form>", 1)[0]
     return {k: html.unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form)}
+
+
+def test_a_passage_sheet_over_the_threshold_is_registered_in_the_background(personas: Personas, db,
+                                                                            settings) -> None:  # type: ignore[no-untyped-def]
+    from fangkong.checkpoints.models import Checkpoint, Passage
+    from tests.checkpoints.test_checkpoints_import import sheet
+
+    settings.upload_background_rows = 2  # the threshold is a setting: this sheet's 6 rows are a job
+    with db.sessions() as s:
+        cp = s.execute(select(Checkpoint.id).order_by(Checkpoint.id).limit(1)).scalar_one()
+    c = personas.browser("checkpoint")
+    bad = c.post(f"/checkpoints/{cp}/import", data={"csrf_token": csrf(c)}, follow_redirects=False,
+                 files={"file": ("登记表.xlsx", sheet(bad=True), "application/octet-stream")})
+    bad_url = bad.headers["location"]
+    assert poll_page(c, bad_url).headers.get("HX-Refresh") == "true"
+    refused = c.get(bad_url)
+    assert "<td>6</td>" in refused.text and f"{bad_url}/confirm" not in refused.text  # row 6: nothing to confirm
+    r = c.post(f"/checkpoints/{cp}/import", data={"csrf_token": csrf(c)}, follow_redirects=False,
+               files={"file": ("登记表.xlsx", sheet(), "application/octet-stream")})
+    job_url = r.headers["location"]
+    assert poll_page(c, job_url).headers.get("HX-Refresh") == "true"
+    preview = c.get(job_url)
+    assert f'action="{job_url}/confirm"' in preview.text and count(db, Passage) == 0
+    c.post(job_url + "/confirm", data={"csrf_token": csrf(c)})
+    assert poll_page(c, job_url).headers["HX-Redirect"] == f"/checkpoints/{cp}"
+    assert count(db, Passage) == 2 and job_files(settings) == []
+    # another checkpoint officer's job, or a checkpoint outside the jurisdiction, is not found
+    assert personas.browser("command").get(job_url).status_code == 404
+
+
+def test_a_follow_up_sheet_over_the_threshold_is_recorded_in_the_background(personas: Personas, db,
+                                                                           settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_followups import _filled, _free_person, _observe, _today_item
+
+    settings.upload_background_rows = 2
+    a = _observe(personas, _free_person(db).id)
+    item = _today_item(personas, a)
+    c = personas.browser("station")
+    filled = _filled(c.get("/followups/sheet.xlsx").content, {item["id"]: 36.7})
+    r = c.post("/followups/import", data={"csrf_token": csrf(c)}, follow_redirects=False,
+               files={"file": ("随访表.xlsx", filled, "application/octet-stream")})
+    job_url = r.headers["location"]
+    assert poll_page(c, job_url).headers.get("HX-Refresh") == "true"
+    assert _today_item(personas, a)["done_at"] is None  # the preview records nothing
+    c.post(job_url + "/confirm", data={"csrf_token": csrf(c)})
+    assert poll_page(c, job_url).headers["HX-Redirect"] == "/followups"
+    assert _today_item(personas, a)["temperature_c"] == 36.7 and job_files(settings) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from fangkong.checkpoints import api, exports, figures, pass_checks, web
+from fangkong.checkpoints import api, exports, figures, imports, pass_checks, web
 from fangkong.checkpoints.flags import warm_up
 from fangkong.checkpoints.presence import passage_place_names, passage_presence
 from fangkong.checkpoints.retention import purge_passages
@@ -50,5 +50,6 @@ CAPABILITY = Capability(
     offline=(OfflinePage("/checkpoints", frozenset({"checkpoint"})),),  # the passage form, at the roadside
     lookups=(("/api/v1/risk-areas", N_("Risk areas")),),
     uploads=(Upload(r"/checkpoints/[0-9]+/import"),),
+    imports=imports.IMPORTS,  # a big passage sheet is read and registered as a background job
     retention=(purge_passages,),
 )

@@ -31,8 +31,10 @@ from fangkong.core.clock import local_time, local_today
 from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
+from fangkong.core.imports import ImportView
 from fangkong.core.models import Role, UnitKind, User
 from fangkong.core.units import unit_tree
+from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
@@ -349,6 +351,10 @@ async def import_preview(request: Request, checkpoint_id: Id,
 def _import_preview(request: Request, checkpoint_id: Id, name: str, data: bytes) -> Response:
     var_dir = request.app.state.settings.var_dir
     try:
+        moved = upload_in_background(request, "checkpoints.passages", {"checkpoint_id": str(checkpoint_id)}, name,
+                                     data)  # a big sheet: a job with a progress page
+        if moved is not None:
+            return moved
         with work(request) as w:
             cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
             preview = sheet_import.preview_passages(w.session, w.user, var_dir, checkpoint_id, name, data)
@@ -358,6 +364,15 @@ def _import_preview(request: Request, checkpoint_id: Id, name: str, data: bytes)
         return render(request, "checkpoints/import.html", {"cp": cp, "errors": exc.errors, "preview": None}, 422)
     return render(request, "checkpoints/import.html", {**labels(), "cp": cp, "errors": [], "preview": preview},
                   422 if preview.errors else 200)
+
+
+def import_job_page(request: Request, view: ImportView, errors: list[Any]) -> Response:
+    """The preview of a passage sheet read in the background: confirmed at /imports/<id>/confirm."""
+    with work(request) as w:
+        cp = service.get_checkpoint(w.session, w.user, int(view.params.get("checkpoint_id") or 0), PASSAGE_WRITE)
+    preview = sheet_import.Summary.of(view.summary, f"/imports/{view.id}/confirm")
+    return render(request, "checkpoints/import.html", {**labels(), "cp": cp, "errors": errors, "preview": preview},
+                  422 if errors or preview.errors else 200)
 
 
 @router.post("/checkpoints/{checkpoint_id}/import/confirm")

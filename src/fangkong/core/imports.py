@@ -145,7 +145,7 @@ class ImportSpec:
     key: str  # "<capability>.<name>"
     title: str  # msgid
     permission: str
-    form: str  # the upload page (to upload again)
+    form: str  # the upload page (to upload again); may name fields: /checkpoints/{checkpoint_id}/import
     params: Sequence[str]  # the upload form's fields kept with the job
     confirm_params: Sequence[str]  # the fields the confirmation may set (a checkbox: give it, "" for off)
     check: Callable[[Session, User, Mapping[str, str]], None]
@@ -471,15 +471,26 @@ class Imports:
     def view(self, job: ImportJob) -> ImportView:
         spec = self.specs.get(job.key)
         errors = [FieldError(e["field"], e["message"], e.get("params") or {}) for e in json.loads(job.errors or "[]")]
-        return ImportView(job.id, job.key, spec.title if spec else job.key, spec.form if spec else "/", job.status,
+        params = json.loads(job.params or "{}")
+        return ImportView(job.id, job.key, spec.title if spec else job.key, _form(spec, params), job.status,
                           job.phase, job.file_name, job.total, job.rows_read, job.rows_checked, job.rows_imported,
                           job.error, errors, json.loads(job.summary or "{}"), json.loads(job.result or "{}"),
-                          json.loads(job.params or "{}"), job.created_at, job.finished_at)
+                          params, job.created_at, job.finished_at)
 
     def recent(self, session: Session, user: User, limit: int = 20) -> list[ImportView]:
         jobs = session.execute(select(ImportJob).where(ImportJob.user_id == user.id)
                                .order_by(ImportJob.id.desc()).limit(limit)).scalars()
         return [self.view(job) for job in jobs]
+
+
+def _form(spec: ImportSpec | None, params: Mapping[str, str]) -> str:
+    """Return the upload page of a job (a spec's form may name its fields: /checkpoints/{checkpoint_id}/import)."""
+    if spec is None:
+        return "/"
+    try:
+        return spec.form.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return "/"
 
 
 def sheet_size(data: bytes, file_name: str) -> SheetSize:

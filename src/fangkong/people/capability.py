@@ -14,7 +14,17 @@ from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.core.scheduler import Job
 from fangkong.core.web.limits import Upload
-from fangkong.people import api, exports, figures, followup_api, followup_web, loops, selfreport_web, web
+from fangkong.people import (
+    api,
+    exports,
+    figures,
+    followup_api,
+    followup_imports,
+    followup_web,
+    loops,
+    selfreport_web,
+    web,
+)
 from fangkong.people.care import scoped
 from fangkong.people.care_models import FollowUp
 from fangkong.people.cli import followups_app
@@ -56,4 +66,5 @@ CAPABILITY = Capability(
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,
     uploads=(Upload(r"/followups/import"),),
+    imports=followup_imports.IMPORTS,  # a big filled-in follow-up sheet is read and recorded as a background job
 )

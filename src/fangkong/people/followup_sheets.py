@@ -5,6 +5,7 @@ already recorded with the same temperature (the sheet may go back and forth)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "test_result": ("检测结果", "核酸结果", "核酸检测结果", "test"),
     "note": ("备注", "note"),
 }
+SHOWN = 300  # row problems the preview page lists
 MISSING_COLUMNS = N_("The sheet needs the columns 随访编号 and 体温(℃).")
 UNKNOWN_ROW = N_("No follow-up {value} in your lists.")
 DONE_ALREADY = N_("Already recorded on the platform with another temperature.")
@@ -100,6 +102,33 @@ class SheetPreview:
     rows: list[tuple[int, int, FollowUpInput]]  # (sheet row, follow-up id, findings)
     skipped: int
     errors: list[RowError]
+    confirm: str = "/followups/import/confirm"  # where the confirmation goes (a job's: /imports/<id>/confirm)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    def summary(self) -> dict[str, Any]:
+        """Return what the preview page shows, as JSON (a background job keeps it in its row)."""
+        return {"sha256": self.sha256, "file_name": self.file_name, "rows": self.count, "skipped": self.skipped,
+                "errors": [vars(e) for e in self.errors[:SHOWN]]}
+
+
+@dataclass
+class Summary:
+    """A background job's preview, as the import page shows it."""
+
+    sha256: str
+    file_name: str
+    count: int
+    skipped: int
+    errors: list[RowError]
+    confirm: str
+
+    @classmethod
+    def of(cls, found: dict[str, Any], confirm: str) -> Summary:
+        return cls(found.get("sha256", ""), found.get("file_name", ""), int(found.get("rows", 0)),
+                   int(found.get("skipped", 0)), [RowError(**e) for e in found.get("errors", [])], confirm)
 
 
 def _symptoms(text: str) -> tuple[list[str], str | None]:
@@ -142,11 +171,15 @@ def _row(number: int, cell: dict[str, Any], errors: list[RowError]) -> tuple[int
     return int(raw_id), data
 
 
-def read_rows(data: bytes, file_name: str) -> tuple[list[tuple[int, int, FollowUpInput]], int, list[RowError]]:
+Read = tuple[list[tuple[int, int, FollowUpInput]], int, list[RowError]]  # rows, skipped, errors
+
+
+def read_rows(data: bytes, file_name: str, progress: sheets.Progress = sheets.NO_PROGRESS) -> Read:
     def score(row: list[Any]) -> int:
         return len(sheets.guess_mapping(sheets.texts(row), ALIASES))
 
     grid, _name = sheets.read_grid(data, file_name, score)
+    progress.read(len(grid))
     header = sheets.find_header(grid, score)
     mapping = sheets.guess_mapping(sheets.texts(grid[header]), ALIASES)
     if not {"id", "temperature_c"} <= set(mapping.values()):
@@ -164,17 +197,33 @@ def read_rows(data: bytes, file_name: str) -> tuple[list[tuple[int, int, FollowU
     return rows, skipped, errors
 
 
-def preview_sheet(session: Session, user: User, var_dir: Path, file_name: str, data: bytes) -> SheetPreview:
-    """Read and check every row against the user's follow-ups; nothing is saved."""
-    require(user, FOLLOWUP_RECORD)
+def read_sheet(file_name: str, data: bytes, progress: sheets.Progress = sheets.NO_PROGRESS) -> Read:
+    """Read a sheet's rows (no database): a background job does it before opening a transaction."""
     try:
-        sha = sheets.keep_upload(var_dir, file_name, data)
-        rows, skipped, errors = read_rows(data, file_name)
+        return read_rows(data, file_name, progress)
     except sheets.SheetError as exc:
         raise ValidationFailed([FieldError("file", exc.message, exc.params)]) from None
+
+
+def preview_sheet(session: Session, user: User, var_dir: Path, file_name: str, data: bytes,
+                  rows_read: Read | None = None, keep: bool = True,
+                  progress: sheets.Progress = sheets.NO_PROGRESS) -> SheetPreview:
+    """Read and check every row against the user's follow-ups; nothing is saved (`rows_read`: the sheet read
+    already; `keep`: keep the upload under var/uploads for the confirmation)."""
+    require(user, FOLLOWUP_RECORD)
+    sha = hashlib.sha256(data).hexdigest()
+    if keep:
+        try:
+            sha = sheets.keep_upload(var_dir, file_name, data)
+        except sheets.SheetError as exc:
+            raise ValidationFailed([FieldError("file", exc.message, exc.params)]) from None
+    rows, skipped, read_errors = rows_read or read_sheet(file_name, data)
+    errors = list(read_errors)
     today = followups.local_today()
     already: set[int] = set()
-    for number, follow_up_id, found in rows:
+    for checked, (number, follow_up_id, found) in enumerate(rows, 1):
+        if checked % sheets.PROGRESS_EVERY == 0:
+            progress.checked(number)
         try:
             row = followups.get_follow_up(session, user, follow_up_id, FOLLOWUP_RECORD)
         except DomainError:
@@ -189,20 +238,33 @@ def preview_sheet(session: Session, user: User, var_dir: Path, file_name: str, d
         if row.follow_up.day > today:
             errors.append(RowError(number, "id", followups.NOT_YET, {"day": row.follow_up.day.isoformat()}))
         errors += [RowError(number, e.field, e.message, e.params) for e in followups.check_input(found)]
+    progress.checked(rows[-1][0] if rows else 0)
     rows = [r for r in rows if r[0] not in already]
     return SheetPreview(sha, file_name, rows, skipped + len(already), sorted(errors, key=lambda e: e.row))
 
 
-def import_sheet(session: Session, user: User, var_dir: Path, sha256: str, file_name: str) -> int:
-    """Record every row of a previewed sheet, or none if any row is wrong; return how many were recorded."""
+def refusals(preview: SheetPreview) -> list[FieldError]:
+    """Return every row at fault (nothing is saved while one is), by row and column."""
+    return [FieldError(f"row {e.row}: {e.field}", e.message, e.params) for e in preview.errors]
+
+
+def import_sheet(session: Session, user: User, var_dir: Path, sha256: str, file_name: str,
+                 preview: SheetPreview | None = None, progress: sheets.Progress = sheets.NO_PROGRESS) -> int:
+    """Record every row of a previewed sheet, or none if any row is wrong; return how many were recorded.
+
+    `preview`: the sheet as a background job read and checked it (else the kept upload is read here)."""
     require(user, FOLLOWUP_RECORD)
-    try:
-        data = sheets.kept_upload(var_dir, sha256, file_name)
-    except sheets.SheetError as exc:
-        raise ValidationFailed([FieldError("file", exc.message, exc.params)]) from None
-    preview = preview_sheet(session, user, var_dir, file_name, data)
+    if preview is None:
+        try:
+            data = sheets.kept_upload(var_dir, sha256, file_name)
+        except sheets.SheetError as exc:
+            raise ValidationFailed([FieldError("file", exc.message, exc.params)]) from None
+        preview = preview_sheet(session, user, var_dir, file_name, data)
     if preview.errors:
-        raise ValidationFailed([FieldError(f"row {e.row}: {e.field}", e.message, e.params) for e in preview.errors])
-    for _number, follow_up_id, found in preview.rows:
+        raise ValidationFailed(refusals(preview))
+    for done, (_number, follow_up_id, found) in enumerate(preview.rows, 1):
         followups.record_follow_up(session, user, follow_up_id, found)
+        if done % sheets.PROGRESS_EVERY == 0:
+            progress.imported(done)
+    progress.imported(len(preview.rows))
     return len(preview.rows)

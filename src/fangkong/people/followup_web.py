@@ -4,7 +4,7 @@ list, paper sheets out and back in, care teams, and command's observation counts
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,8 +16,10 @@ from fangkong.core.access import CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD, ca
 from fangkong.core.clock import BAD_DATE
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
+from fangkong.core.imports import ImportView
 from fangkong.core.models import Role, UnitKind
 from fangkong.core.units import unit_tree
+from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import MAX_ID, Id, PageNo, form_id, optional_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
@@ -121,12 +123,22 @@ async def import_preview(request: Request, form: Annotated[FormData, Depends(che
 
 def _import_preview(request: Request, name: str, data: bytes) -> Response:
     try:
+        moved = upload_in_background(request, "people.followups", {}, name, data)  # a big sheet: a job
+        if moved is not None:
+            return moved
         with work(request) as w:
             preview = followup_sheets.preview_sheet(w.session, w.user, request.app.state.settings.var_dir, name, data)
     except ValidationFailed as exc:
         return render(request, "people/followups_import.html", {"errors": exc.errors, "preview": None}, 422)
     return render(request, "people/followups_import.html", {"errors": [], "preview": preview},
                   422 if preview.errors else 200)
+
+
+def import_job_page(request: Request, view: ImportView, errors: list[Any]) -> Response:
+    """The preview of a follow-up sheet read in the background: confirmed at /imports/<id>/confirm."""
+    preview = followup_sheets.Summary.of(view.summary, f"/imports/{view.id}/confirm")
+    return render(request, "people/followups_import.html", {"errors": errors, "preview": preview},
+                  422 if errors or preview.errors else 200)
 
 
 @router.post("/followups/import/confirm", response_class=HTMLResponse)
