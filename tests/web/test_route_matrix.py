@@ -89,6 +89,13 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/exports/{run_id}"): ("/exports/{export_run}", frozenset({"station"})),  # the owner's only
     ("GET", "/exports/{run_id}/file"): ("/exports/{export_run}/file", frozenset({"station"})),
     ("POST", "/api/v1/exports"): ("/api/v1/exports", ANY_USER),
+    ("GET", "/imports"): ("/imports", ANY_USER),
+    ("GET", "/imports/{job_id}"): ("/imports/{import_job}", COMMAND),  # the owner's only
+    ("POST", "/imports/{job_id}/preview"): ("/imports/{import_job}/preview", COMMAND),
+    ("POST", "/imports/{job_id}/confirm"): ("/imports/{import_job}/confirm", COMMAND),
+    ("POST", "/api/v1/imports"): ("/api/v1/imports", ANY_USER),  # without a sheet: 422
+    ("GET", "/api/v1/imports/{job_id}"): ("/api/v1/imports/{import_job}", COMMAND),
+    ("POST", "/api/v1/imports/{job_id}/confirm"): ("/api/v1/imports/{import_job}/confirm", COMMAND),
     ("GET", "/api/v1/exports/{run_id}"): ("/api/v1/exports/{export_run}", frozenset({"station"})),
     ("GET", "/api/v1/exports/{run_id}/file"): ("/api/v1/exports/{export_run}/file", frozenset({"station"})),
     ("GET", "/command"): ("/command", COMMAND_READERS),
@@ -481,7 +488,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
     pair, merge = _pair_and_merge(db, personas, person)
     registration = _registrations(db)
     registration.update(_deployments(db, station.unit_id))
-    return {**registration, **_passes(db, personas), "export_run": _export_run(db, personas), "own_pair": pair,
+    return {**registration, **_passes(db, personas), "export_run": _export_run(db, personas),
+            "import_job": _import_job(db, personas), "own_pair": pair,
             "own_merge": merge, "team_obs": team_obs,
             "follow_up": follow_up, "self_report_token": self_report_token,
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
@@ -575,6 +583,17 @@ def _export_run(db, personas: Personas) -> int:  # type: ignore[no-untyped-def]
         run_id = exports.request(s, s.execute(select_user("station")).scalar_one(), "people.persons", {}).id
     exports.write(run_id)
     return run_id
+
+
+def _import_job(db, personas: Personas) -> int:  # type: ignore[no-untyped-def]
+    """A previewed lead sheet import of the `command` persona, waiting for its confirmation (owner only)."""
+    imports = personas.app.state.imports
+    data = "姓名,手机号,现住址\n张三,13900000001,兰州市城关区酒泉路街道1号\n".encode()
+    with db.unit_of_work() as s:
+        job_id = imports.submit(s, s.execute(select_user("command")).scalar_one(), "leads.sheet",
+                                {"source": "省指挥部"}, "推送.csv", data).id
+    imports.run(job_id)
+    return job_id
 
 
 def select_user(username: str):  # type: ignore[no-untyped-def]
