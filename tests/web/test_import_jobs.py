@@ -337,3 +337,31 @@ def test_a_follow_up_sheet_over_the_threshold_is_recorded_in_the_background(pers
     c.post(job_url + "/confirm", data={"csrf_token": csrf(c)})
     assert poll_page(c, job_url).headers["HX-Redirect"] == "/followups"
     assert _today_item(personas, a)["temperature_c"] == 36.7 and job_files(settings) == []
+
+
+def test_an_api_upload_may_ask_to_be_imported_at_once(personas: Personas, db, settings) -> None:  # type: ignore[no-untyped-def]
+    c, headers = personas.browser("district"), personas.headers("district")
+    fields = {k: v for k, v in header(c).items() if k != "csrf_token"}
+    r = c.post("/api/v1/imports", headers=headers, data={"key": "passes.bulk", "confirm": "1", **fields},
+               files={"file": ("车辆.xlsx", vehicles(40), "application/octet-stream")})
+    done = poll_api(c, headers, r.json()["id"], until=("done",)).json()
+    assert done["status"] == "done" and done["result"]["passes"] == 40 and count(db, Pass) == 40
+    assert job_files(settings) == []
+
+
+def test_previews_never_confirmed_do_not_pile_up(personas: Personas, db, settings) -> None:  # type: ignore[no-untyped-def]
+    from fangkong.core.imports import MAX_WAITING
+
+    c, headers = personas.browser("district"), personas.headers("district")
+    fields = {k: v for k, v in header(c).items() if k != "csrf_token"}
+    ids = []
+    for _ in range(MAX_WAITING + 2):
+        r = c.post("/api/v1/imports", headers=headers, data={"key": "passes.bulk", **fields},
+                   files={"file": ("车辆.xlsx", vehicles(5), "application/octet-stream")})
+        ids.append(r.json()["id"])
+        assert poll_api(c, headers, ids[-1]).json()["status"] == "previewed"
+    with db.sessions() as s:
+        waiting = s.execute(select(ImportJob.id).where(ImportJob.status == "previewed")).scalars().all()
+    assert sorted(waiting) == ids[-MAX_WAITING:] and len(job_files(settings)) == MAX_WAITING
+    superseded = c.get(f"/api/v1/imports/{ids[0]}", headers=headers)
+    assert superseded.status_code == 409 and superseded.headers["content-type"].startswith("application/problem+json")

@@ -67,6 +67,8 @@ NOT_WAITING = N_("This import is not waiting for a confirmation.")
 STATUS_LABELS = {QUEUED: N_("Queued"), RUNNING: N_("Under way"), PREVIEWED: N_("Waiting for your confirmation"),
                  DONE: N_("Imported"), FAILED: N_("Failed")}
 PARAM_LENGTH = 4000  # a leads mapping (header → field, as JSON) is the longest field kept
+MAX_WAITING = 5  # previews of one user kept waiting for a confirmation (each holds its sheet on disk)
+SUPERSEDED = N_("Replaced by a newer upload before it was confirmed. Nothing was saved.")
 
 
 class ImportJob(JobColumns, Base):
@@ -302,7 +304,8 @@ class Imports:
         if size is None:
             size = sheet_size(data, file_name)
         self.runner.check_open(session, user.id)
-        job = ImportJob(token=secrets.token_hex(16), user_id=user.id, key=key, file_name=Path(file_name).name[:255],
+        self._supersede(session, user.id)
+        job = ImportJob(token=secrets.token_hex(16), user_id=user.id, key=key, file_name=_short(file_name),
                         params=json.dumps(params, ensure_ascii=False, sort_keys=True), status=QUEUED, phase=PREVIEW,
                         total=size.rows, ip=ip, locale=locale, worker=worker_id())
         session.add(job)
@@ -313,6 +316,15 @@ class Imports:
         path.write_bytes(data)
         audit.record(session, "upload", "import_jobs", job.id, sheet=key, rows=size.rows, bytes=size.bytes)
         return job
+
+    def _supersede(self, session: Session, user_id: int) -> None:
+        """Fail the user's oldest previews still waiting for a confirmation beyond the few kept, and remove
+        their files: an upload never confirmed must not hold its sheet (and the disk) until the purge."""
+        waiting = session.execute(select(ImportJob).where(ImportJob.user_id == user_id, ImportJob.status == PREVIEWED)
+                                  .order_by(ImportJob.updated_at.desc()).offset(MAX_WAITING - 1)).scalars().all()
+        for job in waiting:
+            job.status, job.error, job.finished_at, job.summary = FAILED, SUPERSEDED, utcnow(), None
+            self.path(job).unlink(missing_ok=True)
 
     def start(self, job_id: int) -> None:
         """Run the job in this worker's import lane (call after its row is committed)."""
@@ -481,6 +493,13 @@ class Imports:
         jobs = session.execute(select(ImportJob).where(ImportJob.user_id == user.id)
                                .order_by(ImportJob.id.desc()).limit(limit)).scalars()
         return [self.view(job) for job in jobs]
+
+
+def _short(file_name: str) -> str:
+    """Return the upload's name as kept (255 characters at most, its suffix kept: it says how to read it)."""
+    name = Path(file_name).name
+    suffix = Path(name).suffix[:16]
+    return name if len(name) <= 255 else name[:255 - len(suffix)] + suffix
 
 
 def _form(spec: ImportSpec | None, params: Mapping[str, str]) -> str:

@@ -20,7 +20,16 @@ from fangkong.core.access import require
 from fangkong.core.context import current_locale
 from fangkong.core.errors import Conflict, FieldError, ValidationFailed
 from fangkong.core.i18n import N_, gettext
-from fangkong.core.imports import FAILED_HERE, PREVIEW, PREVIEWED, STATUS_LABELS, Imports, ImportView, sheet_size
+from fangkong.core.imports import (
+    FAILED_HERE,
+    PREVIEW,
+    PREVIEWED,
+    STATUS_LABELS,
+    SUPERSEDED,
+    Imports,
+    ImportView,
+    sheet_size,
+)
 from fangkong.core.jobs import DONE, FAILED
 from fangkong.core.sheets import SheetSize
 from fangkong.core.web.errors import PROBLEM_JSON
@@ -185,7 +194,8 @@ async def upload(request: Request, key: Annotated[str, Form(max_length=64, descr
 @api.get("/imports/{job_id}", response_model=ImportOut, responses={500: FAILED_JOB})
 def status(request: Request, job_id: Id) -> Any:
     """The job's progress and outcome; a failed job is problem JSON (422: the sheet was refused, each
-    problem in `errors`; 500: it failed on our side). Nothing of a failed job was saved."""
+    problem in `errors`; 409: a newer upload replaced it unconfirmed; 500: it failed on our side). Nothing of
+    a failed job was saved."""
     view = _view(request, job_id)
     return _problem(request, view) if view.status == FAILED else ImportOut.of(view)
 
@@ -202,10 +212,12 @@ def confirm(request: Request, job_id: Id, body: ConfirmIn, response: Response) -
 
 
 def _problem(request: Request, view: ImportView) -> Response:
-    refused = bool(view.errors)
+    """A failed job as problem JSON: 422 when the sheet was refused, 409 when a newer upload replaced it
+    before its confirmation, 500 when it failed on our side (a bug, a lost worker)."""
     first = view.errors[0] if view.errors else FieldError("file", view.error or FAILED_HERE)
-    body = {"type": "/problems/validation-failed" if refused else "/problems/import-failed",
-            "title": gettext(N_("The sheet was not imported")), "status": 422 if refused else 500,
+    kind, code = ("validation-failed", 422) if view.errors else ("conflict", 409) if view.error == SUPERSEDED \
+        else ("import-failed", 500)
+    body = {"type": f"/problems/{kind}", "title": gettext(N_("The sheet was not imported")), "status": code,
             "detail": gettext(first.message, **first.params), "instance": request.url.path,
             "errors": [{"field": e.field, "message": gettext(e.message, **e.params)} for e in view.errors],
             "job": ImportOut.of(view).model_dump()}
