@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.core.capability import Capability
-from fangkong.tracing import api, cli, figures, web
+from fangkong.tracing import api, cli, figures, report_web, web
 from fangkong.tracing.cases import upgrade_secondaries
 from fangkong.tracing.sync import COMPACT_JOB, purge_presence
 
@@ -19,7 +19,7 @@ def _upgrade_listener(settings: Any) -> Any:
 
 CAPABILITY = Capability(
     name="tracing",
-    pages=(web.router,),
+    pages=(web.router, report_web.router),
     api=(api.router,),
     nav=tuple(web.NAV),
     templates=Path(__file__).parent / "templates",

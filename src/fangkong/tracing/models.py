@@ -29,6 +29,11 @@ class TraceCase(Base):
     traced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     traced_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The trace report (流调报告): core facts due 4 h and the full report 24 h after the case was reported.
+    core_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    core_reported_by: Mapped[str | None] = mapped_column(String(100))
+    full_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    full_reported_by: Mapped[str | None] = mapped_column(String(100))
 
     exposures: Mapped[list[Exposure]] = relationship(back_populates="case", order_by="Exposure.id",
                                                      cascade="all, delete-orphan")
@@ -60,6 +65,33 @@ class Exposure(Base):
 
     case: Mapped[TraceCase] = relationship(back_populates="exposures")
     links: Mapped[list[ExposureLink]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class TraceDispatch(Base):
+    """One dispatch of a case's new contacts as urgent leads, run in the background with its progress.
+
+    The columns follow the exports' runs (status, total, error, created/finished): the page polls the row,
+    so any worker can show the progress. `plan` is what the user confirmed (unit → count, as JSON) and
+    `digest` fingerprints it: the run refuses to start when the contacts changed since.
+    """
+
+    __tablename__ = "trace_dispatches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("trace_cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
+    digest: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[str] = mapped_column(Text, default="{}")
+    total: Mapped[int] = mapped_column(Integer, default=0)  # contacts to dispatch
+    done: Mapped[int] = mapped_column(Integer, default=0)  # contacts given their lead and status so far
+    statuses_set: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(255))  # msgid, shown translated
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ExposureLink(Base):
