@@ -13,7 +13,7 @@ from typing import Any
 
 from fangkong.core.clock import local_time
 from fangkong.core.export import safe_row
-from fangkong.core.i18n import gettext
+from fangkong.core.i18n import N_, gettext
 from fangkong.tracing.contacts import KIND_LABELS
 from fangkong.tracing.report import SECONDARY_LISTED, STAGES, STATES, Deadline, TraceReport
 
@@ -49,14 +49,16 @@ def deadline_row(d: Deadline) -> list[str]:
             gettext(STATES[d.state])]
 
 
-DEADLINE_HEAD = ("Stage", "Due", "Submitted", "By", "Deadline")
-TRAJECTORY_HEAD = ("When", "Place", "Kind")
-CLOSE_HEAD = ("Place", "Kind", "The case's stay", "Contact", "ID number", "Phone", "Overlap", "Goes to", "Lead",
-              "State")
-DISPATCH_HEAD = ("Contact", "Close / secondary", "ID number", "Phone", "Goes to", "Lead", "State",
-                 "Through close contacts")
-UNIT_HEAD = ("Unit", "Close contacts", "Secondary contacts", "Dispatched", "Verified", "Overdue",
-             "Not yet dispatched")
+DEADLINE_HEAD = (N_("Stage"), N_("Due"), N_("Submitted"), N_("By"), N_("On time?"))
+TRAJECTORY_HEAD = (N_("When"), N_("Place"), N_("Kind"))
+CLOSE_HEAD = (N_("Place"), N_("Kind"), N_("The case's stay"), N_("Contact"), N_("ID number"), N_("Phone"),
+              N_("Overlap"), N_("Goes to"), N_("Lead"), N_("State"))
+DISPATCH_HEAD = (N_("Contact"), N_("Close / secondary"), N_("ID number"), N_("Phone"), N_("Goes to"), N_("Lead"),
+                 N_("State"), N_("Through close contacts"))
+CONTACT_HEAD = (N_("Contact"), N_("ID number"), N_("Overlap"), N_("Goes to"), N_("Lead"), N_("State"))
+SECONDARY_HEAD = (N_("Contact"), N_("ID number"), N_("Goes to"), N_("Lead"), N_("State"), N_("Through close contacts"))
+UNIT_HEAD = (N_("Unit"), N_("Close contacts"), N_("Secondary contacts"), N_("Dispatched"), N_("Verified"),
+             N_("Overdue"), N_("Not yet dispatched"))
 
 
 def close_rows(report: TraceReport) -> list[list[str]]:
@@ -125,10 +127,10 @@ def report_xlsx(report: TraceReport) -> bytes:
     ws.write_row(row + 2, 0, safe_row([gettext("Written"), local_time(report.generated_at)]))
     ws.set_column(0, 0, 24)
     ws.set_column(1, 4, 22)
-    sheet("Trajectory", TRAJECTORY_HEAD, [list(t) for t in report.trajectory], (30, 40, 12))
-    sheet("Close contacts by place", CLOSE_HEAD, close_rows(report), (30, 10, 30, 12, 22, 14, 40, 18, 8, 16))
-    sheet("Dispatch status", DISPATCH_HEAD, dispatch_rows(report), (12, 12, 22, 14, 18, 8, 16, 30))
-    sheet("By unit", UNIT_HEAD, unit_rows(report), (22, 12, 12, 12, 12, 12, 14))
+    sheet(N_("Trajectory"), TRAJECTORY_HEAD, [list(t) for t in report.trajectory], (30, 40, 12))
+    sheet(N_("Close contacts by place"), CLOSE_HEAD, close_rows(report), (30, 10, 30, 12, 22, 14, 40, 18, 8, 16))
+    sheet(N_("Dispatch status"), DISPATCH_HEAD, dispatch_rows(report), (12, 12, 22, 14, 18, 8, 16, 30))
+    sheet(N_("By unit"), UNIT_HEAD, unit_rows(report), (22, 12, 12, 12, 12, 12, 14))
     book.close()
     return out.getvalue()
 
@@ -170,7 +172,7 @@ def report_docx(report: TraceReport) -> bytes:
                       + ("　" + gettext("ID numbers in full: this copy is recorded as a reveal.")
                          if report.revealed else ""))
     doc.add_heading(gettext("Basic facts"), level=1)
-    table(("Item", "Value"), facts(report))
+    table((N_("Item"), N_("Value")), facts(report))
     doc.add_heading(gettext("Deadlines"), level=1)
     table(DEADLINE_HEAD, [deadline_row(d) for d in report.deadlines])
     doc.add_heading(gettext("Trajectory"), level=1)
@@ -182,11 +184,11 @@ def report_docx(report: TraceReport) -> bytes:
         for r in g.rows:
             c = report.lines[r.contact.exposure.id]
             rows.append([c.name, c.id_number, "；".join(r.spans), c.unit_name, str(c.lead_id or ""), c.state])
-        table(("Contact", "ID number", "Overlap", "Goes to", "Lead", "State"), rows)
+        table(CONTACT_HEAD, rows)
     doc.add_heading(gettext("Dispatch status"), level=1)
     table(UNIT_HEAD, unit_rows(report))
     doc.add_heading(gettext("Secondary contacts"), level=1)
-    table(("Contact", "ID number", "Goes to", "Lead", "State", "Through close contacts"),
+    table(SECONDARY_HEAD,
           [[c.name, c.id_number, c.unit_name, str(c.lead_id or ""), c.state, c.via] for c in report.secondary_listed])
     if len(report.secondary) > SECONDARY_LISTED:
         doc.add_paragraph(gettext("{n} more secondary contacts are listed in the Excel file.",
