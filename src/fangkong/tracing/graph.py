@@ -30,37 +30,49 @@ class Node:
     y: float
 
 
+def _rings(count: int, arc: float) -> int:
+    """Return how many interleaved rings keep `count` nodes GAP apart along an arc of length `arc`."""
+    return max(1, math.ceil(GAP * count / arc)) if count and arc > 0 else 1
+
+
 def layout(index: tuple[str, str], close: Sequence[tuple[str, str]],
            secondary: Sequence[tuple[str, str, str | None]]) -> list[Node]:
     """Return positioned nodes: `index` and `close` as (key, name) (close in the order to lay them round the
-    ring), `secondary` as (key, name, the close contact it came through or None)."""
+    circle: those of one place side by side), `secondary` as (key, name, the close contact it came through,
+    or None).
+
+    Each close contact gets a sector of the circle, wider when it has more secondary contacts (half the
+    circle is shared evenly, half by secondary contacts); it sits in the middle of its sector, and its
+    secondary contacts fan out beyond it. Nodes too many for one ring alternate between concentric
+    rings GAP apart, so neighbours never sit on each other.
+    """
     nodes = [Node(index[0], index[1], 0, 0.0, 0.0)]
     fans: dict[str | None, list[tuple[str, str]]] = {key: [] for key, _name in close}
     for key, name, via in secondary:
         fans.setdefault(via if via in fans else None, []).append((key, name))
     n1, n2 = len(close), len(secondary)
-    # each close contact gets a sector: half the circle shared evenly, half by its secondary contacts
     weights = [1.0 + (len(fans[key]) * n1 / n2 if n2 else 0.0) for key, _name in close]
     total = sum(weights) or 1.0
-    # the narrowest sector still holds its node: its arc at r1 is at least GAP
-    r1 = max(60.0, GAP * total / (2 * math.pi * min(weights, default=1.0))) if n1 else 60.0
-    r2 = r1 + 4 * GAP
-    rings = max(1, math.ceil(GAP * n2 / (math.pi * r2))) if n2 else 1
+    r1 = max(80.0, math.sqrt(n1) * GAP * 1.2)
+    # the narrowest sector at r1 holds its node once the close contacts alternate between k1 rings
+    k1 = _rings(1, r1 * 2 * math.pi * min(weights, default=1.0) / total)
+    r2 = r1 + (k1 + 3) * GAP
+    k2 = max(1, math.ceil(GAP * n2 / (math.pi * r2))) if n2 else 1
     angle = 0.0
-    for (key, name), weight in zip(close, weights, strict=True):
+    for i, ((key, name), weight) in enumerate(zip(close, weights, strict=True)):
         width = 2 * math.pi * weight / total
-        middle = angle + width / 2
-        nodes.append(Node(key, name, 1, r1 * math.cos(middle), r1 * math.sin(middle)))
+        middle, r = angle + width / 2, r1 + (i % k1) * GAP
+        nodes.append(Node(key, name, 1, r * math.cos(middle), r * math.sin(middle)))
         fan = fans[key]
         for j, (skey, sname) in enumerate(fan):
             a = angle + width * (j + 0.5) / len(fan)
-            r = r2 + (j % rings) * GAP
+            r = r2 + (j % k2) * GAP
             nodes.append(Node(skey, sname, 2, r * math.cos(a), r * math.sin(a)))
         angle += width
     orphans = fans.get(None, [])  # through a contact not shown (filtered out, or struck)
     for j, (skey, sname) in enumerate(orphans):
         a = 2 * math.pi * (j + 0.5) / len(orphans)
-        r = r2 + (rings + 1 + j % rings) * GAP
+        r = r2 + (k2 + 1 + j % k2) * GAP
         nodes.append(Node(skey, sname, 2, r * math.cos(a), r * math.sin(a)))
     return nodes
 
@@ -78,7 +90,7 @@ def graph_data(index: tuple[str, str], close: Sequence[ContactView], secondary: 
     return {
         "categories": [gettext(c) for c in CATEGORIES],
         "labels": not big,
-        "sizes": [24, 8, 4] if len(nodes) > 2000 else [24, 12, 8],
+        "sizes": [16, 5, 3] if len(nodes) > 2000 else [20, 9, 6] if big else [24, 14, 10],
         "nodes": [[n.id, n.name or names.get(n.id, n.id), n.category, round(n.x, 1), round(n.y, 1)] for n in nodes],
         "links": links,
     }

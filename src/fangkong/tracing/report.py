@@ -37,7 +37,7 @@ from fangkong.tracing.contacts import KIND_LABELS, Group, group_close, span_text
 
 CORE_DUE, FULL_DUE = timedelta(hours=4), timedelta(hours=24)
 STAGES = {"core": N_("Core facts"), "full": N_("Full report")}
-STATES = {"met": N_("Met"), "late": N_("Submitted late"), "open": N_("Due"), "overdue": N_("Overdue")}
+STATES = {"met": N_("Met"), "late": N_("Submitted late"), "open": N_("Not yet submitted"), "overdue": N_("Overdue")}
 SECONDARY_LISTED = 500  # secondary contacts listed on the page and in Word; every one is in the Excel file
 NOT_TRACED = N_("Run the trace before submitting the report.")
 
