@@ -47,7 +47,7 @@ def test_close_contacts_are_grouped_by_place_and_time_with_households_collapsed(
     assert sum(h.startswith("张掖路农贸市场") for h in heads) == 2  # the same market on two days: two groups
     household = next(h for h in heads if h.startswith(HOUSEHOLD))
     assert "3 人" in household or "3 contacts" in household  # one row per member, not per night
-    rows = re.findall(r'<td class="spans"><b>(\d+) ?(?:晚|nights?)</b>', page.text + rest.text)
+    rows = re.findall(r'<td class="spans"[^>]*><b>(\d+) ?(?:晚|nights?)</b>', page.text + rest.text)
     assert rows == [str(NIGHTS)] * 3
     ktv = next(h for h in heads if h.startswith("金嗓子KTV"))
     start = datetime.now(LOCAL_TZ).date() - timedelta(days=2)  # the bar's evening
@@ -185,3 +185,17 @@ def test_dispatch_progress_is_polled_until_done(big: BigCase, personas: Personas
     done = health.get(f"/tracing/dispatches/{run_id}", headers={"HX-Request": "true"})
     assert 'data-run-status="done"' in done.text and "hx-get" not in done.text
     assert personas.browser("station").get(f"/tracing/dispatches/{run_id}").status_code in (403, 404)
+
+
+def test_pages_read_in_english_too(big: BigCase, personas: Personas) -> None:
+    health = personas.browser("health")
+    page = health.get(f"/tracing/cases/{big.index}?lang=en")
+    assert "303 close and 120 secondary contacts shown." in page.text
+    assert re.search(r"\d+/\d+ 22:10 – \d+/\d+ 02:30", page.text)  # past midnight: both dates
+    assert "Core facts <b" in page.text and "Not yet submitted" in page.text  # the report's deadlines
+    confirm = health.get(f"/tracing/cases/{big.index}/dispatch")
+    assert "419 urgent leads will be dispatched" in confirm.text
+    report = health.get(f"/tracing/cases/{big.index}/report")
+    assert "Trace report: 甲病例" in report.text and "Close contacts by place and time" in report.text
+    listing = health.get("/tracing")
+    assert re.search(r"<td>423</td><td><b class=\"warn\">423</b></td>", listing.text)  # contacts, not yet dispatched

@@ -34,6 +34,7 @@ from fangkong.people.status import CASES, STATUSES
 from fangkong.tracing.casedata import CaseData, case_data
 from fangkong.tracing.cases import ContactView, Presence, get_case
 from fangkong.tracing.contacts import KIND_LABELS, Group, group_close, span_text
+from fangkong.tracing.models import TraceCase
 
 CORE_DUE, FULL_DUE = timedelta(hours=4), timedelta(hours=24)
 STAGES = {"core": N_("Core facts"), "full": N_("Full report")}
@@ -121,6 +122,17 @@ def reported_at(session: Session, person: Person, first_traced: datetime) -> tup
     return first_traced, N_("First traced (no case status recorded)")
 
 
+def deadlines_of(case: TraceCase, since: datetime) -> list[Deadline]:
+    """Return the report's two deadlines, counted from when the case was reported."""
+    return [Deadline("core", since + CORE_DUE, case.core_reported_at, case.core_reported_by),
+            Deadline("full", since + FULL_DUE, case.full_reported_at, case.full_reported_by)]
+
+
+def case_deadlines(session: Session, person: Person, case: TraceCase) -> list[Deadline]:
+    """Return a case's report deadlines (for the case page)."""
+    return deadlines_of(case, reported_at(session, person, case.created_at)[0])
+
+
 def build_report(session: Session, user: User, person_id: int, presence: Presence, fmt: str = "html",
                  purpose: str = "") -> TraceReport:
     """Return a case's trace report; with a purpose, identifiers in full (audited as a reveal), else masked
@@ -138,8 +150,7 @@ def build_report(session: Session, user: User, person_id: int, presence: Presenc
         audit.record_reveal(session, "trace_cases", case.id, purpose, format=fmt,
                             persons=1 + len(view.close) + len(view.secondary))
     since, basis = reported_at(session, view.person, case.created_at)
-    deadlines = [Deadline("core", since + CORE_DUE, case.core_reported_at, case.core_reported_by),
-                 Deadline("full", since + FULL_DUE, case.full_reported_at, case.full_reported_by)]
+    deadlines = deadlines_of(case, since)
     close = [_line(data, c, reveal) for c in view.close]
     secondary = [_line(data, c, reveal) for c in view.secondary]
     names = {c.exposure_id: c.unit_name for c in close}

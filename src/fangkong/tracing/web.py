@@ -8,12 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from fangkong.core.access import TRACE_RUN, require, restrict
 from fangkong.core.clock import event_time
+from fangkong.core.db import utcnow
 from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.web.params import MAX_ID, Id, PageNo
@@ -21,9 +24,9 @@ from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import actor_for, checked_form, client_ip, work
 from fangkong.leads.workflow import STATUS_LABELS
 from fangkong.people.models import Person
-from fangkong.tracing import casedata, cases, contacts, dispatch, graph
+from fangkong.tracing import casedata, cases, contacts, dispatch, graph, report
 from fangkong.tracing.contacts import KIND_LABELS, Filters
-from fangkong.tracing.models import TraceCase
+from fangkong.tracing.models import Exposure, TraceCase
 from fangkong.tracing.sync import platform_key
 
 router = APIRouter(include_in_schema=False)
@@ -54,9 +57,20 @@ def cases_page(request: Request) -> HTMLResponse:
         rows = w.session.execute(restrict(select(TraceCase, Person).join(Person, Person.id == TraceCase.person_id),
                                           w.user, Person.unit_id)
                                  .order_by(TraceCase.traced_at.desc()).limit(100)).all()
-        listed = [{"case": c, "name": p.name, "unit": p.unit.name, "contacts": len(c.exposures),
-                   "open": sum(1 for e in c.exposures if e.lead_id is None and e.struck_at is None)} for c, p in rows]
+        counts = _counts(w.session, [c.id for c, _p in rows])
+        listed = [{"case": c, "name": p.name, "unit": p.unit.name, "contacts": counts.get(c.id, (0, 0))[0],
+                   "open": counts.get(c.id, (0, 0))[1]} for c, p in rows]
     return render(request, "tracing/cases.html", {"cases": listed})
+
+
+def _counts(session: Session, case_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Return case id → (contacts, not yet dispatched) in one query (a case may have thousands)."""
+    if not case_ids:
+        return {}
+    waiting = sql_case((Exposure.lead_id.is_(None) & Exposure.struck_at.is_(None), 1), else_=0)
+    rows = session.execute(select(Exposure.case_id, func.count(Exposure.id), func.sum(waiting))
+                           .where(Exposure.case_id.in_(case_ids)).group_by(Exposure.case_id)).all()
+    return {case_id: (total, int(open_ or 0)) for case_id, total, open_ in rows}
 
 
 def _filters(unit: str, place: str) -> Filters:
@@ -80,7 +94,9 @@ def _page(request: Request, person_id: int, errors: Sequence[object] = (), value
         run = dispatch.open_run(w.session, data.view.case.id) if data.view.case else None
         ctx = {"view": data.view, "data": data, "lists": lists, "errors": list(errors), "values": values or {},
                "notice": notice, "kind_labels": KIND_LABELS, "lead_labels": STATUS_LABELS, "span": contacts.span_text,
-               "run": dispatch.run_view(run, person_id) if run else None,
+               "run": dispatch.run_view(run, person_id) if run else None, "stages": report.STAGES,
+               "states": report.STATES, "now": utcnow(), "deadlines": report.case_deadlines(w.session, data.view.person,
+                                                                            data.view.case) if data.view.case else [],
                "graph_url": f"/tracing/cases/{person_id}/graph.json?{filters.query()}"}
     return render(request, "tracing/case.html", ctx, status)
 
