@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -342,7 +341,3 @@ def _user(session: Session, actor: Actor) -> User:
     if user is None or not user.active:
         raise NotFound()
     return user
-
-
-def plan_json(plan: DispatchPlan) -> list[dict[str, Any]]:
-    return [d.__dict__ for d in plan.destinations]
