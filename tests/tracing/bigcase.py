@@ -128,3 +128,15 @@ def _stays(now: datetime, index: int, home: list[int], visitors: list[int], seco
                  evening + timedelta(hours=4))
     return out
 
+
+
+def wait_for_run(client, location: str, timeout: float = 120) -> str:  # type: ignore[no-untyped-def]
+    """Poll a dispatch's page (as the browser does) until the job runner has finished it; return the page."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(location, headers={"HX-Request": "true"}).text
+        if 'data-run-status="done"' in page or 'data-run-status="failed"' in page or time.monotonic() > deadline:
+            return page
+        time.sleep(0.2)

@@ -15,7 +15,7 @@ from fangkong.core.models import Unit
 from fangkong.leads.models import Lead
 from fangkong.tracing.models import Exposure, TraceCase, TraceDispatch
 from tests.support import Personas, csrf
-from tests.tracing.bigcase import HOUSEHOLD, NIGHTS, BigCase
+from tests.tracing.bigcase import HOUSEHOLD, NIGHTS, BigCase, wait_for_run
 
 BUDGET = 30  # statements per page (tests/web/test_query_counts.py)
 
@@ -136,8 +136,8 @@ def test_confirmation_counts_are_the_leads_the_dispatch_makes(big: BigCase, pers
     r = health.post(f"/tracing/cases/{big.index}/dispatch", data={"csrf_token": csrf(health), "digest": digest},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/tracing/dispatches/")
-    run = health.get(r.headers["location"])  # the run went on after the response (here: before it returned)
-    assert 'data-run-status="done"' in run.text and "419" in run.text
+    run = wait_for_run(health, r.headers["location"])  # the job runner's "dispatch" lane, after the response
+    assert 'data-run-status="done"' in run and "419" in run
     with db.sessions() as s:
         case_id = s.execute(select(TraceCase.id).where(TraceCase.person_id == big.index)).scalar_one()
         made = dict(s.execute(select(Lead.unit_id, func.count(Lead.id)).join(Exposure, Exposure.lead_id == Lead.id)

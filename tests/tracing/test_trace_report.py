@@ -17,7 +17,7 @@ from fangkong.core.audit import AuditEntry
 from fangkong.core.codes import mask_id_number
 from fangkong.people.models import Person, RiskStatus
 from tests.support import Personas, csrf
-from tests.tracing.bigcase import BigCase
+from tests.tracing.bigcase import BigCase, wait_for_run
 
 
 def _number(db, person_id: int) -> str:  # type: ignore[no-untyped-def]
@@ -116,8 +116,9 @@ def test_excel_report_lists_every_contact_with_formulas_neutralised(big: BigCase
     with db.unit_of_work() as s:
         s.execute(update(Person).where(Person.id == big.visitors[1]).values(name="=HYPERLINK(\"http://x\",\"点\")"))
     health = personas.browser("health")
-    health.post(f"/tracing/cases/{big.index}/dispatch",
-                data={"csrf_token": csrf(health), "digest": _digest(health, big)})
+    r = health.post(f"/tracing/cases/{big.index}/dispatch",
+                    data={"csrf_token": csrf(health), "digest": _digest(health, big)}, follow_redirects=False)
+    assert 'data-run-status="done"' in wait_for_run(health, r.headers["location"])
     r = health.get(f"/tracing/cases/{big.index}/report.xlsx")
     assert r.status_code == 200
     book = load_workbook(io.BytesIO(r.content))

@@ -471,7 +471,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         s.add(case)
         s.flush()
         exposure = case.exposures[0].id
-        run = TraceDispatch(case_id=case.id, user_id=station.id, digest="-", status="done")  # a finished dispatch
+        run = TraceDispatch(case_id=case.id, user_id=station.id, digest="-", status="done", token="matrix-dispatch",
+                            key="tracing.dispatch")  # a finished dispatch
         s.add(run)
         s.flush()
         dispatch_run = run.id

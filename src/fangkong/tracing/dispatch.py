@@ -6,11 +6,12 @@ page shows how many leads go to which station (`plan_dispatch`: the leads capabi
 with a digest; the run refuses to start when the contacts changed meanwhile (a new trace, a strike,
 another dispatch), and says so.
 
-The run is written in parts of `PART` contacts, each in its own transaction (the leads, the contacts'
-lead ids and their risk statuses together), with the run's progress, so the page polls a row any
-worker can read and a failure leaves every contact either dispatched whole or not at all. It runs
-after the response, like the list exports (core/exports.py): a row with status, totals and progress,
-polled by the page with HTMX.
+The run is a job of the platform's job runner (core/jobs.py, lane "dispatch", beside the exports and
+imports): a row with status and progress that any worker can show, claimed queued → running by
+compare and swap, failed when its worker is gone. It is written in parts of at least `PART` contacts,
+each in its own transaction (the leads, the contacts' lead ids and their risk statuses together, and
+the progress), so a failure leaves every contact dispatched whole or not at all, and all in one lead
+batch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from fangkong.core.context import Actor, acting_as
 from fangkong.core.db import Database, utcnow
 from fangkong.core.errors import Conflict, NotFound
 from fangkong.core.i18n import N_
+from fangkong.core.jobs import DONE, FAILED, QUEUED, RUNNING, JobKind, JobRunner, claim, worker_id
 from fangkong.core.models import Unit, User
 from fangkong.leads.dispatch import Placement
 from fangkong.leads.intake import RawLead, plan_leads, submit_leads
@@ -47,13 +50,14 @@ log = logging.getLogger("fangkong.tracing.dispatch")
 KIND = {1: "close_contact", 2: "secondary_contact"}
 PART = 25  # contacts per transaction at least: the progress moves every part, SQLite's write lock is held briefly
 MAX_PARTS = 40  # and at most so many parts (18,000 secondary contacts go in parts of 450)
-STALE_AFTER = timedelta(minutes=10)  # a run not moved for so long has lost its worker (restart, kill -9)
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STALE_AFTER = timedelta(minutes=10)  # a run not moved for so long has lost its worker (on any host)
+LANE, KEY = "dispatch", "tracing.dispatch"
 PLAN_CHANGED = N_("The contacts changed since you confirmed (traced again, struck or dispatched). "
                   "Check the new counts and confirm again.")
 RUN_FAILED = N_("The dispatch stopped: the contacts not yet dispatched are still listed. Try again.")
 INTERRUPTED = N_("The dispatch was interrupted (the server restarted). Check the counts and dispatch again.")
 ALREADY_RUNNING = N_("A dispatch of this case is under way.")
+JOB_KIND = JobKind(TraceDispatch, LANE, INTERRUPTED)  # registered with the app's runner at start
 # What the confirmation calls each kind of destination (units are named by their own names).
 DESTINATIONS = {"station": N_("Station"), "district": N_("District (it dispatches to its station)"),
                 "unknown": N_("Command centre's manual queue (address not recognised)"),
@@ -266,8 +270,10 @@ def request_run(session: Session, user: User, person_id: int, digest: str, ip: s
     if digest != plan.digest:
         raise Conflict(PLAN_CHANGED)
     destinations = [d.__dict__ for d in plan.destinations]
-    run = TraceDispatch(case_id=plan.case_id, user_id=user.id, digest=plan.digest, total=plan.total - plan.skipped,
-                        skipped=plan.skipped, ip=ip, plan=json.dumps(destinations, ensure_ascii=False))
+    run = TraceDispatch(token=secrets.token_hex(16), key=KEY, user_id=user.id, params=json.dumps({"person": person_id}),
+                        case_id=plan.case_id, digest=plan.digest, total=plan.total - plan.skipped,
+                        skipped=plan.skipped, ip=ip, plan=json.dumps(destinations, ensure_ascii=False),
+                        worker=worker_id())
     session.add(run)
     session.flush()
     return run
@@ -282,6 +288,11 @@ def get_run(session: Session, user: User, run_id: int) -> RunView:
     assert case is not None
     person, _case = get_case(session, user, case.person_id)
     return run_view(run, person.id)
+
+
+def start_run(runner: JobRunner, db: Database, run_id: int, person_id: int, profile: str, actor: Actor) -> None:
+    """Run a queued dispatch in the runner's "dispatch" lane (call after its row is committed)."""
+    runner.submit(LANE, execute_run, db, run_id, person_id, profile, actor)
 
 
 def execute_run(db: Database, run_id: int, person_id: int, profile: str, actor: Actor) -> None:
@@ -299,11 +310,8 @@ def execute_run(db: Database, run_id: int, person_id: int, profile: str, actor: 
 def _execute(db: Database, run_id: int, person_id: int, profile: str, actor: Actor) -> None:
     with acting_as(actor):
         with db.unit_of_work() as session:
-            claimed = session.execute(update(TraceDispatch).where(TraceDispatch.id == run_id,
-                                                                  TraceDispatch.status == QUEUED)
-                                      .values(status=RUNNING, updated_at=utcnow()))
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return  # another worker took it
+            if not claim(session, TraceDispatch, run_id, updated_at=utcnow()):
+                return  # not queued any more: another worker took it, or it was failed meanwhile
             run = session.get(TraceDispatch, run_id)
             assert run is not None
             plan = plan_dispatch(session, _user(session, actor), person_id)

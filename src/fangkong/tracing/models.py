@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fangkong.core.db import Base, UTCDateTime, utcnow
+from fangkong.core.jobs import JobColumns
 
 
 class TraceCase(Base):
@@ -67,31 +68,23 @@ class Exposure(Base):
     links: Mapped[list[ExposureLink]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
-class TraceDispatch(Base):
-    """One dispatch of a case's new contacts as urgent leads, run in the background with its progress.
+class TraceDispatch(JobColumns, Base):
+    """One dispatch of a case's new contacts as urgent leads: a job of the platform's job runner
+    (core/jobs.py, lane "dispatch"), with its progress, so the page polls a row any worker can read.
 
-    The columns follow the exports' runs (status, total, error, created/finished): the page polls the row,
-    so any worker can show the progress. `plan` is what the user confirmed (unit → count, as JSON) and
-    `digest` fingerprints it: the run refuses to start when the contacts changed since.
+    `plan` is what the user confirmed (unit → count, as JSON) and `digest` fingerprints it: the run
+    refuses to start when the contacts changed since.
     """
 
     __tablename__ = "trace_dispatches"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("trace_cases.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | running | done | failed
     digest: Mapped[str] = mapped_column(String(64))
-    plan: Mapped[str] = mapped_column(Text, default="{}")
-    total: Mapped[int] = mapped_column(Integer, default=0)  # contacts to dispatch
+    plan: Mapped[str] = mapped_column(Text, default="[]")
     done: Mapped[int] = mapped_column(Integer, default=0)  # contacts given their lead and status so far
     statuses_set: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(255))  # msgid, shown translated
-    ip: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # moves with each part
 
 
 class ExposureLink(Base):

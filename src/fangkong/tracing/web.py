@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from fangkong.core.access import TRACE_RUN, require, restrict
@@ -184,13 +183,13 @@ def confirm_page(request: Request, person_id: Id) -> Response:
 
 @router.post("/tracing/cases/{person_id}/dispatch", response_class=HTMLResponse)
 def dispatch_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    """Queue the confirmed dispatch and run it after the response; the run's page shows its progress."""
+    """Queue the confirmed dispatch for the job runner; the run's page shows its progress."""
     with work(request) as w:
         run = dispatch.request_run(w.session, w.user, person_id, str(form.get("digest", ""))[:64], client_ip(request))
         run_id, actor = run.id, actor_for(request, w.user)
-    task = BackgroundTask(dispatch.execute_run, request.app.state.db, run_id, person_id,
-                          request.app.state.settings.protocol_profile, actor)
-    return RedirectResponse(f"/tracing/dispatches/{run_id}", status_code=303, background=task)
+    dispatch.start_run(request.app.state.jobs, request.app.state.db, run_id, person_id,
+                       request.app.state.settings.protocol_profile, actor)
+    return RedirectResponse(f"/tracing/dispatches/{run_id}", status_code=303)
 
 
 @router.get("/tracing/dispatches/{run_id}", response_class=HTMLResponse)
