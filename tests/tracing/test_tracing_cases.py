@@ -159,10 +159,11 @@ def test_case_page_shows_contacts_by_place_and_the_chain(db, personas: Personas,
     onset = (city["t0"] - timedelta(hours=1)).astimezone().strftime("%Y-%m-%dT%H:%M")
     r = health.post(f"/tracing/cases/{ids['甲']}/trace", data={"csrf_token": csrf(health), "onset": onset})
     assert r.status_code == 200 and "密接" in r.text
-    assert "乙" in r.text and "丙" in r.text and "戊" in r.text and 'id="contacts-data"' in r.text
+    assert "乙" in r.text and "丙" in r.text and "戊" in r.text
+    assert f'data-src="/tracing/cases/{ids["甲"]}/graph.json?"' in r.text  # the chain is fetched, not inlined
     with db.sessions() as s:
         first = s.execute(select(Checkpoint.name).order_by(Checkpoint.id).limit(1)).scalar_one()
-    assert f"<h3>{first} " in r.text  # grouped under the place, by its name
+    assert f'<h3 class="group-head">{first} ' in r.text  # grouped under the place, by its name
     listing = health.get("/tracing")
     assert "甲" in listing.text
 

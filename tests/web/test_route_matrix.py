@@ -211,7 +211,15 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/tracing/cases/{person_id}"): ("/tracing/cases/{own_person}", TRACERS),
     ("POST", "/tracing/cases/{person_id}/trace"): ("/tracing/cases/{own_person}/trace", TRACERS),
     ("POST", "/tracing/cases/{person_id}/contacts"): ("/tracing/cases/{own_person}/contacts", TRACERS),
-    ("POST", "/tracing/cases/{person_id}/dispatch"): ("/tracing/cases/{own_person}/dispatch", TRACERS),
+    ("GET", "/tracing/cases/{person_id}/graph.json"): ("/tracing/cases/{own_person}/graph.json", TRACERS),
+    ("GET", "/tracing/cases/{person_id}/dispatch"): ("/tracing/cases/{own_person}/dispatch", TRACERS),
+    ("POST", "/tracing/cases/{person_id}/dispatch"): ("/tracing/cases/{own_person}/dispatch", TRACERS),  # no plan: 409
+    ("GET", "/tracing/dispatches/{run_id}"): ("/tracing/dispatches/{dispatch_run}", TRACERS),
+    ("GET", "/tracing/cases/{person_id}/report"): ("/tracing/cases/{own_person}/report", TRACERS),
+    ("POST", "/tracing/cases/{person_id}/report"): ("/tracing/cases/{own_person}/report", TRACERS),  # no purpose: 422
+    ("GET", "/tracing/cases/{person_id}/report.docx"): ("/tracing/cases/{own_person}/report.docx", TRACERS),
+    ("GET", "/tracing/cases/{person_id}/report.xlsx"): ("/tracing/cases/{own_person}/report.xlsx", TRACERS),
+    ("POST", "/tracing/cases/{person_id}/report/submit"): ("/tracing/cases/{own_person}/report/submit", TRACERS),
     ("POST", "/tracing/exposures/{exposure_id}/strike"): ("/tracing/exposures/{exposure}/strike", TRACERS),
     ("GET", "/api/v1/tracing/cases/{person_id}"): ("/api/v1/tracing/cases/{own_person}", TRACERS),
     ("GET", "/api/v1/tracing/cases/{person_id}/contacts"): ("/api/v1/tracing/cases/{own_person}/contacts", TRACERS),
@@ -454,7 +462,7 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
     referral = personas.browser("health").get("/api/v1/referrals", headers=personas.headers("health")).json()[0]["id"]
     from datetime import UTC, datetime
 
-    from fangkong.tracing.models import Exposure, TraceCase
+    from fangkong.tracing.models import Exposure, TraceCase, TraceDispatch
 
     with db.unit_of_work() as s:
         other = s.execute(select(Person.id).where(Person.id != person).limit(1)).scalar_one()
@@ -463,6 +471,11 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         s.add(case)
         s.flush()
         exposure = case.exposures[0].id
+        run = TraceDispatch(case_id=case.id, user_id=station.id, digest="-", status="done", token="matrix-dispatch",
+                            key="tracing.dispatch")  # a finished dispatch
+        s.add(run)
+        s.flush()
+        dispatch_run = run.id
     from fangkong.people.care_models import CareTeam, CareTeamMember, FollowUp
     from fangkong.people.followups import generate_follow_ups, local_today
 
@@ -495,7 +508,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
             "own_person": person, "station_unit": station.unit_id, "station_user": station.id,
             "checkpoint": checkpoint, "risk_area": risk_area, "passage": passage["id"], "referral": referral,
             "lead": lead["id"], "leg": police_leg, "manual_lead": pushed["lead_ids"][1],
-            "batch": pushed["batch_id"], "exposure": exposure, "venue": venue.id, "venue_code": venue.token,
+            "batch": pushed["batch_id"], "exposure": exposure, "dispatch_run": dispatch_run, "venue": venue.id,
+            "venue_code": venue.token,
             "venue_inspection": inspection}
 
 
@@ -641,7 +655,7 @@ def test_anonymous_is_sent_to_login_or_told_401(client, ids) -> None:  # type: i
         api = path.startswith("/api/")
         r = _call(client, method, _concrete(path, ids), api, {})
         where = f"anonymous {method} {template}"
-        if api:
+        if api or template.endswith(".json"):  # data, not a page: problem JSON (core.web.errors.wants_json)
             assert r.status_code == 401, where
             assert r.headers["content-type"].startswith("application/problem+json"), where
         elif method == "GET":

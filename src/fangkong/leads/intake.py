@@ -245,14 +245,46 @@ def clean_lead(raw: RawLead, prefix: str = "") -> tuple[LeadInput, list[FieldErr
     return item, errors
 
 
+def plan_leads(session: Session, source_name: str, raws: list[RawLead]) -> list[Placement | None]:
+    """Return where each lead would go if `submit_leads` took it in now, writing nothing: the unit of its
+    address, placed by the same `Jurisdiction.locate` as `take_in`, or, for a lead that repeats one already
+    taken in from this source, that lead's unit (kind "repeated"). None for a lead that would be refused.
+
+    A caller shows it before a big dispatch (tracing's "how many go to which station"), so the counts
+    are the ones the dispatch will make.
+    """
+    items = [clean_lead(raw) for raw in raws]
+    source = session.execute(select(LeadSource).where(LeadSource.name == " ".join(source_name.split()))
+                             ).scalar_one_or_none()
+    keys = [dedupe_key(source.id if source is not None else 0, item) for item, _errors in items]
+    known: dict[str, int] = {}
+    if source is not None:
+        for chunk in in_chunks(session, sorted(set(keys))):
+            known.update(session.execute(select(Lead.dedupe_key, Lead.unit_id).where(
+                one_of(session, Lead.dedupe_key, chunk))).all())
+    j = load_jurisdiction(session)
+    plan: list[Placement | None] = []
+    for (item, errors), key in zip(items, keys, strict=True):
+        if errors:
+            plan.append(None)
+        elif key in known:
+            plan.append(Placement("repeated", known[key]))
+        else:
+            placed = j.locate(item.current_address)
+            plan.append(placed)
+            known[key] = placed.unit_id or j.city_unit_id  # the same person twice is one lead (take_in)
+    return plan
+
+
 def submit_leads(session: Session, user: User, source_name: str, channel: str, raws: list[RawLead],
                  reference: str | None = None, two_legs: bool = False,
                  rules: dict[str, Clocks] = DEADLINES, action: str = LEAD_INTAKE,
-                 priority: str | None = None) -> tuple[LeadBatch, IntakeResult]:
+                 priority: str | None = None, batch_id: int | None = None) -> tuple[LeadBatch, IntakeResult]:
     """Take in leads from the API, a manual entry or another capability: all valid, or nothing written.
 
     `action` is the permission the caller needs: another capability pushing its own findings (tracing's
-    contacts) names its own, so health may dispatch contacts without importing sheets.
+    contacts) names its own, so health may dispatch contacts without importing sheets. `batch_id` adds
+    the leads to a batch of the same source taken in earlier (a dispatch written in parts).
     """
     require(user, action)
     items, errors = [], []
@@ -271,8 +303,10 @@ def submit_leads(session: Session, user: User, source_name: str, channel: str, r
     source = get_or_create_source(session, " ".join(source_name.split()))
     if two_legs and not source.two_legs:
         source.two_legs = True
-    batch = LeadBatch(source_id=source.id, channel=channel, reference=(reference or "")[:100] or None,
-                      unit_id=user.unit_id, received_by=current_actor.get().username, priority=priority or None)
-    session.add(batch)
-    session.flush()
+    batch = session.get(LeadBatch, batch_id) if batch_id is not None else None
+    if batch is None or batch.source_id != source.id:
+        batch = LeadBatch(source_id=source.id, channel=channel, reference=(reference or "")[:100] or None,
+                          unit_id=user.unit_id, received_by=current_actor.get().username, priority=priority or None)
+        session.add(batch)
+        session.flush()
     return batch, take_in(session, source, batch, items, rules=rules)

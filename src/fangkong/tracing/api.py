@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from fangkong.core.access import TRACE_RUN
 from fangkong.core.web.params import EventTime, Id
 from fangkong.core.web.work import guard, work
-from fangkong.tracing import cases
+from fangkong.tracing import cases, dispatch
 from fangkong.tracing.terms import format_time
 
 MAX_PAGE = 5000
@@ -114,5 +114,5 @@ def trace_case(request: Request, person_id: Id, body: TraceIn) -> CaseOut:
 def dispatch_case(request: Request, person_id: Id) -> DispatchOut:
     """Dispatch the case's new contacts as urgent leads; mark them close / secondary contacts."""
     with work(request) as w:
-        result = cases.dispatch_contacts(w.session, w.user, person_id, request.app.state.settings.protocol_profile)
+        result = dispatch.dispatch_contacts(w.session, w.user, person_id, request.app.state.settings.protocol_profile)
     return DispatchOut(dispatched=result.dispatched, statuses_set=result.statuses_set, skipped=result.skipped)

@@ -6,9 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.core.capability import Capability
-from fangkong.tracing import api, cli, figures, web
+from fangkong.tracing import api, cli, dispatch, figures, report_web, web
 from fangkong.tracing.cases import upgrade_secondaries
 from fangkong.tracing.sync import COMPACT_JOB, purge_presence
+
+
+def _register_dispatch_jobs(app: Any) -> None:
+    """Let the app's job runner run (and, after a crash, fail) the dispatches of contacts."""
+    app.state.jobs.add(dispatch.JOB_KIND)
 
 
 def _upgrade_listener(settings: Any) -> Any:
@@ -19,12 +24,13 @@ def _upgrade_listener(settings: Any) -> Any:
 
 CAPABILITY = Capability(
     name="tracing",
-    pages=(web.router,),
+    pages=(web.router, report_web.router),
     api=(api.router,),
     nav=tuple(web.NAV),
     templates=Path(__file__).parent / "templates",
     models=("fangkong.tracing.models",),
     status_listeners=(_upgrade_listener,),
+    start=(_register_dispatch_jobs,),
     cli=(cli.register,),
     figures=figures.daily_figures,
     figure_kinds=figures.KINDS,

@@ -23,8 +23,6 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
-from fangkong.leads.intake import RawLead, submit_leads
-from fangkong.leads.models import Lead
 from fangkong.people.models import Person
 from fangkong.people.status import CASES, change_status, status_of
 from fangkong.tracing import engine
@@ -34,7 +32,6 @@ from fangkong.tracing.sync import Source, person_file_id, platform_key, sync_pla
 from fangkong.tracing.terms import IndexCase, Stay, Trace, contact_rules
 
 SOURCE_NAME = "流调溯源"
-KIND = {1: "close_contact", 2: "secondary_contact"}
 LEAD_KIND = {1: "密接", 2: "次密接"}
 ISOLATED_BEFORE_ONSET = N_("Isolation cannot come before onset.")
 ONSET_IN_FUTURE = N_("Onset cannot lie in the future.")
@@ -66,11 +63,12 @@ class Presence:
     namers: Sequence[PlaceNamer] = ()
 
 
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
 
 
-def _moment(epoch: int) -> datetime:
+def moment(epoch: int) -> datetime:
+    """Return tracing's epoch seconds as an aware datetime (UTC)."""
     return datetime.fromtimestamp(epoch, UTC)
 
 
@@ -119,8 +117,8 @@ def _merge_found(session: Session, case: TraceCase, found: Trace, kinds: dict[st
     seen: set[str] = set()
     for contact in found.close:
         row = _row(case, existing, str(contact.person), 1)
-        row.first_exposure = _moment(contact.first_exposure)
-        row.last_exposure = _moment(max(e.end for e in contact.exposures))
+        row.first_exposure = moment(contact.first_exposure)
+        row.last_exposure = moment(max(e.end for e in contact.exposures))
         row.evidence = json.dumps([{"place": e.place, "kind": kinds.get(e.place, ""), "start": e.start, "end": e.end}
                                    for e in contact.exposures])
         seen.add(row.contact_key)
@@ -156,6 +154,7 @@ class ContactView:
     unit_name: str
     evidence: list[dict[str, object]]
     via: list[str]
+    person: Person | None = None  # the contact's person file, once known
 
 
 @dataclass(frozen=True)
@@ -174,8 +173,12 @@ class CaseView:
                    and c.exposure.lead_id is None)
 
 
-def case_view(session: Session, user: User, person_id: int, presence: Presence) -> CaseView:
-    """Return what the case page shows: contacts with evidence and names, and the case's trajectory."""
+def case_view(session: Session, user: User, person_id: int, presence: Presence, action: str = "trace_view",
+              **detail: object) -> CaseView:
+    """Return what the case page shows: contacts with evidence and names, and the case's trajectory.
+
+    The read is audited as `action` (the page, its graph, the trace report) with `detail`.
+    """
     person, case = get_case(session, user, person_id)
     rows = list(case.exposures) if case else []
     ids = {r.person_id for r in rows if r.person_id} | {person.id}
@@ -185,7 +188,7 @@ def case_view(session: Session, user: User, person_id: int, presence: Presence) 
     def view(row: Exposure) -> ContactView:
         who = people.get(row.person_id) if row.person_id else None
         return ContactView(row, who.name if who else row.contact_key, who.unit.name if who else "",
-                           json.loads(row.evidence or "[]"), [link.via_key for link in row.links])
+                           json.loads(row.evidence or "[]"), [link.via_key for link in row.links], who)
 
     close = sorted((view(r) for r in rows if r.hop == 1),
                    key=lambda c: (c.exposure.first_exposure or utcnow(), c.exposure.id))
@@ -197,8 +200,8 @@ def case_view(session: Session, user: User, person_id: int, presence: Presence) 
                                        _epoch(case.isolated) if case.isolated else None)
     keys = {s.place for s in trajectory} | {str(e["place"]) for c in close for e in c.evidence}
     places = place_names(session, keys, presence.namers)
-    audit.record(session, "trace_view", "trace_cases", case.id if case else None, person_id=person.id,
-                 contacts=len(rows))
+    audit.record(session, action, "trace_cases", case.id if case else None, person_id=person.id,
+                 contacts=len(rows), **detail)
     return CaseView(person, case, close, secondary, trajectory, names, places)
 
 
@@ -261,85 +264,6 @@ def strike_contact(session: Session, user: User, exposure_id: int, reason: str) 
     row.struck_at, row.struck_by, row.strike_reason = utcnow(), user.display_name, reason.strip()[:500]
     session.flush()
     return row
-
-
-@dataclass(frozen=True)
-class DispatchResult:
-    dispatched: int
-    statuses_set: int
-    skipped: int  # contacts without a person file or an ID number to make one from
-
-
-def dispatch_contacts(session: Session, user: User, person_id: int, profile: str) -> DispatchResult:
-    """Dispatch every new contact as an urgent lead to the station of its address; mark its risk status."""
-    person, case = get_case(session, user, person_id)
-    if case is None:
-        raise NotFound()
-    todo = [e for e in case.exposures if e.struck_at is None and e.lead_id is None]
-    people = {p.id: p for p in session.execute(
-        select(Person).where(Person.id.in_({e.person_id for e in todo if e.person_id}))).scalars()}
-    raws, rows, skipped = [], [], 0
-    for row in todo:
-        raw = _raw_lead(row, people.get(row.person_id) if row.person_id else None, person)
-        if raw is None:
-            skipped += 1
-            continue
-        raws.append(raw)
-        rows.append(row)
-    if not raws:
-        return DispatchResult(0, 0, skipped)
-    _batch, result = submit_leads(session, user, SOURCE_NAME, "tracing", raws, reference=f"case-{case.id}",
-                                  action=TRACE_RUN)
-    now = utcnow()
-    leads = {lead.id: lead for lead in session.execute(select(Lead).where(Lead.id.in_(result.lead_ids))).scalars()}
-    statuses = 0
-    for row, lead_id in zip(rows, result.lead_ids, strict=True):
-        row.lead_id, row.dispatched_at = lead_id, now
-        row.person_id = row.person_id or leads[lead_id].person_id
-        if row.person_id and _mark_status(session, user, row, person, profile):
-            statuses += 1
-    session.flush()
-    audit.record(session, "trace_dispatch", "trace_cases", case.id, leads=len(rows), statuses=statuses,
-                 skipped=skipped)
-    return DispatchResult(len(rows), statuses, skipped)
-
-
-def _raw_lead(row: Exposure, contact: Person | None, index: Person) -> RawLead | None:
-    note = f"病例#{index.id} 流调：{LEAD_KIND[row.hop]}"
-    if row.hop == 1 and row.first_exposure:
-        note += f"，首次接触 {row.first_exposure.isoformat(timespec='minutes')}"
-    if contact is not None:
-        if not contact.id_number and not contact.phone:
-            return None  # a lead needs the ID number, or the name and the phone
-        return RawLead(name=contact.name, id_number=contact.id_number or "", phone=contact.phone or "",
-                       current_address=contact.current_address or "", kind=LEAD_KIND[row.hop], priority="urgent",
-                       note=note)
-    try:  # an imported file's key: usable when it is an ID number (the intake makes the person file)
-        number = normalize_id_number(row.contact_key)
-    except CodeError:
-        return None
-    return RawLead(id_number=number, kind=LEAD_KIND[row.hop], priority="urgent", note=note)
-
-
-def _mark_status(session: Session, user: User, row: Exposure, index: Person, profile: str) -> bool:
-    """Set close / secondary contact, pending verification, unless the person already has a status at
-    least as serious (a case, or close contact when this is a secondary)."""
-    current = status_of(session, user, row.person_id).current  # type: ignore[arg-type]
-    wanted = KIND[row.hop]
-    if current is not None and (current.status in CASES or current.status in {wanted, "close_contact"}
-                                or current.status == "suspected"):
-        return False
-    change_status(session, user, row.person_id, wanted,  # type: ignore[arg-type]
-                  f"流调待核实：病例#{index.id} 的{LEAD_KIND[row.hop]}", _evidence(row),
-                  row.last_exposure if row.hop == 1 else None, profile_name=profile)
-    return True
-
-
-def _evidence(row: Exposure) -> str:
-    if row.hop == 2:
-        return "经 " + "、".join(link.via_key for link in row.links)
-    return "；".join(f"{e['place']} {_moment(int(e['start'])).isoformat(timespec='minutes')}"
-                    for e in json.loads(row.evidence or "[]"))[:500]
 
 
 def upgrade_secondaries(session: Session, user: User, person_id: int, status: str, profile: str) -> int:

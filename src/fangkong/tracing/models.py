@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fangkong.core.db import Base, UTCDateTime, utcnow
+from fangkong.core.jobs import JobColumns
 
 
 class TraceCase(Base):
@@ -29,6 +30,11 @@ class TraceCase(Base):
     traced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     traced_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The trace report (流调报告): core facts due 4 h and the full report 24 h after the case was reported.
+    core_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    core_reported_by: Mapped[str | None] = mapped_column(String(100))
+    full_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    full_reported_by: Mapped[str | None] = mapped_column(String(100))
 
     exposures: Mapped[list[Exposure]] = relationship(back_populates="case", order_by="Exposure.id",
                                                      cascade="all, delete-orphan")
@@ -60,6 +66,25 @@ class Exposure(Base):
 
     case: Mapped[TraceCase] = relationship(back_populates="exposures")
     links: Mapped[list[ExposureLink]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class TraceDispatch(JobColumns, Base):
+    """One dispatch of a case's new contacts as urgent leads: a job of the platform's job runner
+    (core/jobs.py, lane "dispatch"), with its progress, so the page polls a row any worker can read.
+
+    `plan` is what the user confirmed (unit → count, as JSON) and `digest` fingerprints it: the run
+    refuses to start when the contacts changed since.
+    """
+
+    __tablename__ = "trace_dispatches"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("trace_cases.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[str] = mapped_column(Text, default="[]")
+    done: Mapped[int] = mapped_column(Integer, default=0)  # contacts given their lead and status so far
+    statuses_set: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # moves with each part
 
 
 class ExposureLink(Base):
