@@ -116,6 +116,20 @@ def _collect(layer, place, wa, wb, m, who, start, end, n):  # type: ignore[no-un
     return n
 
 
+@_inline
+def _meet(layers, pl, a, b, place_kind, tolerance, min_overlap, who, start, end):  # type: ignore[no-untyped-def]
+    """Return the buffers and how many records of every layer met the stay [a, b] at place pl (its kind's
+    τ widens the stay, its m is the least overlap); the buffers grow to hold every record there."""
+    tau, m = tolerance[place_kind[pl]], min_overlap[place_kind[pl]]
+    room = _room(layers, pl)
+    if room > len(who):
+        who, start, end = _grow(who, 0, room), _grow(start, 0, room), _grow(end, 0, room)
+    hits = 0
+    for other in layers:
+        hits = _collect(other, pl, a - tau, b + tau, m, who, start, end, hits)
+    return who, start, end, hits
+
+
 @_jit
 def close_hits(layers, index_person, w0, w1, place_kind, tolerance, min_overlap):  # type: ignore[no-untyped-def]
     """Return hop one's exposures (case, person, start, end, place), duplicates included.  # pragma: no cover
@@ -141,15 +155,9 @@ def close_hits(layers, index_person, w0, w1, place_kind, tolerance, min_overlap)
                     break
                 if t_out < w0[case]:
                     continue
-                a, b = max(t_in, w0[case]), min(t_out, w1[case])
                 pl = np.int64(prec[k, 0])
-                tau, m = tolerance[place_kind[pl]], min_overlap[place_kind[pl]]
-                room = _room(layers, pl)
-                if room > len(who):
-                    who, start, end = _grow(who, 0, room), _grow(start, 0, room), _grow(end, 0, room)
-                hits = 0
-                for other in layers:
-                    hits = _collect(other, pl, a - tau, b + tau, m, who, start, end, hits)
+                who, start, end, hits = _meet(layers, pl, max(t_in, w0[case]), min(t_out, w1[case]), place_kind,
+                                              tolerance, min_overlap, who, start, end)
                 if n + hits > len(o_case):
                     o_case, o_person = _grow(o_case, n, hits), _grow(o_person, n, hits)
                     o_start, o_end, o_place = _grow(o_start, n, hits), _grow(o_end, n, hits), _grow(o_place, n, hits)
@@ -199,15 +207,9 @@ def secondary_links(layers, close_case, close_person, close_first, isolation, in
                         break
                     if t_out < w0:
                         continue
-                    a, b = max(t_in, w0), min(t_out, w1)
                     pl = np.int64(prec[k, 0])
-                    tau, m = tolerance[place_kind[pl]], min_overlap[place_kind[pl]]
-                    room = _room(layers, pl)
-                    if room > len(who):
-                        who, start, end = _grow(who, 0, room), _grow(start, 0, room), _grow(end, 0, room)
-                    hits = 0
-                    for other in layers:
-                        hits = _collect(other, pl, a - tau, b + tau, m, who, start, end, hits)
+                    who, start, end, hits = _meet(layers, pl, max(t_in, w0), min(t_out, w1), place_kind, tolerance,
+                                                  min_overlap, who, start, end)
                     if n + hits > len(o_case):
                         o_case, o_person = _grow(o_case, n, hits), _grow(o_person, n, hits)
                         o_via = _grow(o_via, n, hits)
