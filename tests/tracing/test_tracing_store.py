@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -180,3 +181,22 @@ def test_purge_drops_parts_past_retention_and_the_snapshot_follows(tmp_path: Pat
     ix = store.snapshot()
     assert ix.records == 1 and engine.trajectory(ix, 43) == [] and len(engine.trajectory(ix, 46)) == 1
     assert "platform:recent" in store.labels()
+
+
+def test_the_retention_purge_rebuilds_the_main_layer_so_traces_do_not(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from fangkong.tracing.sync import purge_presence
+
+    store = PresenceStore(tmp_path / "store")
+    store.import_file(write(tmp_path, CSV))  # March 2022: past any retention today
+    recent = datetime.now(UTC) - timedelta(days=1)
+    store.append([_stay(46, "cafe-9", recent, 30)], label="platform:recent")
+    store.compact()
+    worker = PresenceStore(tmp_path / "store")  # a web worker with its own view
+    assert worker.snapshot().records == 5
+    settings = SimpleNamespace(presence_dir=tmp_path / "store", presence_retention_days=28)
+    assert purge_presence(None, settings, datetime.now(UTC)) == {"presence_records": 4}  # type: ignore[arg-type]
+    ix = worker.snapshot()
+    assert (ix.main.records, ix.delta.records) == (1, 0)
+    assert isinstance(ix.main.rec, np.memmap)  # loaded from disk, not rebuilt by the worker

@@ -90,7 +90,11 @@ def compact_job(session: Session, context: JobContext) -> int:
 def purge_presence(session: Session, settings: Any, now: datetime) -> dict[str, int]:
     """Drop store parts whose records all ended FANGKONG_PRESENCE_RETENTION_DAYS ago (core.retention)."""
     cutoff = now - timedelta(days=settings.presence_retention_days)
-    return {"presence_records": PresenceStore(settings.presence_dir).purge_before(int(cutoff.timestamp()))}
+    store = PresenceStore(settings.presence_dir)
+    removed = store.purge_before(int(cutoff.timestamp()))
+    if removed:  # rebuild the main layer here, not in the next trace request (other workers load it from disk)
+        store.compact(int(now.timestamp()))
+    return {"presence_records": removed}
 
 
 COMPACT_JOB = Job("presence.compact", 3600, compact_job)
