@@ -3,9 +3,10 @@
 By place: records are sorted by (place, duration class, t_in), and `seg_off` gives where each (place,
 class) segment starts. A duration class holds the stays of one length band (up to 2, 8, 32 … minutes,
 ×4 each; the last open). Within a segment the stays that may still be present at time T began at or
-after T − (the class's longest stay), so two binary searches bound an exposure's candidates at a busy
-place to about twice the stays that really overlap, however long the place's longest stay (issue 22:
-one running maximum per place let a single all-day stay widen every search at that place).
+after T − (the class's longest stay), so one search per class (in the layer's fence, every 32nd t_in)
+bounds an exposure's candidates at a busy place to a few times the stays that really overlap, however
+long the place's longest stay (issue 22: one running maximum of t_out per place let a single all-day
+stay widen every search at that place).
 
 By person: `prec` holds the records again grouped by person (offsets in `person_off`) and ordered by
 t_in, for trajectories and for a contact's own stays.

@@ -35,16 +35,16 @@ def class_longest(duration: np.ndarray, segment: np.ndarray) -> np.ndarray:  # p
     return out
 
 
-LINKS_PER_CONTACT = 512
+LINKS_PER_CONTACT = 512  # room reserved for hop two's links per close contact (grown when it runs out)
 FENCE = 32  # every FENCE-th t_in of a layer is copied into its fence: searches run there, in cache
 
 
 @_inline
 def _lower(values, fence, lo, hi, value):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """First i in [lo, hi) with values[i] >= value (hi when none); values sorted on [lo, hi).
+    """First i in [lo, hi) with values[i, 0] >= value (hi when none); values[:, 0] (t_in) sorted on [lo, hi).
 
-    A binary search over the fence entries inside [lo, hi) (fence[j] = values[j × FENCE]), then a scan of
-    at most one block: the fence of a city's month fits the cache where the records do not.
+    A binary search over the fence entries inside [lo, hi) (fence[j] = values[j × FENCE, 0]), then a scan
+    of at most one block: the fence of a city's month fits the cache where the records do not.
     """
     f_lo, f_hi = (lo + FENCE - 1) // FENCE, (hi + FENCE - 1) // FENCE
     a, size = f_lo, f_hi - f_lo  # branch-free halving (a conditional move, not a mispredicted jump)
