@@ -32,6 +32,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def require_chromium() -> None:
+    """Skip when Chromium is missing, or fail when FANGKONG_REQUIRE_BROWSER=1 (CI must not skip silently)."""
+    if CHROMIUM is None:
+        if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed and FANGKONG_REQUIRE_BROWSER=1")
+        pytest.skip("chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,10 +48,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
-    if CHROMIUM is None:
-        if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed and FANGKONG_REQUIRE_BROWSER=1")
-        pytest.skip("chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
+    require_chromium()
     root: Path = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{root / 'b.db'}"
     upgrade(url)

@@ -28,7 +28,7 @@ from fangkong.core.migrate import upgrade
 from fangkong.core.models import User
 from fangkong.demo.build import DEMO_ACTOR, DEMO_PASSWORD, build_demo
 from fangkong.tracing import cases, graph
-from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser  # noqa: F401  (module fixture)
+from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser, require_chromium  # noqa: F401  (fixture)
 from tests.conftest import DEMO_SEED, DEMO_SIZE, TEST_AUDIT_KEY, make_settings
 from tests.tracing.bigcase import seed_big_case
 
@@ -65,8 +65,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
+    require_chromium()
     root: Path = tmp_path_factory.mktemp("case")
     url = f"sqlite:///{root / 'c.db'}"
     upgrade(url)

@@ -20,7 +20,7 @@ from fangkong.app import create_app
 from fangkong.core.db import Database
 from fangkong.core.migrate import upgrade
 from fangkong.demo.build import DEMO_PASSWORD, build_demo
-from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser  # noqa: F401  (module fixture)
+from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser, require_chromium  # noqa: F401  (fixture)
 from tests.conftest import DEMO_SEED, DEMO_SIZE, TEST_AUDIT_KEY, make_settings
 from tests.support import Personas
 from tests.web import test_route_matrix as matrix
@@ -72,8 +72,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, object]]]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
+    require_chromium()
     root: Path = tmp_path_factory.mktemp("walk")
     url = f"sqlite:///{root / 'w.db'}"
     upgrade(url)
