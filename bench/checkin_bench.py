@@ -33,7 +33,7 @@ from fangkong.core.db import Database
 from fangkong.core.migrate import upgrade
 from fangkong.core.settings import load_settings
 from fangkong.demo.build import build_demo
-from fangkong.registration.checkin_limits import new_token
+from fangkong.registration.venues.checkin_limits import new_token
 
 # Rising load: each step keeps this many check-ins in flight (closed loop, no think time), so the
 # offered rate rises step by step until the server saturates.

@@ -22,9 +22,9 @@ from fangkong.core.models import Unit, UnitKind, User
 from fangkong.core.protocol import get_profile
 from fangkong.core.settings import load_settings
 from fangkong.demo.build import build_demo
-from fangkong.people import followups, observations
-from fangkong.people.care_models import FollowUp
-from fangkong.people.models import Observation, Person, RiskStatus
+from fangkong.observation import followups, observations
+from fangkong.observation.models import FollowUp, Observation
+from fangkong.people.models import Person, RiskStatus
 
 PERSONS = int(os.environ.get("BENCH_FOLLOWUP_PERSONS", "100000"))
 STATUSES = ("close_contact", "secondary_contact", "arrival_high", "arrival_medium")

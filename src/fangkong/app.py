@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     plat.grant_permissions()
     app.state.template_dirs = plat.template_dirs
     app.state.timeline_sources = plat.timeline_sources
+    app.state.person_panels = plat.person_panels
     app.state.presence = Presence(PresenceStore(settings.presence_dir), plat.presence_sources(settings),
                                   settings.presence_sync_days, plat.place_namers)
     app.state.status_listeners = plat.status_listeners(settings)

@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 from fangkong.checkpoints.models import Checkpoint, Passage, RiskArea
 from fangkong.core.models import User
 from fangkong.demo.build import DEMO_PASSWORD
-from fangkong.people.care_models import FollowUp
-from fangkong.people.followups import generate_follow_ups, local_today
+from fangkong.observation.followups import generate_follow_ups, local_today
+from fangkong.observation.models import FollowUp, Referral
 from fangkong.people.models import Person, RiskStatus
-from fangkong.people.referral_models import Referral
 from tests.browser.test_browser_smoke import browser, server  # noqa: F401  (module fixtures)
 
 pytestmark = pytest.mark.browser

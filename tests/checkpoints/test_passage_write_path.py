@@ -21,8 +21,8 @@ from fangkong.core.context import Actor, acting_as
 from fangkong.core.db import utcnow
 from fangkong.core.models import ApiToken, User
 from fangkong.core.units import UserInput, update_user
+from fangkong.observation.models import Referral
 from fangkong.people.models import Person
-from fangkong.people.referral_models import Referral
 
 CHENGDU_ID = "51010719800101001" + check_character("51010719800101001")
 WUHAN_ID = "42010619800101001" + check_character("42010619800101001")

@@ -80,7 +80,7 @@ def test_lead_figures_count_received_and_verified(app, client, personas: Persona
 
 
 def test_registration_and_tracing_figures(app, db) -> None:  # type: ignore[no-untyped-def]
-    from fangkong.registration.arrivals import ArrivalInput, register_arrival
+    from fangkong.registration.arrivals.service import ArrivalInput, register_arrival
     from fangkong.tracing.models import Exposure, TraceCase
 
     before = _figures(app, db)
@@ -103,10 +103,8 @@ def test_registration_and_tracing_figures(app, db) -> None:  # type: ignore[no-u
 
 
 def test_observation_figures_count_follow_ups_and_referrals(app, db) -> None:  # type: ignore[no-untyped-def]
-    from fangkong.people.care_models import FollowUp
-    from fangkong.people.followups import generate_follow_ups
-    from fangkong.people.models import Observation
-    from fangkong.people.referral_models import Referral
+    from fangkong.observation.followups import generate_follow_ups
+    from fangkong.observation.models import FollowUp, Observation, Referral
 
     with acting_as(SYSTEM), db.unit_of_work() as s:
         generate_follow_ups(s, today())
@@ -115,15 +113,15 @@ def test_observation_figures_count_follow_ups_and_referrals(app, db) -> None:  #
         due = s.execute(select(FollowUp).where(FollowUp.day == today())).scalars().all()
         open_obs = s.execute(select(Observation).where(Observation.released_at.is_(None),
                                                        Observation.start < datetime.now(UTC))).scalars().all()
-    assert before["people.followups_due"] == len(due)
-    assert before["people.under_observation"] == len(open_obs)
+    assert before["observation.followups_due"] == len(due)
+    assert before["observation.under_observation"] == len(open_obs)
     with acting_as(SYSTEM), db.unit_of_work() as s:
         first = s.get(FollowUp, next(f.id for f in due if f.done_at is None))
         first.done_at, first.done_by = datetime.now(UTC), "测试"
         s.add(Referral(source="follow_up", person_id=first.person_id, at=datetime.now(UTC), reason="fever"))
     after = _figures(app, db)
-    assert after["people.followups_done"] - before.get("people.followups_done", 0) == 1
-    assert after["people.referrals"] - before.get("people.referrals", 0) == 1
+    assert after["observation.followups_done"] - before.get("observation.followups_done", 0) == 1
+    assert after["observation.referrals"] - before.get("observation.referrals", 0) == 1
 
 
 def test_rebuild_is_idempotent(app, db) -> None:  # type: ignore[no-untyped-def]

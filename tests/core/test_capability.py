@@ -137,7 +137,7 @@ def test_acknowledging_an_old_referral_works(client, personas: Personas, db) -> 
     """The answer used to look the referral up among the newest 500 only: an older one gave a 500."""
     from datetime import UTC, datetime
 
-    from fangkong.people.referral_models import Referral
+    from fangkong.observation.models import Referral
 
     with db.unit_of_work() as s:
         person = s.execute(select(Person.id).limit(1)).scalar_one()

@@ -17,8 +17,8 @@ from fangkong.core.models import Unit, User
 from fangkong.core.notify import Notification
 from fangkong.core.scheduler import run_jobs
 from fangkong.leads.models import Lead, LeadLeg
-from fangkong.people.models import Observation, Person, RiskStatus
-from fangkong.people.referral_models import Referral
+from fangkong.observation.models import Observation, Referral
+from fangkong.people.models import Person, RiskStatus
 from tests.support import Personas, csrf
 
 ADDRESS = "甘肃省兰州市城关区酒泉路街道庆阳路18号3栋2单元501室"

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from fangkong.checkpoints.models import Checkpoint, Passage
 from fangkong.demo.build import DEMO_PASSWORD
 from fangkong.leads.models import Lead
-from fangkong.registration.models.venues import Venue, Visit
+from fangkong.registration.venues.models import Venue, Visit
 from tests.conftest import TEST_AUDIT_KEY
 
 

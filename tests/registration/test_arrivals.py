@@ -13,7 +13,7 @@ from fangkong.core.codes import check_character
 from fangkong.core.models import Unit
 from fangkong.leads.models import Lead
 from fangkong.people.models import Person, RiskStatus
-from fangkong.registration.models import Arrival
+from fangkong.registration.arrivals.models import Arrival
 from tests.support import csrf
 
 JIUQUAN = "兰州市城关区酒泉路街道庆阳路12号3单元"  # the `station` persona's street
@@ -209,7 +209,7 @@ def test_an_app_registers_through_the_public_api_and_errors_are_problem_json(cli
 
 
 def test_every_public_form_carries_the_csrf_token_a_browser_sends_back(client, db) -> None:
-    from fangkong.registration.models import Gathering
+    from fangkong.registration.gatherings.models import Gathering
 
     with db.sessions() as s:
         g = s.execute(select(Gathering).limit(1)).scalar_one()  # the demo city's

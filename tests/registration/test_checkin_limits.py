@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fangkong.registration.checkin import remember_value, remembered, validate_checkin
-from fangkong.registration.checkin_limits import TOKEN_LENGTH, TokenBucket, is_token, new_token
+from fangkong.registration.venues.checkin import remember_value, remembered, validate_checkin
+from fangkong.registration.venues.checkin_limits import TOKEN_LENGTH, TokenBucket, is_token, new_token
 
 
 class FakeClock:

@@ -12,8 +12,8 @@ from fangkong.core.audit import AuditEntry
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.presence import PresenceRecord
 from fangkong.people.models import Person
-from fangkong.registration.gatherings import DEFAULT_STAY, gathering_presence
-from fangkong.registration.models import Gathering, GatheringAttendee
+from fangkong.registration.gatherings.models import Gathering, GatheringAttendee
+from fangkong.registration.gatherings.service import DEFAULT_STAY, gathering_presence
 from tests.support import csrf
 
 JIUQUAN = "兰州市城关区张掖路街道中山路9号"  # the `station` persona's jurisdiction

@@ -19,7 +19,7 @@ from fangkong.core.context import Actor, acting_as
 from fangkong.core.db import utcnow
 from fangkong.core.retention import PURGE_JOB, purge
 from fangkong.core.sheets import keep_upload
-from fangkong.registration.models.venues import Visit
+from fangkong.registration.venues.models import Visit
 
 
 def _count(db, model) -> int:  # type: ignore[no-untyped-def]

@@ -7,11 +7,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fangkong.app import create_app
+from fangkong.core.ratelimit import RateLimiter
 from fangkong.leads.models import Lead
 from fangkong.people.models import RiskStatus
 from fangkong.registration import inputs
-from fangkong.registration.models import Arrival
-from fangkong.registration.ratelimit import RateLimiter
+from fangkong.registration.arrivals.models import Arrival
 from tests.registration.test_arrivals import _reference, _send
 
 

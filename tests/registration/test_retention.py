@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from fangkong.cli import app as cli
 from fangkong.core.audit import AuditEntry
 from fangkong.core.db import utcnow
-from fangkong.registration.models import Arrival, Gathering, GatheringAttendee
+from fangkong.registration.arrivals.models import Arrival
+from fangkong.registration.gatherings.models import Gathering, GatheringAttendee
 from fangkong.registration.retention import purge_expired
 from tests.registration.test_arrivals import _reference, _send
 from tests.registration.test_gatherings import _register, _token

@@ -15,10 +15,10 @@ from fangkong.app import create_app
 from fangkong.core.audit import AuditEntry
 from fangkong.core.db import utcnow
 from fangkong.people.models import Person
-from fangkong.registration.checkin import checkin_service
-from fangkong.registration.checkin_limits import new_token
-from fangkong.registration.models.venues import Venue, Visit
-from fangkong.registration.visit_presence import visit_presence
+from fangkong.registration.venues.checkin import checkin_service
+from fangkong.registration.venues.checkin_limits import new_token
+from fangkong.registration.venues.models import Venue, Visit
+from fangkong.registration.venues.presence import visit_presence
 from tests.support import csrf
 
 
@@ -452,7 +452,7 @@ def test_a_check_in_shows_on_the_person_file_timeline(client, db, personas) -> N
                           .order_by(Person.id.desc()).limit(1)).scalar_one()
     _check_in(client, venue.token, name=known.name, phone=known.phone)
     with db.unit_of_work() as s:
-        from fangkong.registration.venues import link_pending_visits
+        from fangkong.registration.venues.service import link_pending_visits
 
         link_pending_visits(s)
     page = personas.browser("station").get(f"/people/{known.id}")

@@ -22,8 +22,8 @@ from fangkong.core.models import User
 from fangkong.core.presence import PresenceRecord
 from fangkong.demo.build import DEMO_ACTOR
 from fangkong.leads.dispatch import load_jurisdiction
+from fangkong.observation.status import change_status
 from fangkong.people.models import Person
-from fangkong.people.status import change_status
 from fangkong.tracing.store import PresenceStore
 from fangkong.tracing.sync import platform_key
 

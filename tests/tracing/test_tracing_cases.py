@@ -178,7 +178,7 @@ def test_station_and_district_cannot_trace(personas: Personas, city) -> None:  #
 def test_check_ins_at_a_venue_are_traced_and_named_by_the_venue(client, db, personas: Personas) -> None:  # type: ignore[no-untyped-def]
     import re
 
-    from fangkong.registration.models.venues import Venue, Visit
+    from fangkong.registration.venues.models import Venue, Visit
 
     with db.sessions() as s:
         venue = s.execute(select(Venue).where(Venue.kind == "market").order_by(Venue.id).limit(1)).scalar_one()
@@ -197,8 +197,8 @@ def test_check_ins_at_a_venue_are_traced_and_named_by_the_venue(client, db, pers
 
 
 def _trace_after_linking(db, personas: Personas, phone: str) -> dict:  # type: ignore[no-untyped-def]
-    from fangkong.registration.models.venues import Visit
-    from fangkong.registration.venues import link_pending_visits
+    from fangkong.registration.venues.models import Visit
+    from fangkong.registration.venues.service import link_pending_visits
 
     with db.unit_of_work() as s:
         while link_pending_visits(s, limit=100):

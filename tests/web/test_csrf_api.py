@@ -15,7 +15,7 @@ from tests.support import Personas, csrf, login
 
 def _venue(db) -> int:  # type: ignore[no-untyped-def]
     from fangkong.core.models import User
-    from fangkong.registration.models.venues import Venue
+    from fangkong.registration.venues.models import Venue
 
     with db.sessions() as s:
         station = s.execute(select(User).where(User.username == "station")).scalar_one()

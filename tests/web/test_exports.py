@@ -23,7 +23,7 @@ from tests.support import Personas, csrf
 # the list, a role that reads it, the filters a page would send
 CASES = {
     "people.persons": ("station", {}),
-    "people.observations": ("command", {"kind": "quarantine"}),
+    "observation.observations": ("command", {"kind": "quarantine"}),
     "registration.arrivals": ("command", {"risk": "risk"}),
     "checkpoints.passages": ("command", {}),
     "leads.rates": ("command", {}),
@@ -135,7 +135,7 @@ def test_page_flow_progress_then_download(personas: Personas) -> None:
     c = personas.browser("command")
     page = c.get("/people/status")  # any page, for the CSRF cookie
     assert page.status_code == 200
-    r = c.post("/exports", data={"csrf_token": csrf(c), "key": "people.observations", "kind": "quarantine"},
+    r = c.post("/exports", data={"csrf_token": csrf(c), "key": "observation.observations", "kind": "quarantine"},
                follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/exports/")
     run_id = int(r.headers["location"].rsplit("/", 1)[1])

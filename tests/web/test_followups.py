@@ -11,10 +11,10 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select, update
 
 from fangkong.core.models import Unit, User
-from fangkong.people.care import parse_team_roles
-from fangkong.people.care_models import CareTeam, FollowUp
-from fangkong.people.followups import generate_follow_ups, local_today
-from fangkong.people.models import Observation, Person, RiskStatus
+from fangkong.observation.care import parse_team_roles
+from fangkong.observation.followups import generate_follow_ups, local_today
+from fangkong.observation.models import CareTeam, FollowUp, Observation
+from fangkong.people.models import Person, RiskStatus
 from tests.support import csrf
 
 
@@ -437,7 +437,7 @@ def test_a_close_contact_is_released_only_after_the_home_monitoring_days(persona
 
 def test_the_list_pages_open_follow_ups_first_with_totals_over_all_pages(personas, db) -> None:
     from fangkong.core.context import Actor, acting_as
-    from fangkong.people.followups import day_list
+    from fangkong.observation.followups import day_list
 
     done = _observe(personas, _free_person(db).id)
     _record(personas, _today_item(personas, done)["id"], temperature_c=36.5)

@@ -124,7 +124,7 @@ def test_inspection_counts_refuse_until_9999(personas: Personas) -> None:
 
 
 def test_visits_of_day_9999_is_a_422_on_page_and_api(personas: Personas, db) -> None:
-    from fangkong.registration.models.venues import Venue
+    from fangkong.registration.venues.models import Venue
 
     venue = _first(db, select(Venue.id).order_by(Venue.id))
     page = personas.browser("command").get(f"/venues/{venue}/visits", params={"day": "9999-12-31"})

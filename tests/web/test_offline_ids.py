@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from fangkong.leads.models import LeadEvent, LeadLeg
-from fangkong.people.referral_models import Referral
+from fangkong.observation.models import Referral
 from tests.leads.test_leads_flow import ADDRESS_JIUQUAN, _push
 from tests.web.test_followups import _free_person, _observe, _record, _today_item
 

@@ -10,8 +10,9 @@ from fangkong.core.audit import AuditEntry
 from fangkong.core.codes import check_character
 from fangkong.core.models import User
 from fangkong.leads.models import Lead
+from fangkong.observation.models import Observation
 from fangkong.people.merging import person_references
-from fangkong.people.models import MatchPair, Observation, Person, PersonMerge, RiskStatus
+from fangkong.people.models import MatchPair, Person, PersonMerge, RiskStatus
 from tests.support import csrf
 
 ADDRESS = "甘肃省兰州市城关区酒泉路街道庆阳路18号3栋2单元501室"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from fangkong.core.models import User
-from fangkong.people.models import Observation, Person
+from fangkong.observation.models import Observation
+from fangkong.people.models import Person
 
 
 def _person(db) -> Person:  # type: ignore[no-untyped-def]

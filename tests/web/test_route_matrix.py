@@ -116,7 +116,7 @@ MATRIX: dict[tuple[str, str], tuple[str, frozenset[str] | str]] = {
     ("GET", "/people"): ("/people", PERSON_READERS),
     ("GET", "/people/new"): ("/people/new", PERSON_WRITERS),
     ("POST", "/people/new"): ("/people/new", PERSON_WRITERS),
-    ("GET", "/people/{person_id}"): ("/people/{own_person}", PERSON_READERS),
+    ("GET", "/people/{person_id:int}"): ("/people/{own_person}", PERSON_READERS),
     ("POST", "/people/{person_id}/reveal"): ("/people/{own_person}/reveal", PERSON_READERS),
     ("POST", "/people/{person_id}/status"): ("/people/{own_person}/status", PERSON_READERS),
     ("GET", "/people/status"): ("/people/status", PERSON_READERS),
@@ -476,8 +476,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
         s.add(run)
         s.flush()
         dispatch_run = run.id
-    from fangkong.people.care_models import CareTeam, CareTeamMember, FollowUp
-    from fangkong.people.followups import generate_follow_ups, local_today
+    from fangkong.observation.followups import generate_follow_ups, local_today
+    from fangkong.observation.models import CareTeam, CareTeamMember, FollowUp
 
     with db.unit_of_work() as s:  # a demo observation whose care team has the community cadre in it
         generate_follow_ups(s, local_today())
@@ -487,13 +487,13 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
             .join(FollowUp, FollowUp.observation_id == CareTeam.observation_id)
             .where(CareTeamMember.user_id == community, FollowUp.day == local_today())
             .order_by(CareTeam.id).limit(1)).one()
-    from fangkong.registration.models.venues import Inspection, Venue
+    from fangkong.registration.venues.models import Inspection, Venue
 
     with db.sessions() as s:  # a compound in the station's area (community cadres see compounds only)
         venue = s.execute(select(Venue).where(Venue.kind == "residential_compound", Venue.unit_id == station.unit_id)
                           .order_by(Venue.id).limit(1)).scalar_one()
         inspection = s.execute(select(Inspection.id).order_by(Inspection.id).limit(1)).scalar_one()
-    from fangkong.people.selfreport import issue_link
+    from fangkong.observation.selfreport import issue_link
 
     with db.unit_of_work() as s:
         station_user = s.execute(select(User).where(User.username == "station")).scalar_one()
@@ -550,8 +550,8 @@ def _registrations(db) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """An arrival and a gathering in the `station` persona's jurisdiction, registered by the public."""
     from datetime import date, timedelta
 
-    from fangkong.registration.arrivals import ArrivalInput, register_arrival
-    from fangkong.registration.gatherings import AttendeeInput, GatheringInput, register_gathering
+    from fangkong.registration.arrivals.service import ArrivalInput, register_arrival
+    from fangkong.registration.gatherings.service import AttendeeInput, GatheringInput, register_gathering
 
     address = "兰州市城关区酒泉路街道庆阳路1号"
     with db.unit_of_work() as s:

@@ -23,8 +23,8 @@ from fangkong.core.codes import Area, fold, lookup_area, provinces
 from fangkong.core.codes.areas import children
 from fangkong.core.i18n import N_
 from fangkong.leads.models import Lead, LeadStatus
+from fangkong.observation.status import active_risk_query
 from fangkong.people.models import Person
-from fangkong.people.status import active_risk_query
 
 FEVER_C = 37.3
 FLAG_LABELS = {

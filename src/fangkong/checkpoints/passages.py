@@ -44,10 +44,10 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
+from fangkong.observation.models import Referral
 from fangkong.passes.verification import green_lane_allowed
 from fangkong.people.matching import IncomingRecord, Link, link_persons
 from fangkong.people.models import Person
-from fangkong.people.referral_models import Referral
 
 OTHER_CHECKPOINT = N_("This client id was used for another checkpoint.")
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.models import Passage, PassagePerson
-from fangkong.people.referral_models import Referral
+from fangkong.observation.models import Referral
 
 BATCH = 5000
 

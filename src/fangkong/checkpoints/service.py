@@ -37,9 +37,9 @@ from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFaile
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
 from fangkong.core.units import get_unit_in_scope
+from fangkong.observation.models import HANDLINGS, Referral
 from fangkong.people.matching import IncomingRecord, link_persons
 from fangkong.people.models import Person
-from fangkong.people.referral_models import HANDLINGS, Referral
 
 KINDS = {"ring_station": N_("Ring-city station"), "toll_gate": N_("Highway toll gate"),
          "temporary_post": N_("Temporary post"), "community_gate": N_("Community gate")}
@@ -405,7 +405,7 @@ def recent_passages(session: Session, user: User, checkpoint_id: int, limit: int
 @dataclass(frozen=True)
 class ReferralRow:
     referral: Referral
-    checkpoint_name: str | None  # None: referred from a follow-up (people.followups) or a lead
+    checkpoint_name: str | None  # None: referred from a follow-up (observation.followups) or a lead
     name: str
     temperature_c: float | None
     overdue: bool

@@ -15,7 +15,7 @@ from fangkong.core.capability import Tile
 from fangkong.core.db import utcnow
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
-from fangkong.people.referral_models import Referral
+from fangkong.observation.models import Referral
 
 
 def home_tiles(session: Session, user: User, settings: Any) -> list[Tile]:

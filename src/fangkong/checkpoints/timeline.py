@@ -9,7 +9,7 @@ from fangkong.checkpoints.flags import FLAG_LABELS
 from fangkong.checkpoints.models import Checkpoint, Passage, PassagePerson
 from fangkong.checkpoints.service import DISPOSITIONS
 from fangkong.core.i18n import N_
-from fangkong.people.referral_models import Referral
+from fangkong.observation.models import Referral
 from fangkong.people.timeline import TimelineEntry
 
 

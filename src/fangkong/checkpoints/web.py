@@ -39,7 +39,7 @@ from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
 from fangkong.leads.deadlines import rules_for
-from fangkong.people.referral_models import HANDLINGS
+from fangkong.observation.models import HANDLINGS
 
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Checkpoints"), "/checkpoints", frozenset({"checkpoint", "command", "district", "admin"})),

@@ -22,19 +22,20 @@ from fangkong.core.errors import NotFound
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Unit, User
 from fangkong.leads.models import Lead, LeadLeg, LeadStatus
-from fangkong.people.referral_models import Referral
+from fangkong.observation.models import Referral
 
 TILES = ("checkpoints.vehicles", "checkpoints.persons", "checkpoints.fever", "leads.received", "leads.verified",
-         "leads.overdue", "people.under_observation", "people.followups_done", "people.referrals",
+         "leads.overdue", "observation.under_observation", "observation.followups_done", "observation.referrals",
          "tracing.close_contacts", "registration.arrivals", "deployments.officer_shifts")
-TRENDS = ("checkpoints.persons", "leads.received", "leads.verified", "people.under_observation",
-          "people.referrals")
+TRENDS = ("checkpoints.persons", "leads.received", "leads.verified", "observation.under_observation",
+          "observation.referrals")
 MAP_DEFAULT = "checkpoints.persons"
 TREND_DAYS = 14
 # The seeds' sentences: "登记车辆 N 辆，人员 N 名" … (msgid, keys)
 SENTENCES = ((N_("Vehicles registered: {a}; persons: {b}"), ("checkpoints.vehicles", "checkpoints.persons")),
              (N_("Leads received: {a}; verified: {b}"), ("leads.received", "leads.verified")),
-             (N_("Follow-ups done: {a}; referrals to health: {b}"), ("people.followups_done", "people.referrals")),
+             (N_("Follow-ups done: {a}; referrals to health: {b}"),
+              ("observation.followups_done", "observation.referrals")),
              (N_("Close contacts traced: {a}; secondary: {b}"),
               ("tracing.close_contacts", "tracing.secondary_contacts")),
              (N_("Officers deployed: {a} person-shifts; police vehicles: {b} trips"),

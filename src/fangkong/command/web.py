@@ -50,7 +50,7 @@ def parse_day(text: str | None) -> date:
 
 
 # The situation report's order of sections, as the seeds report them: checkpoints first.
-SECTIONS = ("checkpoints", "passes", "leads", "people", "tracing", "registration", "deployments", "command")
+SECTIONS = ("checkpoints", "passes", "leads", "observation", "tracing", "registration", "deployments", "command")
 
 
 def kinds_of(request: Request) -> dict[str, Any]:

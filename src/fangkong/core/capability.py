@@ -91,7 +91,17 @@ class OfflinePage:
     roles: frozenset[str]
 
 
+@dataclass(frozen=True)
+class PersonPanel:
+    """A section a capability adds to the person file page (people/person.html includes `template` with
+    `p` = `context`), so person files show what other capabilities hold without knowing them."""
+
+    template: str
+    context: Mapping[str, Any]
+
+
 TilesFn = Callable[[Session, User, Any], Sequence[Tile]]  # (session, user, settings)
+PersonPanelFn = Callable[[Session, User, int], PersonPanel | None]  # (session, user, person id)
 Hook = Callable[[Any], Any]  # receives the FastAPI app; may return an awaitable
 
 
@@ -118,6 +128,7 @@ class Capability:
     stop: Sequence[Hook] = ()  # run at shutdown, in reverse order (drain writers here, not on_shutdown)
     jobs: Sequence[Job] = ()  # rules the scheduler evaluates without anyone looking
     tiles: TilesFn | None = None
+    person_panels: Sequence[PersonPanelFn] = ()  # sections of the person file page
     figures: FiguresFn | None = None
     figure_kinds: Sequence[FigureKind] = ()
     exports: Sequence[ExportSpec] = ()  # its list pages' Excel exports (core.exports)
@@ -188,7 +199,8 @@ def validate(capabilities: Sequence[Capability]) -> None:
         for job in cap.jobs:
             if not isinstance(job, Job) or job.every_seconds < 1:
                 raise CapabilityError(f"{where}: job {job!r} is not a Job with a positive period")
-        for hook_field in ("timeline", "presence", "place_namers", "status_listeners", "cli", "start", "stop"):
+        for hook_field in ("timeline", "presence", "place_namers", "status_listeners", "cli", "start", "stop",
+                           "person_panels"):
             for hook in getattr(cap, hook_field):
                 if not callable(hook):
                     raise CapabilityError(f"{where}: {hook_field} entry {hook!r} is not callable")
@@ -228,6 +240,10 @@ class Platform:
     @property
     def timeline_sources(self) -> list[Callable[..., Any]]:
         return self._all("timeline")
+
+    @property
+    def person_panels(self) -> list[PersonPanelFn]:
+        return self._all("person_panels")
 
     @property
     def place_namers(self) -> list[Callable[..., dict[str, str]]]:

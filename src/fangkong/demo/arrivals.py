@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from fangkong.core.models import Unit
 from fangkong.core.settings import Settings
 from fangkong.people.models import Person
-from fangkong.registration.arrivals import ArrivalInput, register_arrival, today
-from fangkong.registration.gatherings import AttendeeInput, GatheringInput, register_gathering
+from fangkong.registration.arrivals.service import ArrivalInput, register_arrival, today
+from fangkong.registration.gatherings.service import AttendeeInput, GatheringInput, register_gathering
 
 DISTRICT = "620105"  # 安宁: away from the personas' districts, so their queues start empty
 # (origin code, origin text, route, transport, number or plate)

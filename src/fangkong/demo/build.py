@@ -212,8 +212,8 @@ def _observations(session: Session, settings: Settings, seed: int, stations: lis
     Its own random stream, and never a station's first five persons, so the rest of the city is unchanged."""
     from fangkong.core.db import utcnow
     from fangkong.core.protocol import get_profile
-    from fangkong.people.care_models import CareTeam, CareTeamMember
-    from fangkong.people.models import Observation, RiskStatus
+    from fangkong.observation.models import CareTeam, CareTeamMember, Observation
+    from fangkong.people.models import RiskStatus
 
     rng = random.Random(seed + 5)
     users = {u.username: u for u in session.execute(select(User)).unique().scalars()}
@@ -256,9 +256,8 @@ def _observations(session: Session, settings: Settings, seed: int, stations: lis
 def _follow_ups(session: Session, rng: random.Random, now: datetime) -> None:
     """Yesterday's follow-ups mostly done (two missed), today's partly done, one with fever referred to health
     (and received)."""
-    from fangkong.people import followups
-    from fangkong.people.care_models import FollowUp
-    from fangkong.people.referral_models import Referral
+    from fangkong.observation import followups
+    from fangkong.observation.models import FollowUp, Referral
 
     today = followups.local_today()
     for day in (today - timedelta(days=1), today):
@@ -299,8 +298,8 @@ def _venues(session: Session, rng: random.Random, stations: list[Station]) -> st
     Returns the first venue's check-in path (/v/<code>)."""
     from datetime import UTC, datetime
 
-    from fangkong.registration.checkin_limits import new_token
-    from fangkong.registration.models.venues import Inspection, Venue, Visit
+    from fangkong.registration.venues.checkin_limits import new_token
+    from fangkong.registration.venues.models import Inspection, Venue, Visit
 
     now = datetime.now(UTC)
     made = []

@@ -24,9 +24,9 @@ from fangkong.core.models import Role, Unit, UnitKind, User
 from fangkong.core.notify import notify
 from fangkong.core.scheduler import JobContext
 from fangkong.leads.models import Lead, LeadBatch, LeadEvent, LeadLeg, LeadStatus
+from fangkong.observation.models import Referral
+from fangkong.observation.status import change_status
 from fangkong.people.models import Person
-from fangkong.people.referral_models import Referral
-from fangkong.people.status import change_status
 
 FEVER_C = 37.3
 ESCALATED = N_("Lead #{lead} is overdue at {unit}: escalated to you.")

@@ -25,7 +25,7 @@ from fangkong.core.db import Base, utcnow
 from fangkong.core.errors import Conflict, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Unit, User
-from fangkong.people.models import MatchPair, Observation, Person, PersonMerge, RiskStatus
+from fangkong.people.models import MatchPair, Person, PersonMerge, RiskStatus
 
 # Fields the survivor takes from the merged file where it has none; id_number and the document go
 # together with what they imply (birth date, sex).
@@ -112,14 +112,19 @@ def _move(session: Session, source: int, target: int) -> dict[str, list[Any]]:
     return moves
 
 
-# Records of which a person has at most one open at a time: after a merge the survivor keeps the newest.
-_ONE_OPEN = ((RiskStatus, "ended_at"), (Observation, "released_at"))
+def one_open_tables() -> list[tuple[Table, str]]:
+    """Return the tables of which a person has at most one row open at a time, with the column that closes
+    one: the risk status, and any table whose info names `one_open_per_person` (observation's, declared
+    there so that person files need not know them). After a merge the survivor keeps the newest."""
+    found = [(RiskStatus.__table__, "ended_at")]
+    found += [(table, table.info["one_open_per_person"]) for table in Base.metadata.sorted_tables
+              if "one_open_per_person" in table.info]
+    return found  # type: ignore[return-value]
 
 
 def _close_duplicates(session: Session, person_id: int) -> dict[str, list[int]]:
     now, closed = utcnow(), {}
-    for model, column in _ONE_OPEN:
-        table = model.__table__  # type: ignore[attr-defined]
+    for table, column in one_open_tables():
         open_ids = list(session.execute(select(table.c.id).where(table.c.person_id == person_id,
                                                                  table.c[column].is_(None))
                                         .order_by(table.c.id.desc())).scalars())
@@ -216,9 +221,10 @@ def unmerge(session: Session, user: User, merge_id: int, reason: str) -> PersonM
         for start in range(0, len(ids), 500):
             session.execute(update(table).where(pk.in_(ids[start:start + 500]), table.c[column] == survivor.id)
                             .values({column: row["id"]}))
+    closers = {table.name: column for table, column in one_open_tables()}
     for table_name, ids in before.get("__closed__", {}).items():
         table = Base.metadata.tables[table_name]
-        column = "ended_at" if table_name == RiskStatus.__tablename__ else "released_at"
+        column = closers[table_name]
         session.execute(update(table).where(table.c.id.in_(ids)).values({column: None}))
     session.expire_all()
     _never_again(session, user, record)

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from fangkong.core.db import Base, UTCDateTime, utcnow
+from fangkong.core.i18n import N_
 from fangkong.core.models import Unit
 from fangkong.people.folding import name_key, surname_key
 
@@ -54,6 +55,16 @@ class Person(Base):
         return value
 
 
+# A person file's risk status: what each one is called (observation.status owns the rules that change it).
+STATUSES = {
+    "confirmed": N_("Confirmed case"), "asymptomatic": N_("Asymptomatic infection"), "suspected": N_("Suspected case"),
+    "close_contact": N_("Close contact"), "secondary_contact": N_("Secondary contact"),
+    "arrival_high": N_("Arrival from a high-risk area"), "arrival_medium": N_("Arrival from a medium-risk area"),
+    "fever_referral": N_("Fever referral"), "released": N_("Released"),
+}
+CASES = {"confirmed", "asymptomatic"}
+
+
 class RiskStatus(Base):
     """One period of a person's risk status; the current one has no `ended_at`. History is never rewritten."""
 
@@ -69,25 +80,6 @@ class RiskStatus(Base):
     reason: Mapped[str] = mapped_column(String(500))
     evidence: Mapped[str | None] = mapped_column(String(500))
 
-
-class Observation(Base):
-    """Quarantine or health monitoring that follows from a risk status, with its period from the profile."""
-
-    __tablename__ = "observations"
-    __audited__ = True
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    risk_status_id: Mapped[int] = mapped_column(ForeignKey("risk_statuses.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    place: Mapped[str | None] = mapped_column(String(255))
-    start: Mapped[datetime] = mapped_column(UTCDateTime())  # the last exposure
-    planned_end: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    home_monitoring_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    test_days: Mapped[str] = mapped_column(String(64), default="")
-    profile: Mapped[str] = mapped_column(String(24))
-    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    released_by: Mapped[str | None] = mapped_column(String(100))
 
 
 # Record linkage blocks (people.linkage): pinyin name with birth date, birth date with surname's pinyin.

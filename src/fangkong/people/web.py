@@ -9,23 +9,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from fangkong.core.access import PERSON_MERGE, PERSON_READ, PERSON_STATUS, PERSON_WRITE, TRACE_RUN, can, require
-from fangkong.core.clock import parse_day
+from fangkong.core.access import PERSON_MERGE, PERSON_READ, PERSON_WRITE, can, require
 from fangkong.core.codes import DOCUMENT_LABELS
 from fangkong.core.errors import NotFound, ValidationFailed
-from fangkong.core.i18n import N_, gettext
-from fangkong.core.models import Role
+from fangkong.core.i18n import N_
 from fangkong.core.units import unit_tree
 from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
 from fangkong.core.web.work import Work, checked_form, work
-from fangkong.people import merging, review, service, status
+from fangkong.people import merging, review, service
 from fangkong.people.service import PersonInput
 from fangkong.people.timeline import person_timeline
 
 router = APIRouter(prefix="/people", include_in_schema=False)
 NAV = [NavItem(N_("Person files"), "/people", frozenset({"command", "district", "station", "health"})),
-       NavItem(N_("Risk status"), "/people/status", frozenset({"command", "district", "station", "health"})),
        NavItem(N_("Possible duplicates"), "/people/review", frozenset({"command", "station"}))]
 PAIR_ROWS = [(N_("Name"), "name"), (N_("ID number"), "id_number"), (N_("Document"), "doc_number"),
              (N_("Phone"), "phone"), (N_("Age"), "age_band"), (N_("Current address"), "current_address"),
@@ -46,26 +43,6 @@ def _form_context(w: object, data: PersonInput, errors: list[object]) -> dict[st
     units = [(u.id, "　" * u.depth + u.name) for u in unit_tree(w.session, w.user)]  # type: ignore[attr-defined]
     docs = [(key, label[0]) for key, label in DOCUMENT_LABELS.items()]
     return {"data": data, "errors": errors, "units": units, "documents": docs}
-
-
-@router.get("/status", response_class=HTMLResponse)
-def status_overview(request: Request) -> HTMLResponse:
-    """Counts by district and status, and the release list (health releases the whole list at once)."""
-    with work(request) as w:
-        counts = status.status_counts(w.session, w.user)
-        due = status.release_list(w.session, w.user) if can(w.user, PERSON_STATUS) else []
-        is_health = w.user.role == Role.HEALTH
-    districts = sorted({d for d, _s, _n in counts})
-    table = {(d, s): n for d, s, n in counts}
-    return render(request, "people/status.html", {"districts": districts, "table": table, "due": due,
-                                                  "status_labels": status.STATUSES, "is_health": is_health})
-
-
-@router.post("/status/release", response_class=HTMLResponse)
-def release_due(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    with work(request) as w:
-        status.release_all_due(w.session, w.user, str(form.get("reason", "")) or "观察期满，无症状")
-    return RedirectResponse("/people/status", status_code=303)
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -140,12 +117,12 @@ def merge_page(request: Request, person_id: Id, form: Annotated[FormData, Depend
     except ValidationFailed as exc:
         with work(request) as w:
             person = service.open_person(w.session, w.user, person_id)
-            ctx = _person_context(request, w, person_id)
+            ctx = person_context(request, w, person_id)
         return render(request, "people/person.html", {"person": person, "errors": exc.errors, **ctx}, 422)
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
-@router.get("/{person_id}", response_class=HTMLResponse)
+@router.get("/{person_id:int}", response_class=HTMLResponse)  # :int lets /people/status be observation's
 def person_page(request: Request, person_id: Id) -> Response:
     with work(request) as w:
         try:
@@ -157,40 +134,18 @@ def person_page(request: Request, person_id: Id) -> Response:
                 raise
             service.open_person(w.session, w.user, survivor)
             return RedirectResponse(f"/people/{survivor}", status_code=303)
-        ctx = _person_context(request, w, person_id)
+        ctx = person_context(request, w, person_id)
     return render(request, "people/person.html", {"person": person, "errors": [], **ctx})
 
 
-def _person_context(request: Request, w: Work, person_id: int) -> dict[str, object]:
+def person_context(request: Request, w: Work, person_id: int) -> dict[str, object]:
+    """Return what the person file page shows besides the file: timeline, household, merges, and the
+    panels other capabilities add (the risk status is observation's)."""
     timeline, household = person_timeline(w.session, w.user, person_id, request.app.state.timeline_sources)
-    options = [(k, gettext(v)) for k, v in status.STATUSES.items()
-               if w.user.role == Role.HEALTH or k not in status.HEALTH_ONLY]
-    return {"timeline": timeline, "household": household, "risk": status.status_of(w.session, w.user, person_id),
-            "status_labels": status.STATUSES, "observation_kinds": status.OBSERVATION_KINDS,
-            "status_options": options, "can_status": can(w.user, PERSON_STATUS), "can_trace": can(w.user, TRACE_RUN),
-            "is_health": w.user.role == Role.HEALTH, "merges": merging.merges_into(w.session, person_id),
-            "can_merge": can(w.user, PERSON_MERGE)}
-
-
-@router.post("/{person_id}/status", response_class=HTMLResponse)
-def status_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    day = str(form.get("last_exposure", "")).strip()
-    try:
-        with work(request) as w:
-            exposure = parse_day("last_exposure", day) if day else None
-            if str(form.get("action", "")) == "release":
-                status.release(w.session, w.user, person_id, str(form.get("reason", "")))
-            else:
-                status.change_status(w.session, w.user, person_id, str(form.get("status", "")),
-                                     str(form.get("reason", "")), str(form.get("evidence", "")), exposure,
-                                     str(form.get("place", "")), request.app.state.settings.protocol_profile,
-                                     request.app.state.status_listeners)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            person = service.open_person(w.session, w.user, person_id)
-            ctx = _person_context(request, w, person_id)
-        return render(request, "people/person.html", {"person": person, "errors": exc.errors, **ctx}, 422)
-    return RedirectResponse(f"/people/{person_id}", status_code=303)
+    panels = [panel for make in request.app.state.person_panels
+              if (panel := make(w.session, w.user, person_id)) is not None]
+    return {"timeline": timeline, "household": household, "panels": panels,
+            "merges": merging.merges_into(w.session, person_id), "can_merge": can(w.user, PERSON_MERGE)}
 
 
 @router.post("/{person_id}/reveal", response_class=HTMLResponse)

@@ -7,22 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.core.capability import Capability
-from fangkong.registration import (
-    arrival_web,
-    checkin,
-    exports,
-    figures,
-    gathering_web,
-    registration_api,
-    venue_api,
-    venue_web,
-)
-from fangkong.registration.gatherings import gathering_place_names, gathering_presence
+from fangkong.registration import figures
+from fangkong.registration.arrivals import api as arrival_api
+from fangkong.registration.arrivals import exports as arrival_exports
+from fangkong.registration.arrivals import web as arrival_web
+from fangkong.registration.arrivals.timeline import arrival_entries
+from fangkong.registration.gatherings import api as gathering_api
+from fangkong.registration.gatherings import web as gathering_web
+from fangkong.registration.gatherings.service import gathering_place_names, gathering_presence
+from fangkong.registration.gatherings.timeline import gathering_entries
 from fangkong.registration.retention import purge_registrations
-from fangkong.registration.timeline import arrival_entries, gathering_entries
-from fangkong.registration.venue_cli import venues_app
-from fangkong.registration.venue_timeline import visit_entries
-from fangkong.registration.visit_presence import visit_place_names, visit_presence
+from fangkong.registration.venues import api as venue_api
+from fangkong.registration.venues import checkin
+from fangkong.registration.venues import web as venue_web
+from fangkong.registration.venues.cli import venues_app
+from fangkong.registration.venues.presence import visit_place_names, visit_presence
+from fangkong.registration.venues.timeline import visit_entries
 
 
 def _drain_writer(app: Any) -> None:
@@ -34,12 +34,13 @@ def _drain_writer(app: Any) -> None:
 
 CAPABILITY = Capability(
     name="registration",
-    exports=exports.EXPORTS,
+    exports=arrival_exports.EXPORTS,
     pages=(checkin.router, arrival_web.router, gathering_web.router, venue_web.router),
-    api=(registration_api.router, venue_api.router),
+    api=(arrival_api.router, gathering_api.router, venue_api.router),
     nav=(*arrival_web.NAV, *gathering_web.NAV, *venue_web.NAV),
     templates=Path(__file__).parent / "templates",
-    models=("fangkong.registration.models",),
+    models=("fangkong.registration.arrivals.models", "fangkong.registration.gatherings.models",
+            "fangkong.registration.venues.models"),
     timeline=(arrival_entries, gathering_entries, visit_entries),
     presence=(lambda s: partial(visit_presence, assumed_stay_minutes=s.visit_assumed_stay_minutes),
               lambda _s: gathering_presence),

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.capability import DayWindow, Figure, FigureKind
 from fangkong.core.i18n import N_
-from fangkong.registration.models.arrivals import Arrival
-from fangkong.registration.models.gatherings import Gathering, GatheringAttendee
-from fangkong.registration.models.venues import Inspection, Venue, Visit
+from fangkong.registration.arrivals.models import Arrival
+from fangkong.registration.gatherings.models import Gathering, GatheringAttendee
+from fangkong.registration.venues.models import Inspection, Venue, Visit
 
 KINDS = (
     FigureKind("registration.arrivals", N_("Arrivals registered"), N_("persons")),

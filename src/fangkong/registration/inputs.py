@@ -10,7 +10,7 @@ import secrets
 from datetime import date
 from typing import Any
 
-from fangkong.core.codes import CodeError, DocumentType, fold, validate_document
+from fangkong.core.codes import CodeError, DocumentType, fold, mask_id_number, validate_document
 from fangkong.core.errors import DomainError, FieldError
 from fangkong.core.i18n import N_
 from fangkong.core.public_input import (  # re-exported: the forms name them here
@@ -122,3 +122,10 @@ def clean_date(errors: list[FieldError], name: str, raw: object, required: bool 
 def new_token() -> str:
     """Return an unguessable URL token (256 bits)."""
     return secrets.token_urlsafe(32)
+
+
+def masked_document(id_number: str | None, doc_number: str | None) -> str | None:
+    """Return a masked ID number, or a document number with only its ends shown."""
+    if id_number:
+        return mask_id_number(id_number)
+    return doc_number[:2] + "****" + doc_number[-2:] if doc_number else None

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.db import utcnow
-from fangkong.registration.models import Arrival, Gathering, GatheringAttendee
-from fangkong.registration.models.venues import Visit
+from fangkong.registration.arrivals.models import Arrival
+from fangkong.registration.gatherings.models import Gathering, GatheringAttendee
+from fangkong.registration.venues.models import Visit
 
 
 @dataclass(frozen=True)

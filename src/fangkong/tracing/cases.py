@@ -23,8 +23,8 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
-from fangkong.people.models import Person
-from fangkong.people.status import CASES, change_status, status_of
+from fangkong.observation.status import change_status, status_of
+from fangkong.people.models import CASES, Person
 from fangkong.tracing import engine
 from fangkong.tracing.models import Exposure, ExposureLink, TraceCase
 from fangkong.tracing.store import PresenceStore

@@ -40,8 +40,8 @@ from fangkong.core.models import Unit, User
 from fangkong.leads.dispatch import Placement
 from fangkong.leads.intake import RawLead, plan_leads, submit_leads
 from fangkong.leads.models import Lead
-from fangkong.people.models import Person
-from fangkong.people.status import CASES, change_status, status_of
+from fangkong.observation.status import change_status, status_of
+from fangkong.people.models import CASES, Person
 from fangkong.tracing.cases import LEAD_KIND, SOURCE_NAME, get_case, moment
 from fangkong.tracing.models import Exposure, TraceCase, TraceDispatch
 

@@ -28,9 +28,8 @@ from fangkong.core.errors import Conflict, NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import User
 from fangkong.leads.workflow import STATUS_LABELS
-from fangkong.people.models import Person, RiskStatus
+from fangkong.people.models import CASES, STATUSES, Person, RiskStatus
 from fangkong.people.service import PersonView
-from fangkong.people.status import CASES, STATUSES
 from fangkong.tracing.casedata import CaseData, case_data
 from fangkong.tracing.cases import ContactView, Presence, get_case
 from fangkong.tracing.contacts import KIND_LABELS, Group, group_close, span_text

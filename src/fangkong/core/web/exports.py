@@ -72,7 +72,7 @@ def file_page(request: Request, run_id: Id) -> Response:
 # --- API -------------------------------------------------------------------------------------------
 
 class ExportIn(BaseModel):
-    key: str = Field(max_length=64, description="the list, e.g. people.persons, people.observations")
+    key: str = Field(max_length=64, description="the list, e.g. people.persons, observation.observations")
     params: dict[str, Annotated[str, Field(max_length=64)]] = Field(default_factory=dict, max_length=16,
                                                                     description="the list page's filters")
     purpose: str = Field("", max_length=255, description="set: ID numbers in full, audited as a reveal")

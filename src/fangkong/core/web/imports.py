@@ -175,7 +175,7 @@ FAILED_JOB = {"description": "The import failed on our side (the problem's `job`
 
 @api.post("/imports", response_model=ImportOut, status_code=202)
 async def upload(request: Request, key: Annotated[str, Form(max_length=64, description=(
-        "the sheet: leads.sheet, passes.bulk, checkpoints.passages or people.followups"))],
+        "the sheet: leads.sheet, passes.bulk, checkpoints.passages or observation.followups"))],
                  file: Annotated[UploadFile, File(description="the .xlsx or .csv sheet")],
                  response: Response) -> Any:
     """Upload a sheet to import in the background: 202 with the job; poll it until `status` is previewed,
