@@ -120,23 +120,25 @@ def test_one_scheduler_leader_across_workers(redis_url: str) -> None:
 
 
 def test_without_redis_each_process_counts_for_itself() -> None:
-    assert BUS.window_hit("x", 1, 1.0) is None or BUS.url  # the suite's apps run without Redis
-    from fangkong.core.ratelimit import RateLimiter
+    assert BUS.bucket_take("x", 1, 1.0) is None or BUS.url  # the suite's apps run without Redis
+    from fangkong.core.ratelimit import TokenBucket
 
-    limiter = RateLimiter(2, 60)
-    assert [limiter.hit("ip") == 0 for _ in range(3)] == [True, True, False]
+    limiter = TokenBucket.per_window(2, 60)
+    assert [limiter.take("ip") == 0 for _ in range(3)] == [True, True, False]
 
 
 def test_login_failures_count_across_workers(redis_url: str) -> None:
     """The login throttle's failures (peeked before a password is checked) are shared like the rest."""
-    from fangkong.core.ratelimit import RateLimiter
+    from fangkong.core.ratelimit import TokenBucket
 
     BUS.configure(redis_url)
     try:
-        one, other = RateLimiter(3, 60, name="login-fail"), RateLimiter(3, 60, name="login-fail")  # two workers
+        one, other = (TokenBucket(3, 1 / 900, name="login-fail"), TokenBucket(3, 1 / 900, name="login-fail"))
+        assert other.peek("fail|zhang|10.0.0.9") == 0
         for _ in range(3):
-            one.hit("fail|zhang|10.0.0.9", 1_000_000)
-        assert other.peek("fail|zhang|10.0.0.9", 3) > 0  # the other worker sees them
-        assert other.peek("fail|li|10.0.0.9", 3) == 0
+            assert one.take("fail|zhang|10.0.0.9") == 0  # two workers
+        assert other.peek("fail|zhang|10.0.0.9") > 800  # the other worker sees them: locked ~15 minutes
+        assert other.peek("fail|zhang|10.0.0.9") > 800  # looking took nothing
+        assert other.peek("fail|li|10.0.0.9") == 0
     finally:
         BUS.configure("")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from fangkong.core.ratelimit import TokenBucket
 from fangkong.registration.venues.checkin import remember_value, remembered, validate_checkin
-from fangkong.registration.venues.checkin_limits import TOKEN_LENGTH, TokenBucket, is_token, new_token
+from fangkong.registration.venues.checkin_limits import TOKEN_LENGTH, is_token, new_token
 
 
 class FakeClock:

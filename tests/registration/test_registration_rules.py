@@ -1,4 +1,4 @@
-"""Rules worth testing on their own: the sliding-window limiter, reference codes, scripted input, and
+"""Rules worth testing on their own: the public forms' rate limit, reference codes, scripted input, and
 which risk status an arrival gets under which protocol profile and risk level."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fangkong.app import create_app
-from fangkong.core.ratelimit import RateLimiter
+from fangkong.core.ratelimit import TokenBucket
 from fangkong.leads.models import Lead
 from fangkong.people.models import RiskStatus
 from fangkong.registration import inputs
@@ -15,22 +15,24 @@ from fangkong.registration.arrivals.models import Arrival
 from tests.registration.test_arrivals import _reference, _send
 
 
-def test_the_limiter_counts_a_sliding_window_per_key() -> None:
+def test_the_public_forms_allow_their_limit_at_once_then_the_window_rate_per_key() -> None:
     now = [0.0]
-    limiter = RateLimiter(2, 60, clock=lambda: now[0])
-    assert [limiter.hit("a"), limiter.hit("a")] == [0, 0]
-    assert limiter.hit("a") == 60 and limiter.hit("b") == 0  # another client is not held back
-    now[0] = 59.9
-    assert limiter.hit("a") > 0
-    now[0] = 60.0
-    assert limiter.hit("a") == 0  # the first hit left the window
+    forms = TokenBucket.per_window(2, 60, clock=lambda: now[0])
+    assert [forms.take("a"), forms.take("a")] == [0, 0]
+    assert forms.take("a") == 30 and forms.take("b") == 0  # another client is not held back
+    now[0] = 29.9
+    assert forms.take("a") > 0
+    now[0] = 30.0
+    assert forms.take("a") == 0  # one form per 30 s: 2 per minute in the long run
+    now[0] = 1000.0
+    assert [forms.take("a") for _ in range(3)] == [0, 0, 30]  # an idle client's burst is the limit, no more
 
 
-def test_the_limiter_forgets_the_oldest_clients_past_its_size() -> None:
-    limiter = RateLimiter(1, 60, max_keys=3, clock=lambda: 0.0)
-    for key in "abcd":
-        limiter.hit(key)
-    assert limiter.hit("a") == 0 and limiter.hit("d") > 0
+def test_a_scaled_key_gets_that_many_times_the_limit() -> None:
+    """Wedding guests on the venue's Wi-Fi share one address: the sign-in form's factor widens its bucket."""
+    forms = TokenBucket.per_window(2, 60, clock=lambda: 0.0)
+    assert [forms.take("guests", 3) for _ in range(6)] == [0] * 6 and forms.take("guests", 3) > 0
+    assert forms.take("other") == 0
 
 
 def test_reference_codes_are_read_back_however_they_are_typed() -> None:

@@ -40,6 +40,17 @@ def test_unknown_and_known_usernames_are_throttled_alike(app, settings) -> None:
         assert answers == [401] * settings.login_max_failures + [429], name
 
 
+def test_the_lockout_lasts_the_lockout_period_and_each_wrong_password_after_it_another(app, settings) -> None:
+    """The failures are a token bucket of login_max_failures regaining one per lockout period (issue 14)."""
+    c = _client(app, "10.0.0.7")
+    for _ in range(settings.login_max_failures):
+        login(c, "station", "a-wrong-password")
+    refused = login(c, "station", DEMO_PASSWORD)  # even the right password waits: the source is locked
+    assert refused.status_code == 429
+    assert settings.login_lockout_minutes * 60 - 5 <= int(refused.headers["Retry-After"]) \
+        <= settings.login_lockout_minutes * 60 + 1
+
+
 def test_five_requests_from_afar_do_not_lock_the_owner_out(app, settings) -> None:
     attacker, owner = _client(app, "203.0.113.9"), _client(app, "10.0.0.3")
     for _ in range(settings.login_max_failures + 2):

@@ -1,6 +1,6 @@
 """What several workers, on one machine or several, share when FANGKONG_REDIS_URL is set.
 
-- **Rate limits**: the public forms' sliding windows and the check-in token buckets count in Redis
+- **Rate limits**: the token buckets of check-in, the public forms and login count in Redis
   (one Lua script per hit, atomic), so N workers on M machines limit a client as one would.
 - **Invalidation**: a revoked API token, a rotated venue code, a changed user are forgotten by every
   worker: `invalidate(channel, value)` runs this process's handlers at once and publishes the event;
@@ -29,26 +29,9 @@ log = logging.getLogger("fangkong.shared")
 PREFIX = "fangkong:"
 CHANNEL = PREFIX + "invalidate"
 
-# KEYS[1] the window's sorted set; ARGV: window seconds, limit, a unique member ("" to look without counting,
-# as the login throttle does before a password is checked). Returns "0" when allowed, else the seconds until
-# the oldest hit leaves the window. Redis's own clock: machines need not agree.
-_WINDOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tostring(tonumber(oldest[2]) + window - now)
-end
-if ARGV[3] ~= '' then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-end
-return '0'
-"""
-# KEYS[1] the bucket (a hash of tokens and time); ARGV: capacity, refill per second. Returns "0" when a
-# token was taken, else the seconds until one is there.
+# KEYS[1] the bucket (a hash of tokens and time); ARGV: capacity, refill per second, "1" to take a token ("0"
+# to look without taking, as the login throttle does before a password is checked). Returns "0" when a token
+# was there (and taken), else the seconds until one is. Redis's own clock: machines need not agree.
 _BUCKET = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -58,9 +41,11 @@ local tokens = tonumber(b[1]) or capacity
 local at = tonumber(b[2]) or now
 tokens = math.min(capacity, tokens + (now - at) * rate)
 local wait = '0'
-if tokens < 1 then wait = tostring((1 - tokens) / rate) else tokens = tokens - 1 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+if tokens < 1 then wait = tostring((1 - tokens) / rate) elseif ARGV[3] == '1' then tokens = tokens - 1 end
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+end
 return wait
 """
 # KEYS[1] the leader key; ARGV: this worker's id, time-to-live in ms. 1: this worker leads (now or still).
@@ -99,7 +84,7 @@ class Bus:
             self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
                                                decode_responses=True)
             self._scripts = {name: self.client.register_script(body)
-                             for name, body in (("window", _WINDOW), ("bucket", _BUCKET), ("lead", _LEAD))}
+                             for name, body in (("bucket", _BUCKET), ("lead", _LEAD))}
 
     @property
     def shared(self) -> bool:
@@ -165,15 +150,10 @@ class Bus:
 
     # --- limits and leadership ------------------------------------------------------------------------
 
-    def window_hit(self, key: str, limit: int, window: float, count: bool = True) -> float | None:
-        """Count a hit in a shared sliding window (or only look, `count=False`): 0 allowed, > 0 seconds to
-        wait; None: not shared now."""
-        member = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}" if count else ""
-        return self._seconds("window", "rl:" + key, [window, limit, member])
-
-    def bucket_take(self, key: str, capacity: float, per_second: float) -> float | None:
-        """Take a token from a shared bucket: 0 taken, > 0 seconds until one is there; None: not shared now."""
-        return self._seconds("bucket", "tb:" + key, [capacity, per_second])
+    def bucket_take(self, key: str, capacity: float, per_second: float, take: bool = True) -> float | None:
+        """Take a token from a shared bucket (or only look, `take=False`): 0 there, > 0 seconds until one is;
+        None: not shared now."""
+        return self._seconds("bucket", "tb:" + key, [capacity, per_second, "1" if take else "0"])
 
     def _seconds(self, script: str, key: str, args: list[object]) -> float | None:
         if self.client is None:

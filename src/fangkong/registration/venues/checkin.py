@@ -36,13 +36,14 @@ from fangkong.core.context import Actor, acting_as
 from fangkong.core.db import Database
 from fangkong.core.errors import DomainError, FieldError, ValidationFailed
 from fangkong.core.i18n import N_
+from fangkong.core.ratelimit import TokenBucket
 from fangkong.core.settings import Settings
 from fangkong.core.shared import BUS
 from fangkong.core.web.errors import problem, wants_json
 from fangkong.core.web.fastpath import FastRoute
 from fangkong.core.web.templating import render
 from fangkong.registration.venues import service as venues
-from fangkong.registration.venues.checkin_limits import TokenBucket, is_token, new_token
+from fangkong.registration.venues.checkin_limits import is_token, new_token
 from fangkong.registration.venues.checkin_writer import CheckinRow, CheckinWriter, NonceReused
 
 router = APIRouter(include_in_schema=False)
