@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -22,6 +22,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # DeclarativeBase says FromClause; every model here declares __tablename__, so a Table
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -135,7 +137,7 @@ def insert_returning_ids(
     """
     from sqlalchemy import insert, text
 
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     if len(rows) > SMALL_BATCH and session.get_bind().dialect.name == "postgresql":
         # Take the ids from the sequence first, then insert with psycopg's pipelined executemany: rendering
         # one huge multi-row INSERT … RETURNING costs more in the driver than the database spends on it.
@@ -157,7 +159,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]],
     """Insert rows in bulk through the Core table (one executemany per chunk)."""
     from sqlalchemy import insert
 
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     for start in range(0, len(rows), chunk):
         session.execute(insert(table), rows[start:start + chunk])
 
@@ -175,3 +177,12 @@ def in_chunks(session: Session, values: list[Any]) -> list[list[Any]]:
     """Split values for IN lists: SQLite caps bound parameters; PostgreSQL takes them as one array."""
     size = (len(values) or 1) if session.get_bind().dialect.name == "postgresql" else 900
     return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """Return the number of rows an UPDATE or DELETE (without RETURNING) matched.
+
+    Session.execute types every result as a Result; for these statements it is a CursorResult, which the
+    SQLAlchemy 2.0.44 changelog says to cast to (https://github.com/sqlalchemy/sqlalchemy/issues/12913).
+    """
+    return cast(CursorResult[*tuple[Any, ...]], result).rowcount
