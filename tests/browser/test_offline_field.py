@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from fangkong.checkpoints.models import Checkpoint, Passage, RiskArea
+from fangkong.checkpoints.models import Checkpoint, Passage
 from fangkong.core.models import User
+from fangkong.core.riskareas import RiskArea
 from fangkong.demo.build import DEMO_PASSWORD
 from fangkong.observation.followups import generate_follow_ups, local_today
 from fangkong.observation.models import FollowUp, Referral

@@ -449,7 +449,8 @@ def ids(db, personas: Personas) -> dict[str, int]:  # type: ignore[no-untyped-de
     lead = personas.browser("command").get(f"/api/v1/leads/{pushed['lead_ids'][0]}",
                                            headers=personas.headers("command")).json()
     police_leg = next(leg["id"] for leg in lead["legs"] if leg["kind"] == "police")
-    from fangkong.checkpoints.models import Checkpoint, RiskArea
+    from fangkong.checkpoints.models import Checkpoint
+    from fangkong.core.riskareas import RiskArea
 
     with db.sessions() as s:
         checkpoint = s.execute(select(Checkpoint.id).order_by(Checkpoint.id).limit(1)).scalar_one()

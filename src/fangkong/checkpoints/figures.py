@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints.flags import FEVER_C
 from fangkong.checkpoints.models import Checkpoint, Passage, PassagePerson
 from fangkong.core.capability import DayWindow, Figure, FigureKind
 from fangkong.core.i18n import N_
+from fangkong.core.protocol import FEVER_C
 
 KINDS = (
     FigureKind("checkpoints.vehicles", N_("Vehicles checked"), N_("vehicles")),

@@ -38,21 +38,6 @@ class CheckpointPost(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
 
-class RiskArea(Base):
-    """A risk area as the command centre declares it: a GB/T 2260 area, or a named compound/village in one."""
-
-    __tablename__ = "risk_areas"
-    __audited__ = True
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    area_code: Mapped[str] = mapped_column(String(6), index=True)
-    name: Mapped[str | None] = mapped_column(String(100))  # a compound or village, or None for the whole area
-    level: Mapped[str] = mapped_column(String(8))  # high | medium | low
-    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
-    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
 class Passage(Base):
     """One vehicle (or walker) through a checkpoint, with its people."""
 

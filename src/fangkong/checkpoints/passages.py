@@ -5,7 +5,7 @@ person files linked or created by ID number, the people checked as presence rows
 idempotency on the device's client id, an audit row for every row written), in fewer round trips and
 less Python:
 - the checkpoint, the officer's posting and the risk areas' version come in one query, the risk areas
-  themselves from this process's memory (`flags.load_risk_index`);
+  themselves from this process's memory (`core.riskareas.load_risk_index`);
 - the passage is inserted first with ON CONFLICT DO NOTHING on its client id, so a retry, even one
   racing the first request, never makes a second passage: it waits for the first and returns it;
 - rows go in through Core inserts (one statement per table) and the audit rows a flush would write are
@@ -26,7 +26,7 @@ from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints.flags import load_risk_index, risk_version, watched_persons
+from fangkong.checkpoints.flags import watched_persons
 from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson
 from fangkong.checkpoints.service import (
     GREEN_LANE,
@@ -44,6 +44,7 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
+from fangkong.core.riskareas import load_risk_index, risk_version
 from fangkong.observation.models import Referral
 from fangkong.passes.verification import green_lane_allowed
 from fangkong.people.matching import IncomingRecord, Link, link_persons

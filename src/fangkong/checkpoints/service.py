@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints.flags import RiskIndex, load_risk_index, person_flags, region_code, watched
+from fangkong.checkpoints.flags import person_flags, region_code, watched
 from fangkong.checkpoints.lanes import LanePlan, plan_lanes
-from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson, RiskArea
+from fangkong.checkpoints.models import Checkpoint, CheckpointPost, Passage, PassagePerson
 from fangkong.core import audit
 from fangkong.core.access import (
     CHECKPOINT_MANAGE,
@@ -36,6 +36,7 @@ from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
+from fangkong.core.riskareas import RiskArea, RiskIndex, load_risk_index
 from fangkong.core.units import get_unit_in_scope
 from fangkong.observation.models import HANDLINGS, Referral
 from fangkong.people.matching import IncomingRecord, link_persons

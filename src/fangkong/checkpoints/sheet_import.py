@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints import passages, service
-from fangkong.checkpoints.flags import load_risk_index
 from fangkong.checkpoints.passages import PassageRequest
 from fangkong.core import sheets
 from fangkong.core.access import PASSAGE_WRITE
@@ -26,6 +25,7 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
+from fangkong.core.riskareas import load_risk_index
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "at": ("时间", "登记时间", "检查时间", "通行时间", "time"),

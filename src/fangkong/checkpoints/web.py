@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from fangkong.checkpoints import pass_checks, passages, service, sheet_import, vehicle_leads
-from fangkong.checkpoints.flags import FEVER_C, FLAG_LABELS
+from fangkong.checkpoints.flags import FLAG_LABELS
 from fangkong.checkpoints.models import Passage
 from fangkong.core import audit
 from fangkong.core.access import (
@@ -33,6 +33,7 @@ from fangkong.core.errors import NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.imports import ImportView
 from fangkong.core.models import Role, UnitKind, User
+from fangkong.core.protocol import FEVER_C
 from fangkong.core.units import unit_tree
 from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import MAX_ID, Id, form_id

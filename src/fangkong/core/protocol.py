@@ -19,6 +19,7 @@ DEFAULT_PROFILE = "edition-9"
 PLACE_KINDS = ("venue", "checkpoint", "vehicle", "household", "grid")
 OBSERVATION_KINDS = ("centralised_quarantine", "home_quarantine", "health_monitoring")
 MIDNIGHT: Literal["midnight"] = "midnight"
+FEVER_C = 37.3  # 发热: an axillary temperature at or above this is a fever, wherever it is taken
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,8 @@ def _checkpoints(session: Session, stations: list[Station]) -> None:
     """Two city-entry checkpoints with the demo checkpoint officer posted, and a risk area to flag."""
     from datetime import UTC, datetime
 
-    from fangkong.checkpoints.models import Checkpoint, CheckpointPost, RiskArea
+    from fangkong.checkpoints.models import Checkpoint, CheckpointPost
+    from fangkong.core.riskareas import RiskArea
 
     officer = session.execute(select(User).where(User.username == "checkpoint")).scalar_one()
     chengguan = stations[0].unit.parent_id

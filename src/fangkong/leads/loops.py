@@ -22,13 +22,13 @@ from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound, Val
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, UnitKind, User
 from fangkong.core.notify import notify
+from fangkong.core.protocol import FEVER_C
 from fangkong.core.scheduler import JobContext
 from fangkong.leads.models import Lead, LeadBatch, LeadEvent, LeadLeg, LeadStatus
 from fangkong.observation.models import Referral
 from fangkong.observation.status import change_status
 from fangkong.people.models import Person
 
-FEVER_C = 37.3
 ESCALATED = N_("Lead #{lead} is overdue at {unit}: escalated to you.")
 NOT_REPORTED = N_("Lead #{lead} is verified but not reported back upstream (due {due}).")
 NOT_FOUND = N_("Lead #{lead}: {unit} did not find the person at the address.")

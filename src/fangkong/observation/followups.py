@@ -25,12 +25,13 @@ from fangkong.core.db import utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Unit, User
+from fangkong.core.protocol import FEVER_C
 from fangkong.observation.care import scoped
 from fangkong.observation.models import FollowUp, Observation, Referral
 from fangkong.people.models import Person
 from fangkong.people.timeline import TimelineEntry
 
-MIN_C, MAX_C, FEVER_C = 34.0, 43.0, 37.3
+MIN_C, MAX_C = 34.0, 43.0  # a body temperature outside these is a typing error
 SYMPTOMS = {"cough": N_("Cough"), "sore_throat": N_("Sore throat"), "fatigue": N_("Fatigue"),
             "smell_taste": N_("Loss of smell or taste"), "breathless": N_("Shortness of breath"),
             "diarrhoea": N_("Diarrhoea"), "muscle_ache": N_("Muscle ache"), "runny_nose": N_("Runny nose")}

@@ -40,7 +40,7 @@ CAPABILITY = Capability(
     api=(api.router, exports.api, imports.api),
     nav=(*admin.NAV, *audit_pages.NAV, *exports.NAV),
     models=("fangkong.core.models", "fangkong.core.audit", "fangkong.core.notify", "fangkong.core.exports",
-            "fangkong.core.imports"),
+            "fangkong.core.imports", "fangkong.core.riskareas"),
     tiles=_tiles,
     jobs=(ANCHOR_JOB, PURGE_JOB, EXPORT_PURGE_JOB),
     retention=(purge_jobs,),  # sheet import jobs and the files they leave

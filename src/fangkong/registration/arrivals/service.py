@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from fangkong.checkpoints.flags import FEVER_C, load_risk_index
 from fangkong.core import audit
 from fangkong.core.access import REGISTRATION_READ, get_visible, require, restrict
 from fangkong.core.clock import LOCAL_TZ
@@ -26,7 +25,8 @@ from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
 from fangkong.core.paging import Page, paginate
-from fangkong.core.protocol import get_profile
+from fangkong.core.protocol import FEVER_C, get_profile
+from fangkong.core.riskareas import load_risk_index
 from fangkong.leads.dispatch import load_jurisdiction
 from fangkong.people.matching import IncomingRecord, link_persons
 from fangkong.registration import inputs
