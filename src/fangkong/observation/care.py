@@ -36,7 +36,7 @@ def team_role_label(name: str) -> str:
     return TEAM_ROLE_LABELS.get(name, name)
 
 
-def my_observations(user: User) -> Select[tuple[int]]:
+def my_observations(user: User) -> Select[int]:
     """Return the ids of the observations whose care team includes the user."""
     return (select(CareTeam.observation_id).join(CareTeamMember, CareTeamMember.team_id == CareTeam.id)
             .where(CareTeamMember.user_id == user.id))
@@ -179,4 +179,5 @@ def team_list(session: Session, user: User, roles: TeamRoles, only_mine: bool = 
             .having(func.count(CareTeamMember.id) == len(roles)))
     incomplete = session.execute(select(func.count()).select_from(
         base.where(Observation.id.not_in(full)).subquery())).scalar_one()
-    return TeamList([TeamRow(*r, members[r[0]]) for r in rows], total, incomplete)
+    teams = [TeamRow(oid, pid, name, unit, kind, end, members[oid]) for oid, pid, name, unit, kind, end in rows]
+    return TeamList(teams, total, incomplete)

@@ -5,10 +5,11 @@ already recorded with the same temperature (the sheet may go back and forth)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ class RowError:
     row: int
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # not `field`: the attribute above
 
 
 @dataclass
@@ -184,7 +185,9 @@ def read_rows(data: bytes, file_name: str, progress: sheets.Progress = sheets.NO
     mapping = sheets.guess_mapping(sheets.texts(grid[header]), ALIASES)
     if not {"id", "temperature_c"} <= set(mapping.values()):
         raise sheets.SheetError(MISSING_COLUMNS)
-    rows, errors, skipped = [], [], 0
+    rows: list[tuple[int, int, FollowUpInput]] = []
+    errors: list[RowError] = []
+    skipped = 0
     for number, raw in enumerate(grid[header + 1:], start=header + 2):
         if sheets.is_blank(raw):
             continue

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import FOLLOWUP_READ, FOLLOWUP_RECORD, require, visible_unit_ids
 from fangkong.core.clock import LOCAL_TZ
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Unit, User
@@ -295,10 +295,10 @@ def record_follow_up(session: Session, user: User, follow_up_id: int, data: Foll
         raise ValidationFailed(errors)
     now = utcnow()
     symptoms = ",".join(dict.fromkeys(data.symptoms))
-    changed = session.execute(update(FollowUp).where(FollowUp.id == f.id, FollowUp.done_at.is_(None)).values(
+    changed = rowcount(session.execute(update(FollowUp).where(FollowUp.id == f.id, FollowUp.done_at.is_(None)).values(
         done_at=now, done_by=user.display_name, temperature_c=round(float(data.temperature_c or 0), 1),
         symptoms=symptoms, test_result=data.test_result or None, note=" ".join(data.note.split()) or None,
-        client_id=client_id)).rowcount
+        client_id=client_id)))
     if changed != 1:
         session.refresh(f)
         if client_id is not None and f.client_id == client_id:  # the same recording, sent twice at once

@@ -73,7 +73,10 @@ def _check(flt: ObservationFilter) -> None:
         raise ValidationFailed.one("ends", N_("Choose one of the options."))
 
 
-def observation_query(user: User, flt: ObservationFilter) -> tuple[Select[Any], Select[Any]]:
+ObservationSelect = Select[int, str, str, str, str | None, datetime, datetime, str]  # the columns of ObservationRow
+
+
+def observation_query(user: User, flt: ObservationFilter) -> tuple[ObservationSelect, ObservationSelect]:
     """Return (every observation the filter counts, the ones it lists): the page and its export share it."""
     _check(flt)
     now = utcnow()
@@ -118,9 +121,9 @@ def observation_list(session: Session, user: User, flt: ObservationFilter, limit
                                                    & (counted.c.planned_end < today_end), 1), else_=0)), 0),
         func.coalesce(func.sum(case(((counted.c.planned_end >= today_end) & (counted.c.planned_end < tomorrow_end),
                                      1), else_=0)), 0))).one()
-    rows = [ObservationRow(*r, ends_tomorrow=today_end <= r[6] < tomorrow_end,
-                           ends_today=today_start <= r[6] < today_end)
-            for r in session.execute(listed.limit(limit)).all()]
+    rows = [ObservationRow(pid, name, status, kind, place, start, end, unit,
+                           ends_tomorrow=today_end <= end < tomorrow_end, ends_today=today_start <= end < today_end)
+            for pid, name, status, kind, place, start, end, unit in session.execute(listed.limit(limit)).all()]
     audit.record(session, "list", "observations", None, status=flt.status, district=flt.district_id,
                  kind=flt.kind, ends=flt.ends, results=len(rows))
     return ObservationList(rows, int(total), int(ending_today), int(ending_tomorrow))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import FOLLOWUP_READ, FOLLOWUP_RECORD, require
 from fangkong.core.clock import LOCAL_TZ
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_, translations
 from fangkong.core.models import Role, User
@@ -83,9 +83,8 @@ def issue_link(session: Session, user: User, observation_id: int) -> IssuedLink:
     """Make a new personal link for an open observation (revoking the previous one); return its token once."""
     observation, person = open_observation(session, user, observation_id, FOLLOWUP_RECORD)
     now = utcnow()
-    replaced = session.execute(update(SelfReportLink).where(SelfReportLink.observation_id == observation.id,
-                                                            SelfReportLink.revoked_at.is_(None))
-                               .values(revoked_at=now)).rowcount
+    replaced = rowcount(session.execute(update(SelfReportLink).where(
+        SelfReportLink.observation_id == observation.id, SelfReportLink.revoked_at.is_(None)).values(revoked_at=now)))
     token = secrets.token_urlsafe(24)
     link = SelfReportLink(observation_id=observation.id, person_id=person.id, token_hash=token_hash(token),
                           created_at=now, created_by=user.display_name, expires_at=_expiry(observation))
@@ -99,9 +98,9 @@ def issue_link(session: Session, user: User, observation_id: int) -> IssuedLink:
 def revoke_links(session: Session, user: User, observation_id: int) -> int:
     """Revoke the observation's live link(s); return how many."""
     observation, person = open_observation(session, user, observation_id, FOLLOWUP_RECORD)
-    revoked = int(session.execute(update(SelfReportLink).where(
+    revoked = int(rowcount(session.execute(update(SelfReportLink).where(
         SelfReportLink.observation_id == observation.id, SelfReportLink.revoked_at.is_(None))
-        .values(revoked_at=utcnow())).rowcount)
+        .values(revoked_at=utcnow()))))
     audit.record(session, "revoke", "self_report_links", None, observation=observation.id, person=person.id,
                  revoked=revoked)  # a Core UPDATE: the session events do not see it
     return revoked
@@ -245,10 +244,10 @@ def _count_as_follow_up(session: Session, report: SelfReport) -> None:
         FollowUp.done_at.is_(None))).scalar_one_or_none()
     if follow_up_id is None:
         return
-    changed = session.execute(update(FollowUp).where(FollowUp.id == follow_up_id, FollowUp.done_at.is_(None))
-                              .values(done_at=report.at, done_by="自报", source=SOURCE,
-                                      temperature_c=report.temperature_c, symptoms=report.symptoms,
-                                      referral_id=report.referral_id)).rowcount
+    changed = rowcount(session.execute(
+        update(FollowUp).where(FollowUp.id == follow_up_id, FollowUp.done_at.is_(None))
+        .values(done_at=report.at, done_by="自报", source=SOURCE, temperature_c=report.temperature_c,
+                symptoms=report.symptoms, referral_id=report.referral_id)))
     if changed:
         audit.record(session, "record", "follow_ups", follow_up_id, person=report.person_id, source=SOURCE)
 

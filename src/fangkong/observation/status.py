@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import PERSON_READ, PERSON_STATUS, get_visible, require, restrict
 from fangkong.core.clock import local_time
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, Forbidden, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
@@ -86,8 +86,8 @@ def change_status(session: Session, user: User, person_id: int, status: str, rea
     _check(user, view.current.status if view.current else None, status, reason, last_exposure)
     now = utcnow()
     if view.current is not None:
-        changed = session.execute(update(RiskStatus).where(RiskStatus.id == view.current.id,
-                                                           RiskStatus.ended_at.is_(None)).values(ended_at=now)).rowcount
+        changed = rowcount(session.execute(update(RiskStatus).where(
+            RiskStatus.id == view.current.id, RiskStatus.ended_at.is_(None)).values(ended_at=now)))
         if changed != 1:
             raise Conflict(N_("The status was changed meanwhile; reload and try again."))
     if view.observation is not None:
@@ -151,7 +151,7 @@ def _refuse_if_findings(session: Session, observation_id: int) -> None:
         raise followups.blocked_reason(blocker)
 
 
-def active_risk_query(person_ids: Any) -> Select[tuple[int]]:
+def active_risk_query(person_ids: Any) -> Select[int]:
     """Return a query of the persons among these (ids, or a query of ids) with a current risk status other
     than released: callers fold it into a larger query (the checkpoint watch list costs one round trip)."""
     return select(RiskStatus.person_id).where(RiskStatus.person_id.in_(person_ids), RiskStatus.ended_at.is_(None),

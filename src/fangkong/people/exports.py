@@ -25,7 +25,7 @@ def count_rows(session: Session, stmt: Any) -> int:
 
 
 def label(labels: Mapping[str, str], key: str | None) -> str:
-    return gettext(labels[key]) if key in labels else (key or "")
+    return gettext(labels[key]) if key is not None and key in labels else (key or "")
 
 
 def _persons_count(session: Session, user: User, params: Mapping[str, str]) -> int:

@@ -139,8 +139,7 @@ def _fetch(session: Session, keys: list[_Keys]) -> _Candidates:
     if session.get_bind().dialect.name == "postgresql" and len(keys) <= PG_ARRAY_BATCH:
         return _with_rows(session, *_block_arrays(session, keys))
     if len(keys) <= SMALL_BATCH:
-        recs, ids = _block_small(session, keys)
-        return _with_rows(session, recs, ids)
+        return _with_rows(session, *_block_small(session, keys))
     rows = [{"rec": r, "name_key": k.name_key or None, "birth": k.birth, "surname_key": k.surname_key or None,
              "phone": k.phone or None, "y0": date(k.birth.year, 1, 1) if k.birth else None,
              "y1": date(k.birth.year, 12, 31) if k.birth else None} for r, k in enumerate(keys)]

@@ -77,7 +77,7 @@ def link_persons(session: Session, records: list[IncomingRecord], audit_new: boo
     fuzzy = match_fuzzy(session, [records[i] for i in unmatched])
     to_create: dict[tuple[str, ...], int] = {}  # key -> index in `new_rows`
     new_rows: list[dict[str, object]] = []
-    pending: list[tuple[int, tuple[str, ...], tuple[int, ...]]] = []
+    pending: list[tuple[int, tuple[str, ...], list[tuple[int, float, str]]]] = []  # (record, key, to review)
     creating = [index for index, found in zip(unmatched, fuzzy, strict=True) if found.person_id is None]
     opened_meanwhile = _lock_identities(session, [records[i] for i in creating])
     for index, found in zip(unmatched, fuzzy, strict=True):
@@ -112,7 +112,7 @@ _PG_IDENTITY_LOCK = 0x70657273  # "pers"
 _PG_IDENTITY_BUCKETS = 512
 
 
-def _lock_identities(session: Session, records: list[IncomingRecord]) -> dict[tuple[str, ...], Link]:
+def _lock_identities(session: Session, records: list[IncomingRecord]) -> dict[tuple[str | None, ...], Link]:
     """On PostgreSQL, lock the identities of records about to get a new file until the transaction
     ends, then return the files that other transactions opened for them in the meantime."""
     keys = {key for index, r in enumerate(records) if (key := _identity(r, index))[0] != "row"}
@@ -123,7 +123,7 @@ def _lock_identities(session: Session, records: list[IncomingRecord]) -> dict[tu
     session.connection().execute(
         text("SELECT pg_advisory_xact_lock(:cls, h) FROM unnest(:hashes) WITH ORDINALITY AS t(h, n) ORDER BY n")
         .bindparams(bindparam("hashes", type_=ARRAY(INTEGER))), {"cls": _PG_IDENTITY_LOCK, "hashes": hashes})
-    found: dict[tuple[str, ...], Link] = {}
+    found: dict[tuple[str | None, ...], Link] = {}
     found.update({("id", n): Link(pid, "id_number") for n, pid in _existing_by_id(
         session, {k[1] for k in keys if k[0] == "id"}).items()})
     found.update({("doc", t, n): Link(pid, "document") for (t, n), pid in _existing_by_doc(
@@ -137,8 +137,8 @@ def _existing_by_id(session: Session, numbers: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in in_chunks(session, sorted(numbers)):
         # on the session's connection: a Core query of two columns needs none of the ORM's execution layer
-        found.update(session.connection().execute(select(Person.id_number, Person.id).where(
-            one_of(session, Person.id_number, chunk))).all())
+        found.update({number: pid for number, pid in session.connection().execute(
+            select(Person.id_number, Person.id).where(one_of(session, Person.id_number, chunk))) if number})
     return found
 
 
@@ -156,9 +156,12 @@ def _identity(record: IncomingRecord, index: int) -> tuple[str, ...]:
     return ("row", str(index))
 
 
-def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
-    values = sorted(docs)  # type: ignore[arg-type]
+Pair = tuple[str | None, str | None]  # (document type, number) or (phone, name): both set when looked up
+
+
+def _existing_by_doc(session: Session, docs: set[Pair]) -> dict[Pair, int]:
+    found: dict[Pair, int] = {}
+    values = sorted(docs, key=lambda d: (d[0] or "", d[1] or ""))
     for start in range(0, len(values), 400):
         chunk = values[start:start + 400]
         rows = session.execute(select(Person.doc_type, Person.doc_number, Person.id)
@@ -167,12 +170,12 @@ def _existing_by_doc(session: Session, docs: set[tuple[str | None, str | None]])
     return found
 
 
-def _existing_by_phone_name(session: Session, pairs: set[tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
+def _existing_by_phone_name(session: Session, pairs: set[Pair]) -> dict[Pair, int]:
     """Return the (oldest) file per (phone, name), by one join against a temporary table of the pairs."""
-    found: dict[tuple[str, str], int] = {}
+    found: dict[Pair, int] = {}
     if not pairs:
         return found
-    rows = [{"phone": phone, "name": name} for phone, name in sorted(pairs)]  # type: ignore[type-var]
+    rows = [{"phone": phone, "name": name} for phone, name in sorted(pairs, key=lambda p: (p[0] or "", p[1] or ""))]
     with key_table(session, [Column("phone", String(11)), Column("name", String(100))], rows) as t:
         stmt = (select(Person.phone, Person.name, Person.id)
                 .join(t, and_(Person.phone == t.c.phone, Person.name == t.c.name)).order_by(Person.id))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from fangkong.core import audit
 from fangkong.core.access import PERSON_MERGE, require, visible_unit_ids
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, NotFound
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
@@ -93,8 +93,8 @@ def _both_visible(session: Session, user: User, pair: MatchPair) -> bool:
 
 
 def _decide(session: Session, user: User, pair: MatchPair, status: str) -> None:
-    changed = session.execute(update(MatchPair).where(MatchPair.id == pair.id, MatchPair.status == "pending")
-                              .values(status=status, decided_at=utcnow(), decided_by=user.display_name)).rowcount
+    changed = rowcount(session.execute(update(MatchPair).where(MatchPair.id == pair.id, MatchPair.status == "pending")
+                                       .values(status=status, decided_at=utcnow(), decided_by=user.display_name)))
     if changed != 1:
         raise Conflict(DECIDED)
 

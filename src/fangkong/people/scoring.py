@@ -18,6 +18,7 @@ Verdicts (issue 5: precision before recall, never merge two people automatically
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -78,7 +79,9 @@ class Side:
 
     def take(self, index: np.ndarray) -> Side:
         """Return the side of the pairs whose rows are `index` (NumPy fancy indexing, no Python loop)."""
-        return Side(*(None if getattr(self, k) is None else getattr(self, k)[index] for k in self.__dataclass_fields__))
+        taken: dict[str, Any] = {k: None if getattr(self, k) is None else getattr(self, k)[index]
+                                 for k in self.__dataclass_fields__}
+        return Side(**taken)
 
 
 def _objects(values: list[str]) -> np.ndarray:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.registration.arrivals.models import Arrival
 from fangkong.registration.gatherings.models import Gathering, GatheringAttendee
 from fangkong.registration.venues.models import Visit
@@ -30,11 +30,11 @@ def purge_expired(session: Session, now: datetime | None = None, audited: bool =
     """Delete arrivals and gatherings (with their attendees) whose purge date has passed."""
     now = now or utcnow()
     gathering_ids = list(session.execute(select(Gathering.id).where(Gathering.purge_after <= now)).scalars())
-    attendees = session.execute(delete(GatheringAttendee).where(
-        GatheringAttendee.gathering_id.in_(gathering_ids))).rowcount if gathering_ids else 0
-    gatherings = session.execute(delete(Gathering).where(Gathering.id.in_(gathering_ids))).rowcount \
+    attendees = rowcount(session.execute(delete(GatheringAttendee).where(
+        GatheringAttendee.gathering_id.in_(gathering_ids)))) if gathering_ids else 0
+    gatherings = rowcount(session.execute(delete(Gathering).where(Gathering.id.in_(gathering_ids)))) \
         if gathering_ids else 0
-    arrivals = session.execute(delete(Arrival).where(Arrival.purge_after <= now)).rowcount
+    arrivals = rowcount(session.execute(delete(Arrival).where(Arrival.purge_after <= now)))
     result = Purged(arrivals or 0, gatherings or 0, attendees or 0)
     if audited:
         audit.record(session, "purge", "registrations", None, arrivals=result.arrivals, gatherings=result.gatherings,
@@ -45,7 +45,7 @@ def purge_expired(session: Session, now: datetime | None = None, audited: bool =
 def purge_registrations(session: Session, settings: Any, now: datetime) -> dict[str, int]:
     """Registrations past their purge date and visits past FANGKONG_VISIT_RETENTION_DAYS (core.retention)."""
     cutoff = now - timedelta(days=settings.visit_retention_days)
-    visits = session.execute(delete(Visit).where(Visit.checked_in_at < cutoff)).rowcount or 0
+    visits = rowcount(session.execute(delete(Visit).where(Visit.checked_in_at < cutoff))) or 0
     purged = purge_expired(session, now, audited=False)
     return {"arrivals": purged.arrivals, "gatherings": purged.gatherings, "attendees": purged.attendees,
             "visits": visits}

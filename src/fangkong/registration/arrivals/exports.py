@@ -46,7 +46,8 @@ def _rows(session: Session, user: User, params: Mapping[str, str], reveal: bool)
         ident = id_number or doc or ""
         yield [reference, local_naive(created), name, ident if reveal else mask_id_number(ident) if ident else "",
                phone if reveal else mask_phone(phone), area_name(origin) if origin else "", origin_text or "",
-               departed, arrived, gettext(TRANSPORTS.get(transport, transport)), number or "", destination,
+               departed, arrived, gettext(TRANSPORTS[transport]) if transport in TRANSPORTS else transport,
+               number or "", destination,
                gettext(LEVELS[risk]) if risk in LEVELS else "", temperature, unit]
 
 

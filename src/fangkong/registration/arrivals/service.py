@@ -276,8 +276,8 @@ def _unique_reference(session: Session) -> str:
 
 
 def _lead_input(arrival: Arrival, now: datetime) -> dict[str, object]:
-    origin = " ".join(x for x in ((lookup_area(arrival.origin_code).full_name if arrival.origin_code
-                                   and lookup_area(arrival.origin_code) else ""), arrival.origin_text or "") if x)
+    area = lookup_area(arrival.origin_code) if arrival.origin_code else None
+    origin = " ".join(x for x in (area.full_name if area else "", arrival.origin_text or "") if x)
     note = f"来（返）人员自主填报 {inputs.show_reference(arrival.reference)}；抵达 {arrival.arrived_on:%Y-%m-%d}"
     if arrival.route:
         note += f"；途经 {arrival.route}"

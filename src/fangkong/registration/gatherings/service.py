@@ -170,7 +170,9 @@ def register_gathering(session: Session, data: GatheringInput, attendees: list[A
     placement = j.locate(str(clean["address"]))
     if placement.kind == "outside":
         raise ValidationFailed.one("address", OUTSIDE_CITY)
-    ends = clean["ends_at"] or clean["starts_at"] + DEFAULT_STAY  # type: ignore[operator]
+    starts_at, ends_at = clean["starts_at"], clean["ends_at"]
+    assert isinstance(starts_at, datetime)  # the form's cleaning refuses a gathering without a start
+    ends = ends_at if isinstance(ends_at, datetime) else starts_at + DEFAULT_STAY
     gathering = Gathering(reference=_unique_reference(session), manage_token=inputs.new_token(),
                           sign_in_token=inputs.new_token(), unit_id=placement.unit_id or j.city_unit_id,
                           placement=placement.kind, purge_after=ends + timedelta(days=retention_days), **clean)

@@ -33,7 +33,7 @@ def visit_presence(session: Session, start: datetime, end: datetime,
                            .where(*window).order_by(Visit.checked_in_at, Visit.id)).all()
     return [PresenceRecord(person=person_id, place=f"venue:{venue_id}", place_kind="venue", t_in=t_in,
                            t_out=t_out or t_in + stay, source="checkin")
-            for person_id, venue_id, t_in, t_out in rows]
+            for person_id, venue_id, t_in, t_out in rows if person_id is not None]  # not linked: nobody to trace
 
 
 def visit_place_names(session: Session, keys: Iterable[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from fangkong.core import audit
 from fangkong.core.access import VENUE_INSPECT, VENUE_MANAGE, VENUE_READ, VISIT_READ, require, restrict
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.context import current_actor
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, User
@@ -48,7 +48,7 @@ OPEN_VISIT = timedelta(hours=12)
 
 # --- registry ------------------------------------------------------------------------------------
 
-def visible_venues(user: User) -> Select[tuple[Venue]]:
+def visible_venues(user: User) -> Select[Venue]:
     """Venues in the user's jurisdiction; community cadres see only compounds and villages."""
     stmt = restrict(select(Venue), user, Venue.unit_id)
     if user.role == Role.COMMUNITY:
@@ -253,8 +253,8 @@ def check_out(session: Session, venue_id: int, client_id: str) -> Visit:
     now = utcnow()
     if now - visit.checked_in_at > OPEN_VISIT:
         raise ValidationFailed.one("visit", VISIT_ENDED, hours=int(OPEN_VISIT.total_seconds() // 3600))
-    changed = session.execute(update(Visit).where(Visit.id == visit.id, Visit.checked_out_at.is_(None))
-                              .values(checked_out_at=now)).rowcount
+    changed = rowcount(session.execute(update(Visit).where(Visit.id == visit.id, Visit.checked_out_at.is_(None))
+                                       .values(checked_out_at=now)))
     if not changed:
         raise ValidationFailed.one("visit", NO_OPEN_VISIT)
     audit.record(session, "checkout", "visits", visit.id, venue=venue_id)
@@ -291,8 +291,9 @@ def set_inspection_status(session: Session, user: User, inspection_id: int, stat
     get_venue(session, user, item.venue_id, VENUE_INSPECT)
     if status not in NEXT_STATUS.get(item.status, ()):
         raise ValidationFailed.one("status", CHOOSE)
-    changed = session.execute(update(Inspection).where(Inspection.id == item.id, Inspection.status == item.status)
-                              .values(status=status, changed_at=utcnow())).rowcount
+    changed = rowcount(session.execute(update(Inspection)
+                                       .where(Inspection.id == item.id, Inspection.status == item.status)
+                                       .values(status=status, changed_at=utcnow())))
     if not changed:
         raise Conflict(STATUS_CHANGED)
     audit.record(session, "status", "venue_inspections", item.id, old=item.status, new=status)
