@@ -7,7 +7,6 @@ and its first row, so importing the same sheet twice stores nothing twice.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,17 +39,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 DISPOSITION_WORDS = (("referred", ("移交", "卫健", "送医")), ("turned_back", ("劝返", "返回")),
                      ("quarantined", ("隔离",)), ("passed", ("放行", "通过", "正常")))
-SHOWN = 300  # row problems the preview page lists
 MISSING_COLUMNS = N_("The sheet needs the columns 姓名, 身份证号码 and 体温.")
 BAD_VALUE = N_("Not a valid value: {value}")
 
 
-@dataclass
-class RowError:
-    row: int
-    field: str
-    message: str
-    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` in this body is the attribute
 
 
 @dataclass
@@ -58,7 +50,7 @@ class PassagePreview:
     sha256: str
     file_name: str
     passages: list[tuple[int, service.PassageInput]]  # (first sheet row, passage)
-    errors: list[RowError]
+    errors: list[sheets.RowError]
     confirm: str = ""  # where the confirmation goes ("": the checkpoint's own confirm route)
 
     @property
@@ -72,7 +64,7 @@ class PassagePreview:
     def summary(self) -> dict[str, Any]:
         """Return what the preview page shows, as JSON (a background job keeps it in its row)."""
         return {"sha256": self.sha256, "file_name": self.file_name, "passages": self.count, "persons": self.persons,
-                "errors": [vars(e) for e in self.errors[:SHOWN]]}
+                "errors": [vars(e) for e in self.errors[:sheets.SHOWN]]}
 
 
 @dataclass
@@ -83,13 +75,13 @@ class Summary:
     file_name: str
     count: int
     persons: int
-    errors: list[RowError]
+    errors: list[sheets.RowError]
     confirm: str
 
     @classmethod
     def of(cls, found: dict[str, Any], confirm: str) -> Summary:
         return cls(found.get("sha256", ""), found.get("file_name", ""), int(found.get("passages", 0)),
-                   int(found.get("persons", 0)), [RowError(**e) for e in found.get("errors", [])], confirm)
+                   int(found.get("persons", 0)), [sheets.RowError(**e) for e in found.get("errors", [])], confirm)
 
 
 def _disposition(text: Any) -> str:
@@ -107,7 +99,7 @@ def _float(value: Any) -> float | None:
 
 
 def read_passages(data: bytes, file_name: str, sha256: str, progress: sheets.Progress = sheets.NO_PROGRESS
-                  ) -> tuple[list[tuple[int, service.PassageInput]], list[RowError]]:
+                  ) -> tuple[list[tuple[int, service.PassageInput]], list[sheets.RowError]]:
     def score(row: list[Any]) -> int:
         return len(sheets.guess_mapping(sheets.texts(row), ALIASES))
 
@@ -118,7 +110,7 @@ def read_passages(data: bytes, file_name: str, sha256: str, progress: sheets.Pro
     if not {"name", "id_number", "temperature_c"} <= set(mapping.values()):
         raise sheets.SheetError(MISSING_COLUMNS)
     passages: list[tuple[int, service.PassageInput]] = []
-    errors: list[RowError] = []
+    errors: list[sheets.RowError] = []
     last_key: tuple[Any, ...] | None = None
     for number, raw in enumerate(grid[header + 1:], start=header + 2):
         if sheets.is_blank(raw):
@@ -129,7 +121,8 @@ def read_passages(data: bytes, file_name: str, sha256: str, progress: sheets.Pro
             try:
                 at = sheets.parse_datetime(cell["at"])
             except ValueError as exc:
-                errors.append(RowError(number, "at", getattr(exc, "message", BAD_VALUE), getattr(exc, "params", {})))
+                errors.append(sheets.RowError(number, "at", getattr(exc, "message", BAD_VALUE),
+                                              getattr(exc, "params", {})))
         plate = str(cell.get("plate") or "").strip()
         person = service.PersonInput(name=str(cell.get("name") or ""), id_number=str(cell.get("id_number") or ""),
                                      temperature_c=_float(cell.get("temperature_c")),
@@ -151,7 +144,7 @@ def _sheet_error(exc: sheets.SheetError) -> ValidationFailed:
     return ValidationFailed([FieldError("file", exc.message, exc.params)])
 
 
-Read = tuple[str, list[tuple[int, service.PassageInput]], list[RowError]]  # sha256, passages, row errors
+Read = tuple[str, list[tuple[int, service.PassageInput]], list[sheets.RowError]]  # sha256, passages, row errors
 CHUNK = 200  # passages registered at a time (one batch of statements each, as the API's group commit)
 
 
@@ -182,7 +175,7 @@ def preview_passages(session: Session, user: User, var_dir: Path, checkpoint_id:
     for number, (first_row, passage) in enumerate(passages, 1):
         for e in service.check_codes(passage, risk).errors:
             index = int(e.field.split(".")[1]) if e.field.startswith("people.") else 0
-            errors.append(RowError(first_row + index, e.field.rsplit(".", 1)[-1], e.message, e.params))
+            errors.append(sheets.RowError(first_row + index, e.field.rsplit(".", 1)[-1], e.message, e.params))
         if number % sheets.PROGRESS_EVERY == 0:
             progress.checked(first_row)
     progress.checked(passages[-1][0] if passages else 0)

@@ -5,6 +5,7 @@ sheet, the header row and the column of each field. Pure: bytes in, a grid and a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -25,6 +26,19 @@ from fangkong.core.i18n import N_
 NOT_A_SHEET = N_("This file is not a readable Excel (.xlsx) or CSV sheet.")
 NO_HEADER = N_("No header row found: name the columns (姓名, 身份证号码, 联系电话, 现住址 …).")
 HEADER_SCAN = 15
+
+
+SHOWN = 300  # row problems an import's preview page lists
+
+
+@dataclass
+class RowError:
+    """One problem with one row of an uploaded sheet, as its preview page lists it (and a job keeps as JSON)."""
+
+    row: int
+    field: str
+    message: str  # msgid, translated with `params` when shown
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` in this body is the attribute
 
 
 class SheetError(ValueError):

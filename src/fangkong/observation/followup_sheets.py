@@ -5,7 +5,6 @@ already recorded with the same temperature (the sheet may go back and forth)."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import re
@@ -37,7 +36,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "test_result": ("检测结果", "核酸结果", "核酸检测结果", "test"),
     "note": ("备注", "note"),
 }
-SHOWN = 300  # row problems the preview page lists
 MISSING_COLUMNS = N_("The sheet needs the columns 随访编号 and 体温(℃).")
 UNKNOWN_ROW = N_("No follow-up {value} in your lists.")
 DONE_ALREADY = N_("Already recorded on the platform with another temperature.")
@@ -88,12 +86,6 @@ def _cells(row: FollowUpRow) -> list[Any]:
             _zh(followups.TEST_RESULTS[f.test_result]) if f.test_result else "", f.note or ""]
 
 
-@dataclass
-class RowError:
-    row: int
-    field: str
-    message: str
-    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # not `field`: the attribute above
 
 
 @dataclass
@@ -102,7 +94,7 @@ class SheetPreview:
     file_name: str
     rows: list[tuple[int, int, FollowUpInput]]  # (sheet row, follow-up id, findings)
     skipped: int
-    errors: list[RowError]
+    errors: list[sheets.RowError]
     confirm: str = "/followups/import/confirm"  # where the confirmation goes (a job's: /imports/<id>/confirm)
 
     @property
@@ -112,7 +104,7 @@ class SheetPreview:
     def summary(self) -> dict[str, Any]:
         """Return what the preview page shows, as JSON (a background job keeps it in its row)."""
         return {"sha256": self.sha256, "file_name": self.file_name, "rows": self.count, "skipped": self.skipped,
-                "errors": [vars(e) for e in self.errors[:SHOWN]]}
+                "errors": [vars(e) for e in self.errors[:sheets.SHOWN]]}
 
 
 @dataclass
@@ -123,13 +115,13 @@ class Summary:
     file_name: str
     count: int
     skipped: int
-    errors: list[RowError]
+    errors: list[sheets.RowError]
     confirm: str
 
     @classmethod
     def of(cls, found: dict[str, Any], confirm: str) -> Summary:
         return cls(found.get("sha256", ""), found.get("file_name", ""), int(found.get("rows", 0)),
-                   int(found.get("skipped", 0)), [RowError(**e) for e in found.get("errors", [])], confirm)
+                   int(found.get("skipped", 0)), [sheets.RowError(**e) for e in found.get("errors", [])], confirm)
 
 
 def _symptoms(text: str) -> tuple[list[str], str | None]:
@@ -149,11 +141,11 @@ def _symptoms(text: str) -> tuple[list[str], str | None]:
     return codes, unknown
 
 
-def _row(number: int, cell: dict[str, Any], errors: list[RowError]) -> tuple[int, FollowUpInput] | None:
+def _row(number: int, cell: dict[str, Any], errors: list[sheets.RowError]) -> tuple[int, FollowUpInput] | None:
     raw_id = str(cell.get("id") or "").strip().removesuffix(".0")
     temperature = cell.get("temperature_c")
     if not raw_id.isdigit() or len(raw_id) > 9:
-        errors.append(RowError(number, "id", UNKNOWN_ROW, {"value": raw_id[:20]}))
+        errors.append(sheets.RowError(number, "id", UNKNOWN_ROW, {"value": raw_id[:20]}))
         return None
     if temperature in (None, "") and not any(cell.get(k) for k in ("symptoms", "test_result", "note")):
         return None  # not done yet
@@ -162,17 +154,17 @@ def _row(number: int, cell: dict[str, Any], errors: list[RowError]) -> tuple[int
         data.temperature_c = float(str(temperature).replace("℃", "").strip()) if temperature not in (None, "") \
             else None
     except ValueError:
-        errors.append(RowError(number, "temperature_c", BAD_NUMBER, {"value": str(temperature)[:20]}))
+        errors.append(sheets.RowError(number, "temperature_c", BAD_NUMBER, {"value": str(temperature)[:20]}))
         return None
     data.symptoms, unknown = _symptoms(str(cell.get("symptoms") or ""))
     if unknown:
-        errors.append(RowError(number, "symptoms", followups.UNKNOWN_SYMPTOM, {"value": unknown[:20]}))
+        errors.append(sheets.RowError(number, "symptoms", followups.UNKNOWN_SYMPTOM, {"value": unknown[:20]}))
     result = fold(str(cell.get("test_result") or "")).strip()
     data.test_result = TEST_WORDS.get(result.lower(), "" if result.lower() in NONE_WORDS else "?")
     return int(raw_id), data
 
 
-Read = tuple[list[tuple[int, int, FollowUpInput]], int, list[RowError]]  # rows, skipped, errors
+Read = tuple[list[tuple[int, int, FollowUpInput]], int, list[sheets.RowError]]  # rows, skipped, errors
 
 
 def read_rows(data: bytes, file_name: str, progress: sheets.Progress = sheets.NO_PROGRESS) -> Read:
@@ -186,7 +178,7 @@ def read_rows(data: bytes, file_name: str, progress: sheets.Progress = sheets.NO
     if not {"id", "temperature_c"} <= set(mapping.values()):
         raise sheets.SheetError(MISSING_COLUMNS)
     rows: list[tuple[int, int, FollowUpInput]] = []
-    errors: list[RowError] = []
+    errors: list[sheets.RowError] = []
     skipped = 0
     for number, raw in enumerate(grid[header + 1:], start=header + 2):
         if sheets.is_blank(raw):
@@ -230,17 +222,17 @@ def preview_sheet(session: Session, user: User, var_dir: Path, file_name: str, d
         try:
             row = followups.get_follow_up(session, user, follow_up_id, FOLLOWUP_RECORD)
         except DomainError:
-            errors.append(RowError(number, "id", UNKNOWN_ROW, {"value": follow_up_id}))
+            errors.append(sheets.RowError(number, "id", UNKNOWN_ROW, {"value": follow_up_id}))
             continue
         if row.follow_up.done_at is not None:
             # The exported sheet carries what was recorded already: the same again is skipped, a change refused.
             if found.temperature_c is None or round(found.temperature_c, 1) != row.follow_up.temperature_c:
-                errors.append(RowError(number, "temperature_c", DONE_ALREADY))
+                errors.append(sheets.RowError(number, "temperature_c", DONE_ALREADY))
             already.add(number)
             continue
         if row.follow_up.day > today:
-            errors.append(RowError(number, "id", followups.NOT_YET, {"day": row.follow_up.day.isoformat()}))
-        errors += [RowError(number, e.field, e.message, e.params) for e in followups.check_input(found)]
+            errors.append(sheets.RowError(number, "id", followups.NOT_YET, {"day": row.follow_up.day.isoformat()}))
+        errors += [sheets.RowError(number, e.field, e.message, e.params) for e in followups.check_input(found)]
     progress.checked(rows[-1][0] if rows else 0)
     rows = [r for r in rows if r[0] not in already]
     return SheetPreview(sha, file_name, rows, skipped + len(already), sorted(errors, key=lambda e: e.row))

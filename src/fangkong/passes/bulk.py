@@ -7,7 +7,7 @@ row is written (no second pass of UPDATEs)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,18 +60,12 @@ class BulkInput:
     valid_until: date | None = None
 
 
-@dataclass
-class RowError:
-    row: int
-    field: str
-    message: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Parsed:
     rows: list[dict[str, Any]]
-    errors: list[RowError]
+    errors: list[sheets.RowError]
     error_count: int = 0
 
     @property
@@ -86,12 +80,12 @@ class Summary:
 
     ready: int
     error_count: int
-    errors: list[RowError]
+    errors: list[sheets.RowError]
 
     @classmethod
     def of(cls, found: dict[str, Any]) -> Summary:
         return cls(int(found.get("ready", 0)), int(found.get("error_count", 0)),
-                   [RowError(**e) for e in found.get("errors", [])])
+                   [sheets.RowError(**e) for e in found.get("errors", [])])
 
 
 def _grid(data: bytes, file_name: str, progress: sheets.Progress) -> list[list[Any]]:
@@ -133,11 +127,11 @@ def parse_sheet(data: bytes, file_name: str, header: BulkInput,
         if sheets.is_blank(raw):
             continue
         number = start + offset + 2  # 1-based, as Excel shows it
-        problems: list[RowError] = []
+        problems: list[sheets.RowError] = []
         row = _row(number, raw, columns, header, problems)
         plate = row.get("plate")
         if plate and plate in seen:
-            problems.append(RowError(number, "plate", DUPLICATE_PLATE, {"plate": plate, "row": seen[plate]}))
+            problems.append(sheets.RowError(number, "plate", DUPLICATE_PLATE, {"plate": plate, "row": seen[plate]}))
         elif plate:
             seen[plate] = number
         if problems:
@@ -164,46 +158,46 @@ def _cell(raw: list[Any], columns: dict[str, int], name: str) -> Any:
 
 
 def _row(number: int, raw: list[Any], columns: dict[str, int], header: BulkInput,
-         problems: list[RowError]) -> dict[str, Any]:
+         problems: list[sheets.RowError]) -> dict[str, Any]:
     """Return one vehicle's pass fields from a sheet row, reporting each cell at fault."""
     row: dict[str, Any] = {"plate": None, "holder_name": None, "holder_id_number": None}
     cell = _cell(raw, columns, "plate")
     try:
         row["plate"] = normalize_plate(str(cell or "")).number
     except CodeError as exc:
-        problems.append(RowError(number, "plate", exc.message, exc.params))
+        problems.append(sheets.RowError(number, "plate", exc.message, exc.params))
     name = " ".join(str(_cell(raw, columns, "name") or "").split())
     if len(name) > 50:
-        problems.append(RowError(number, "name", forms.TOO_LONG, {"n": 50}))
+        problems.append(sheets.RowError(number, "name", forms.TOO_LONG, {"n": 50}))
     row["holder_name"] = name or None
     id_text = str(_cell(raw, columns, "id_number") or "").strip()
     if id_text:
         try:
             row["holder_id_number"] = parse_id_number(id_text).number
         except CodeError as exc:
-            problems.append(RowError(number, "id_number", exc.message, exc.params))
+            problems.append(sheets.RowError(number, "id_number", exc.message, exc.params))
     row["valid_from"] = _day(number, raw, columns, "valid_from", header.valid_from, problems)
     row["valid_until"] = _day(number, raw, columns, "valid_until", header.valid_until, problems)
     if row["valid_from"] and row["valid_until"]:
         errors: list[FieldError] = []
         check_validity(errors, row["valid_from"], row["valid_until"], None)
-        problems.extend(RowError(number, e.field, e.message, e.params) for e in errors)
+        problems.extend(sheets.RowError(number, e.field, e.message, e.params) for e in errors)
     route = " ".join(str(_cell(raw, columns, "route") or "").split())
     row["route"] = (route or header.route)[:200]
     return row
 
 
 def _day(number: int, raw: list[Any], columns: dict[str, int], name: str, default: date | None,
-         problems: list[RowError]) -> date | None:
+         problems: list[sheets.RowError]) -> date | None:
     value = _cell(raw, columns, name)
     if value is None or str(value).strip() == "":
         if default is None:
-            problems.append(RowError(number, name, forms.REQUIRED))
+            problems.append(sheets.RowError(number, name, forms.REQUIRED))
         return default
     try:
         return sheets.parse_datetime(value).date()
     except CodeError as exc:
-        problems.append(RowError(number, name, exc.message, exc.params))
+        problems.append(sheets.RowError(number, name, exc.message, exc.params))
         return None
 
 
@@ -262,7 +256,7 @@ def issue(session: Session, user: User, ring: KeyRing, header: BulkInput, data: 
         except sheets.SheetError as exc:
             raise ValidationFailed.one("file", exc.message, **exc.params) from None
     if parsed.error_count or not parsed.rows:
-        first = parsed.errors[0] if parsed.errors else RowError(0, "file", NO_PLATE_COLUMN)
+        first = parsed.errors[0] if parsed.errors else sheets.RowError(0, "file", NO_PLATE_COLUMN)
         raise ValidationFailed.one("file", first.message, **first.params)
     now = utcnow()
     application = _bulk_application(session, user, header, parsed.rows, now, retention_days)
