@@ -75,7 +75,7 @@ PERSONAL_DATA_ROLES = frozenset({Role.COMMAND, Role.DISTRICT, Role.STATION, Role
                                  Role.COMMUNITY})
 
 M = TypeVar("M")
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # a select of any columns
 
 
 def grant(role: str, actions: frozenset[str]) -> None:
@@ -101,7 +101,7 @@ def scope_path(user: User) -> str:
     return unit.path
 
 
-def visible_unit_ids(user: User) -> Select[tuple[int]]:
+def visible_unit_ids(user: User) -> Select[int]:
     return select(Unit.id).where(Unit.path.startswith(scope_path(user), autoescape=True))
 
 

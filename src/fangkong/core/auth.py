@@ -220,7 +220,7 @@ def verified_token_user(database_url: str, token: str) -> User | None:
 
 def cached_token_user(session: Session, token: str) -> User | None:
     """Return the user of an API token verified a moment ago, without a query (None: ask `user_for_token`)."""
-    cached = verified_token_user(str(session.get_bind().url), token)
+    cached = verified_token_user(str(session.get_bind().engine.url), token)
     return None if cached is None else session.merge(cached, load=False)  # put in this session as it was
 
 
@@ -230,7 +230,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     if cached is not None:
         return cached
     now = utcnow()
-    key = (str(session.get_bind().url), token_digest(token))
+    key = (str(session.get_bind().engine.url), token_digest(token))
     found = session.execute(select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id).where(
         ApiToken.token_hash == key[1], ApiToken.revoked_at.is_(None), ApiToken.expires_at > now,
         User.active.is_(True))).unique().first()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -22,6 +22,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # DeclarativeBase says FromClause; every model here declares __tablename__, so a Table
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -135,7 +137,7 @@ def insert_returning_ids(
     """
     from sqlalchemy import insert, text
 
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     if len(rows) > SMALL_BATCH and session.get_bind().dialect.name == "postgresql":
         # Take the ids from the sequence first, then insert with psycopg's pipelined executemany: rendering
         # one huge multi-row INSERT … RETURNING costs more in the driver than the database spends on it.
@@ -157,7 +159,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]],
     """Insert rows in bulk through the Core table (one executemany per chunk)."""
     from sqlalchemy import insert
 
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     for start in range(0, len(rows), chunk):
         session.execute(insert(table), rows[start:start + chunk])
 

@@ -3,7 +3,8 @@ an HTMX fragment or RFC 9457 problem JSON. Messages are English msgids translate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from fangkong.core.i18n import N_
@@ -15,7 +16,7 @@ class FieldError:
 
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` in this body is the attribute
 
 
 class DomainError(Exception):

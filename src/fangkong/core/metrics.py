@@ -8,7 +8,7 @@ With several worker processes each keeps its own registry; scrape each worker (o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -38,7 +38,7 @@ def watch_queue(name: str, depth: Callable[[], int]) -> None:
     WRITER_QUEUE.labels(name).set_function(depth)
 
 
-def route_of(scope: dict[str, Any]) -> str:
+def route_of(scope: Mapping[str, Any]) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None) or scope.get("fast_route")
     return str(path) if path else ("static" if scope.get("path", "").startswith("/static/") else "unmatched")

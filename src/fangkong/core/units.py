@@ -272,6 +272,7 @@ def update_user(session: Session, settings: Settings, admin: User, user_id: int,
         raise ValidationFailed(errors)
     _check_grant(admin, data.role, user.role)
     revoke = _audit_user_change(session, user, data)
+    assert data.unit_id is not None  # _clean_user refused a missing unit
     user.display_name, user.role, user.unit_id, user.active = data.display_name, data.role, data.unit_id, data.active
     if data.password:
         user.password_hash = hash_password(settings, data.password)

@@ -113,12 +113,12 @@ class ShellMiddleware:
                     headers["cache-control"] = "no-store"
             await send(message)
 
-        token = current_locale.set(locale)
+        locale_token = current_locale.set(locale)
         try:
             if fast is None or not await fastpath.serve(*fast, scope, receive, send_with_headers):
                 await self.app(scope, receive, send_with_headers)
         finally:
-            current_locale.reset(token)
+            current_locale.reset(locale_token)
 
 
 def install(app: FastAPI, fast_routes: list[fastpath.FastRoute] | None = None) -> None:

@@ -57,7 +57,8 @@ def login(request: Request, form: Annotated[FormData, Depends(checked_form)]) ->
     if attempt.error is not None:
         err = attempt.error
         status = err.status if isinstance(err, DomainError) else 401
-        response = render(request, "login.html", {"next": target, "username": username, "error": err}, status)
+        response: Response = render(request, "login.html", {"next": target, "username": username, "error": err},
+                                    status)
         if getattr(err, "retry_after", None):
             response.headers["Retry-After"] = str(err.retry_after)  # type: ignore[attr-defined]
         return response

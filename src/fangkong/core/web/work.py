@@ -116,6 +116,7 @@ def work(request: Request) -> Iterator[Work]:
     in it, so a request costs one transaction, not two.
     """
     opened: Session | None = getattr(request.state, "session", None)
+    actor: Actor | None  # None until the request's user is known
     if opened is not None:
         user = request.state.auth_user
         request.state.user = Viewer.of(user)
