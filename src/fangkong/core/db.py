@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -177,3 +177,12 @@ def in_chunks(session: Session, values: list[Any]) -> list[list[Any]]:
     """Split values for IN lists: SQLite caps bound parameters; PostgreSQL takes them as one array."""
     size = (len(values) or 1) if session.get_bind().dialect.name == "postgresql" else 900
     return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """Return the number of rows an UPDATE or DELETE (without RETURNING) matched.
+
+    Session.execute types every result as a Result; for these statements it is a CursorResult, which the
+    SQLAlchemy 2.0.44 changelog says to cast to (https://github.com/sqlalchemy/sqlalchemy/issues/12913).
+    """
+    return cast(CursorResult[*tuple[Any, ...]], result).rowcount
