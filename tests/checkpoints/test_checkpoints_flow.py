@@ -158,6 +158,8 @@ def test_the_tablet_form_saves_a_passage_and_corrections_are_audited(personas, d
         assert s.execute(select(AuditEntry).where(AuditEntry.action == "correct")).first() is not None
     bad = c.post(f"/checkpoints/{cp}/passages", data={**form, "client_id": "form-2", "people.0.temperature_c": "50"})
     assert bad.status_code == 422 and "体温" in bad.text
+    bad_fix = c.post(f"/passages/{passage.id}", data={**form, "people.0.temperature_c": "50"})
+    assert bad_fix.status_code == 422 and "体温" in bad_fix.text and "王五" in bad_fix.text
 
 
 def test_the_person_file_shows_passages_leads_and_household(personas, db) -> None:

@@ -24,7 +24,7 @@ from fangkong.core.models import User
 from fangkong.core.web.params import optional_id
 
 
-def _query(user: User, params: Mapping[str, str]) -> Select[Any]:
+def _query(user: User, params: Mapping[str, str]) -> Select[*tuple[Any, ...]]:
     text = params.get("day", "").strip()
     try:
         day = date.fromisoformat(text) if text else local_today()

@@ -114,7 +114,7 @@ def load_risk_index(session: Session, now: datetime, version: Any = None) -> Ris
     """Return the risk areas in force at `now`, from this process's copy unless their version moved."""
     if version is None:
         version = session.execute(select(risk_version())).scalar_one()
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     loaded = _cache.get(key)
     if loaded is None or loaded.version != (version,) or time.monotonic() - loaded.loaded > RELOAD_SECONDS:
         rows = session.execute(select(RiskArea.area_code, RiskArea.name, RiskArea.level, RiskArea.valid_from,
@@ -162,7 +162,8 @@ def watched(session: Session, id_numbers: set[str]) -> set[str]:
     if not id_numbers:
         return set()
     known = select(Person.id).where(Person.id_number.in_(sorted(id_numbers)))
-    return set(session.execute(select(Person.id_number).where(Person.id.in_(_watch_list(known)))).scalars())
+    found = session.execute(select(Person.id_number).where(Person.id.in_(_watch_list(known)))).scalars()
+    return {number for number in found if number is not None}  # all are: `known` matched them by number
 
 
 @functools.cache

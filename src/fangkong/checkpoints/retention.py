@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.checkpoints.models import Passage, PassagePerson
+from fangkong.core.db import rowcount
 from fangkong.people.referral_models import Referral
 
 BATCH = 5000
@@ -24,6 +25,6 @@ def purge_passages(session: Session, settings: Any, now: datetime) -> dict[str, 
         old_people = select(PassagePerson.id).where(PassagePerson.passage_id.in_(ids))
         session.execute(update(Referral).where(Referral.passage_person_id.in_(old_people))
                         .values(passage_person_id=None))
-        people += session.execute(delete(PassagePerson).where(PassagePerson.passage_id.in_(ids))).rowcount or 0
-        passages += session.execute(delete(Passage).where(Passage.id.in_(ids))).rowcount or 0
+        people += rowcount(session.execute(delete(PassagePerson).where(PassagePerson.passage_id.in_(ids)))) or 0
+        passages += rowcount(session.execute(delete(Passage).where(Passage.id.in_(ids)))) or 0
     return {"passages": passages, "passage_people": people}

@@ -32,7 +32,7 @@ from fangkong.core.codes import (
     parse_id_number,
     validate_document,
 )
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, User
@@ -60,7 +60,7 @@ GREEN_LANE_NEEDS_PASS = N_("The green lane needs a valid pass: scan it into the 
 
 # --- registry ------------------------------------------------------------------------------------
 
-def visible_checkpoints(user: User) -> Select[tuple[Checkpoint]]:
+def visible_checkpoints(user: User) -> Select[Checkpoint]:
     """Checkpoint officers see the checkpoints they are posted to; others their jurisdiction's."""
     stmt = select(Checkpoint)
     if user.role == Role.CHECKPOINT:
@@ -119,6 +119,7 @@ def save_checkpoint(session: Session, user: User, data: CheckpointInput,
         errors.append(FieldError("officers", N_("Unknown user.")))
     if errors:
         raise ValidationFailed(errors)
+    assert unit is not None  # an unknown unit was one of the errors
     if checkpoint_id is None:
         checkpoint = Checkpoint()
         session.add(checkpoint)
@@ -174,8 +175,8 @@ def add_risk_area(session: Session, user: User, data: RiskAreaInput) -> RiskArea
 
 def end_risk_area(session: Session, user: User, area_id: int) -> None:
     require(user, CHECKPOINT_MANAGE)
-    changed = session.execute(update(RiskArea).where(RiskArea.id == area_id, RiskArea.valid_until.is_(None))
-                              .values(valid_until=utcnow())).rowcount
+    changed = rowcount(session.execute(update(RiskArea).where(RiskArea.id == area_id, RiskArea.valid_until.is_(None))
+                                       .values(valid_until=utcnow())))
     if not changed:
         raise NotFound()
 
@@ -452,9 +453,10 @@ def acknowledge_referral(session: Session, user: User, referral_id: int, note: s
     require(user, REFERRAL_ACK)
     if handling not in HANDLINGS:
         raise ValidationFailed.one("handling", CHOOSE_HANDLING)
-    changed = session.execute(update(Referral).where(Referral.id == referral_id, Referral.acknowledged_at.is_(None))
-                              .values(acknowledged_at=utcnow(), acknowledged_by=user.display_name,
-                                      note=note.strip()[:500] or None, handling=handling)).rowcount
+    changed = rowcount(session.execute(update(Referral).where(Referral.id == referral_id,
+                                                              Referral.acknowledged_at.is_(None))
+                                       .values(acknowledged_at=utcnow(), acknowledged_by=user.display_name,
+                                               note=note.strip()[:500] or None, handling=handling)))
     referral = session.get(Referral, referral_id)
     if referral is None:
         raise NotFound()

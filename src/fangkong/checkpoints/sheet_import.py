@@ -7,8 +7,9 @@ and its first row, so importing the same sheet twice stores nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ class RowError:
     row: int
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` in this body is the attribute
 
 
 @dataclass

@@ -212,8 +212,8 @@ def correct_page(request: Request, passage_id: Id, form: Annotated[FormData, Dep
             checkpoint_id = passage.checkpoint_id
     except ValidationFailed as exc:
         with work(request) as w:
-            passage = w.session.get(Passage, passage_id)
-            ctx = _station_context(w, passage.checkpoint_id, data, exc.errors, editing=passage)  # type: ignore[union-attr]
+            passage = w.session.get_one(Passage, passage_id)  # correct_passage found it before it validated
+            ctx = _station_context(w, passage.checkpoint_id, data, exc.errors, editing=passage)
         return render(request, "checkpoints/station.html", ctx, 422)
     return RedirectResponse(f"/checkpoints/{checkpoint_id}?saved={passage_id}", status_code=303)
 
