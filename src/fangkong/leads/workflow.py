@@ -330,7 +330,7 @@ def lead_counts(session: Session, user: User, batch_id: int | None = None) -> di
     stmt = restrict(select(Lead.status, func.count()).group_by(Lead.status), user, Lead.unit_id)
     if batch_id is not None:
         stmt = stmt.where(Lead.batch_id == batch_id)
-    counts: dict[str, Any] = dict(session.execute(stmt).all())  # type: ignore[arg-type]
+    counts: dict[str, Any] = dict(session.execute(stmt).all())
     overdue = restrict(select(func.count(func.distinct(LeadLeg.lead_id))).join(Lead, Lead.id == LeadLeg.lead_id)
                        .where(LeadLeg.status == "open", LeadLeg.due_at < utcnow()), user, Lead.unit_id)
     if batch_id is not None:
