@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,7 +126,7 @@ def _rosters(session: Session, rng: random.Random, post: DemoPost, ids_: tuple[i
             spans.append((day, start))
     ids = insert_returning_ids(session, Shift, shifts)
     half = len(crew) // 2
-    members: list[dict[str, Any]] = []
+    members: list[dict[str, int | float | str | None]] = []
     for index, (shift_id, (day, start)) in enumerate(zip(ids, spans, strict=True)):
         group = crew[:half] if index % 2 == 0 else crew[half:]
         short = rng.random() < 0.12 or (post.kind == "compound" and day == today)
