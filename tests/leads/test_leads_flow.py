@@ -11,6 +11,7 @@ from fangkong.core.db import utcnow
 from fangkong.core.models import Unit, User
 from fangkong.core.notify import Notification
 from fangkong.leads.models import Lead, LeadEvent, LeadLeg
+from fangkong.leads.workflow import on_time_rates
 from fangkong.people.models import Person
 
 ADDRESS_JIUQUAN = "甘肃省兰州市城关区酒泉路街道庆阳路18号3栋2单元501室"
@@ -165,6 +166,10 @@ def test_overdue_lead_escalates_and_counts_against_the_unit(personas, db) -> Non
     assert any(leg["overdue"] for item in overdue for leg in item["legs"])
     page = personas.browser("district").get("/leads/rates")
     assert page.status_code == 200 and "酒泉路派出所" in page.text
+    with db.sessions() as s:
+        district = s.execute(select(User).where(User.username == "district")).unique().scalar_one()
+        rate = next(r for r in on_time_rates(s, district) if r.unit_name == "酒泉路派出所")
+    assert rate.unit_id == _unit_id(db, "station") and rate.overdue >= 1 and rate.due >= rate.overdue
     with db.sessions() as s:
         leg = s.execute(select(LeadLeg).where(LeadLeg.lead_id == lead_id)).scalar_one()
     assert leg.escalated_at is None  # looking at a list escalates nothing: the scheduler does

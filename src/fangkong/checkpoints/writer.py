@@ -32,4 +32,4 @@ def passage_writer(app: Any) -> PassageWriter:
     found = getattr(app.state, "passage_writer", None)
     if found is None:
         found = app.state.passage_writer = PassageWriter(app.state.db)  # drained by the capability's stop hook
-    return found  # type: ignore[no-any-return]
+    return found

@@ -17,7 +17,7 @@ from fangkong.command.models import DailyReport, DailyReportRevision
 from fangkong.core.access import require, scope_path
 from fangkong.core.capability import FigureKind
 from fangkong.core.clock import LOCAL_TZ
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Unit, UnitKind, User
@@ -109,9 +109,9 @@ def submit_report(session: Session, user: User, day: date, sub: Submission, kind
                                     submitted_by=existing.submitted_by, replaced_by=user.display_name,
                                     reason=sub.reason.strip()[:500]))
     fields["late"] = existing.late  # a correction does not make a report on time late, nor a late one on time
-    changed = session.execute(update(DailyReport).where(DailyReport.id == existing.id,
-                                                        DailyReport.version == expected)
-                              .values(version=expected + 1, **fields)).rowcount
+    changed = rowcount(session.execute(update(DailyReport).where(DailyReport.id == existing.id,
+                                                                 DailyReport.version == expected)
+                                       .values(version=expected + 1, **fields)))
     if not changed:
         raise Conflict(CHANGED_MEANWHILE)
     session.refresh(existing)

@@ -75,7 +75,7 @@ def record_reveal(session: Session, object_type: str, object_id: object, purpose
 
 
 def _pending(session: Session) -> list[dict[str, Any]]:
-    return session.info.setdefault("audit_pending", [])  # type: ignore[no-any-return]
+    return session.info.setdefault("audit_pending", [])
 
 
 def _entry(action: str, object_type: str | None, object_id: object, detail: dict[str, Any]) -> dict[str, Any]:

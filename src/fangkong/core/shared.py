@@ -108,7 +108,7 @@ class Bus:
     def on(self, channel: str, handler: Callable[[str], None]) -> None:
         """Run `handler(value)` whenever `channel` is invalidated, here or in another worker (a bound
         method is held weakly: an app that is gone takes its caches with it)."""
-        self._handlers[channel].append(weakref.WeakMethod(handler) if inspect.ismethod(handler)  # type: ignore[arg-type]
+        self._handlers[channel].append(weakref.WeakMethod(handler) if inspect.ismethod(handler)
                                        else lambda: handler)
 
     def invalidate(self, channel: str, value: str = "") -> None:

@@ -56,7 +56,7 @@ POSTS = (
 
 
 def _names(rng: random.Random, n: int, used: set[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     while len(out) < n:
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
         if name not in used:
@@ -126,7 +126,7 @@ def _rosters(session: Session, rng: random.Random, post: DemoPost, ids_: tuple[i
             spans.append((day, start))
     ids = insert_returning_ids(session, Shift, shifts)
     half = len(crew) // 2
-    members = []
+    members: list[dict[str, int | float | str | None]] = []
     for index, (shift_id, (day, start)) in enumerate(zip(ids, spans, strict=True)):
         group = crew[:half] if index % 2 == 0 else crew[half:]
         short = rng.random() < 0.12 or (post.kind == "compound" and day == today)

@@ -14,7 +14,7 @@ from fangkong.core.access import require, restrict
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.codes import CodeError, normalize_id_number
 from fangkong.core.context import current_actor
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
@@ -46,7 +46,7 @@ IN_FUTURE = N_("This time lies in the future.")
 SOLVED_PHRASE = N_("Solved {cases} cases, dealt with {persons} persons")
 
 
-def visible_cases(user: User) -> Select[tuple[OffenceCase]]:
+def visible_cases(user: User) -> Select[OffenceCase]:
     return restrict(select(OffenceCase), user, OffenceCase.unit_id)
 
 
@@ -119,8 +119,8 @@ def advance_case(session: Session, user: User, case_id: int, status: str, outcom
         values["filed_at"] = now
     else:
         values.update(solved_at=now, outcome=outcome)
-    changed = session.execute(update(OffenceCase).where(OffenceCase.id == case.id, OffenceCase.status == seen)
-                              .values(**values)).rowcount
+    changed = rowcount(session.execute(update(OffenceCase).where(OffenceCase.id == case.id, OffenceCase.status == seen)
+                                       .values(**values)))
     if changed != 1:
         raise Conflict(STATUS_CHANGED)
     audit.record(session, "status", "offence_cases", case.id, old=seen, new=status, outcome=outcome or None)
@@ -222,7 +222,7 @@ class CaseCount:
     persons: int = 0
 
 
-def solved_and_persons(session: Session, start: datetime, end: datetime, unit_ids: Select[tuple[int]] | None = None
+def solved_and_persons(session: Session, start: datetime, end: datetime, unit_ids: Select[int] | None = None
                        ) -> list[tuple[int, str, int, int]]:
     """Return (unit id, category, cases solved, persons dealt with) for cases solved in [start, end)."""
     persons = select(CasePerson.case_id, func.count(CasePerson.id).label("n")).group_by(CasePerson.case_id).subquery()
@@ -236,7 +236,7 @@ def solved_and_persons(session: Session, start: datetime, end: datetime, unit_id
     return [(u, c, int(n), int(p)) for u, c, n, p in session.execute(stmt)]
 
 
-def registered(session: Session, start: datetime, end: datetime, unit_ids: Select[tuple[int]] | None = None
+def registered(session: Session, start: datetime, end: datetime, unit_ids: Select[int] | None = None
                ) -> list[tuple[int, str, int]]:
     stmt = (select(OffenceCase.unit_id, OffenceCase.category, func.count(OffenceCase.id))
             .where(OffenceCase.received_at >= start, OffenceCase.received_at < end)

@@ -44,9 +44,9 @@ def day_figures(session: Session, window: DayWindow) -> Iterable[Figure]:
         yield unit_id, "deployments.cases_registered", n
     solved: dict[int, list[int]] = {}
     for unit_id, _category, n, persons in cases.solved_and_persons(session, window.start, window.end):
-        row = solved.setdefault(unit_id, [0, 0])
-        row[0] += n
-        row[1] += persons
+        counts = solved.setdefault(unit_id, [0, 0])
+        counts[0] += n
+        counts[1] += persons
     for unit_id, (n, persons) in solved.items():
         yield unit_id, "deployments.cases_solved", n
         if persons:

@@ -22,7 +22,7 @@ UNKNOWN_USER = N_("No such user in your jurisdiction.")
 MAX_STRENGTH = 500
 
 
-def visible_posts(user: User) -> Select[tuple[Post]]:
+def visible_posts(user: User) -> Select[Post]:
     return restrict(select(Post), user, Post.unit_id)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import require, restrict
 from fangkong.core.context import current_actor
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
@@ -33,7 +33,7 @@ DUE_BEFORE_VISIT = N_("The deadline lies before the visit.")
 IN_FUTURE = N_("This date lies in the future.")
 
 
-def visible_visits(user: User) -> Select[tuple[SupervisionVisit]]:
+def visible_visits(user: User) -> Select[SupervisionVisit]:
     return restrict(select(SupervisionVisit), user, SupervisionVisit.unit_id)
 
 
@@ -123,10 +123,10 @@ def rectify_item(session: Session, user: User, item_id: int, note: str) -> Recti
     note = text(errors, "note", note, 500, required=True)
     if errors:
         raise ValidationFailed(errors)
-    changed = session.execute(update(RectificationItem).where(RectificationItem.id == item.id,
-                                                              RectificationItem.status == "open")
-                              .values(status="rectified", rectified_at=utcnow(), note=note,
-                                      rectified_by=current_actor.get().username)).rowcount
+    changed = rowcount(session.execute(update(RectificationItem).where(RectificationItem.id == item.id,
+                                                                       RectificationItem.status == "open")
+                                       .values(status="rectified", rectified_at=utcnow(), note=note,
+                                               rectified_by=current_actor.get().username)))
     if changed != 1:
         raise Conflict(ALREADY_RECTIFIED)
     audit.record(session, "status", "supervision_items", item.id, old="open", new="rectified")

@@ -94,8 +94,8 @@ def load_jurisdiction(session: Session) -> Jurisdiction:
                 j.districts[area.name] = (unit.id, unit.area_code)
         if unit.kind == UnitKind.AGENCY and unit.parent_id in district_ids:
             j.community_units[unit.parent_id] = unit.id  # the district's community work station
-    for area in session.execute(select(UnitArea)).scalars():
-        j.areas.setdefault(area.area_code, []).append((area.name, area.unit_id))
+    for unit_area in session.execute(select(UnitArea)).scalars():
+        j.areas.setdefault(unit_area.area_code, []).append((unit_area.name, unit_area.unit_id))
     j.foreign_names = _foreign_names(city.area_code or "")
     return j
 

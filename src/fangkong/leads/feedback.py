@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import LEAD_FEEDBACK, require, restrict
 from fangkong.core.clock import local_time
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import NotFound
 from fangkong.core.export import safe_cell, safe_row
 from fangkong.core.models import Unit, User
@@ -123,8 +123,8 @@ def source_rows(session: Session, batch: LeadBatch) -> dict[int, tuple[int | Non
 
 def _mark_fed_back(session: Session, lead_ids: set[int]) -> int:
     now = utcnow()
-    return session.execute(update(Lead).where(Lead.id.in_(lead_ids), Lead.status.in_(
-        (LeadStatus.VERIFIED, LeadStatus.OUTSIDE))).values(status=LeadStatus.FED_BACK, fed_back_at=now)).rowcount
+    return rowcount(session.execute(update(Lead).where(Lead.id.in_(lead_ids), Lead.status.in_(
+        (LeadStatus.VERIFIED, LeadStatus.OUTSIDE))).values(status=LeadStatus.FED_BACK, fed_back_at=now)))
 
 
 def export_sheet(session: Session, user: User, batch_id: int, uploads: Path, purpose: str) -> tuple[str, bytes]:

@@ -187,8 +187,9 @@ def _legs_and_events(session: Session, source: LeadSource, rows: list[dict[str, 
 
 def _source_rows(session: Session, batch: LeadBatch, items: list[LeadInput], lead_ids: list[int],
                  rejected: list[tuple[int, str]]) -> None:
-    values = [{"batch_id": batch.id, "row": item.row, "lead_id": lead_id, "problem": None}
-              for item, lead_id in zip(items, lead_ids, strict=True) if item.row is not None]
+    values: list[dict[str, int | str | None]] = [
+        {"batch_id": batch.id, "row": item.row, "lead_id": lead_id, "problem": None}
+        for item, lead_id in zip(items, lead_ids, strict=True) if item.row is not None]
     values += [{"batch_id": batch.id, "row": row, "lead_id": None, "problem": problem[:255]}
                for row, problem in rejected]
     insert_rows(session, LeadSourceRow, values)

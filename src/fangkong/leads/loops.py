@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.access import LEAD_VERIFY, require, scope_path
 from fangkong.core.clock import local_time
+from fangkong.core.db import rowcount
 from fangkong.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, UnitKind, User
@@ -50,8 +51,8 @@ def escalation_job(session: Session, ctx: JobContext) -> int:
                                   LeadLeg.escalated_at.is_(None))).all()
     done = 0
     for leg_id, lead_id, parent_id, unit_name in legs:
-        changed = session.execute(update(LeadLeg).where(LeadLeg.id == leg_id, LeadLeg.escalated_at.is_(None))
-                                  .values(escalated_at=ctx.now)).rowcount
+        changed = rowcount(session.execute(update(LeadLeg).where(LeadLeg.id == leg_id, LeadLeg.escalated_at.is_(None))
+                                           .values(escalated_at=ctx.now)))
         if not changed:
             continue
         done += 1
@@ -158,9 +159,9 @@ def forward_leg(session: Session, user: User, lead_id: int, leg_id: int, unit_id
     if target is None or target.kind not in (UnitKind.STATION, UnitKind.DISTRICT) or \
             not target.path.startswith(reach) or target.id == leg.unit_id:
         raise ValidationFailed.one("unit_id", OUTSIDE_REACH)
-    changed = session.execute(update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open",
-                                                    LeadLeg.unit_id == leg.unit_id)
-                              .values(unit_id=target.id, escalated_at=None)).rowcount
+    changed = rowcount(session.execute(update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open",
+                                                             LeadLeg.unit_id == leg.unit_id)
+                                       .values(unit_id=target.id, escalated_at=None)))
     if changed != 1:
         raise Conflict(ALREADY_MOVED)
     if leg.kind == "police":

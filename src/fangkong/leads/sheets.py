@@ -6,10 +6,11 @@ Pure: bytes in, normalised rows with row-level problems out. Nothing here touche
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -56,7 +57,7 @@ UNKNOWN_PERSON = N_("No valid ID number, nor a name with a phone or a birth date
 class RowProblem:
     field: str  # canonical field name, or "row"
     message: str  # msgid
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)  # `field` in this body is the attribute
 
 
 @dataclass
@@ -106,6 +107,7 @@ def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) 
     keys = [clean_header(h) for h in headers]
     mapping: dict[int, str] = {}
     skipped: set[int] = set()
+    fld: str | None  # a field name; None: no alias matched
     if remembered:
         known = {clean_header(k): v for k, v in remembered.items()}
         for col, key in enumerate(keys):
@@ -200,7 +202,7 @@ def _footer(raw: list[Any], cells: dict[int, Any], mapping: dict[int, str]) -> b
 
 
 def _row(number: int, raw: list[Any], cells: dict[int, Any], mapping: dict[int, str],
-         normalisers: dict[str, Callable[[Any], Any]]) -> SheetRow:
+         normalisers: Mapping[str, Callable[[Any], Any]]) -> SheetRow:
     values: dict[str, Any] = dict.fromkeys(FIELDS)
     problems: list[RowProblem] = []
     for col, fld in mapping.items():

@@ -218,8 +218,9 @@ def _priorities() -> list[tuple[str, str]]:
 
 @router.post("/new", response_class=HTMLResponse)
 def create_lead_page(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    raw = RawLead(**{k: str(form.get(k, "")) for k in ("name", "id_number", "phone", "current_address", "origin",
-                                                        "kind", "priority", "note")})
+    raw = RawLead(pushed_at=None,  # typed by hand: no push time; every other field is text
+                  **{k: str(form.get(k, "")) for k in ("name", "id_number", "phone", "current_address", "origin",
+                                                       "kind", "priority", "note")})
     try:
         with work(request) as w:
             rules = rules_for(request.app.state.settings)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.access import LEAD_DISPATCH, LEAD_READ, LEAD_VERIFY, require, restrict
 from fangkong.core.context import current_actor
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import Role, Unit, UnitKind, User
@@ -50,7 +50,7 @@ REASSIGNED = N_("This lead was handed to another unit while your verification wa
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 
-def leads_in_scope(user: User) -> Select[tuple[Lead]]:
+def leads_in_scope(user: User) -> Select[Lead]:
     """Return the leads the user may open: a community cadre only those with a community leg of theirs.
 
     A police-only lead lies in the district the community unit sits under, but is not the cadres'
@@ -129,11 +129,11 @@ def assign(session: Session, user: User, lead_id: int, unit_id: int | None, note
         raise NotFound()
     unit = _unit_or_field_error(session, user, unit_id, "unit_id")
     now = utcnow()
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(Lead).where(Lead.id == lead.id, Lead.status == LeadStatus.MANUAL)
         .values(status=LeadStatus.DISPATCHED, unit_id=unit.id, dispatched_at=now,
                 due_at=verify_due(lead.priority, now, rules))
-    ).rowcount
+    ))
     if changed != 1:
         raise Conflict(NOT_IN_MANUAL_QUEUE)
     session.refresh(lead)
@@ -232,22 +232,22 @@ def verify_leg(session: Session, user: User, lead_id: int, leg_id: int, v: Verif
     if v.outcome == "elsewhere":
         return _redispatch(session, user, leg, v)
     now = utcnow()
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open").values(
             status="verified", outcome=v.outcome, temperature_c=v.temperature_c, symptoms=v.symptoms.strip() or None,
             measure=v.measure, note=v.note.strip()[:500] or None, verified_by=user.display_name, verified_at=now,
             verify_client_id=v.client_id)
-    ).rowcount
+    ))
     if changed != 1:
         raise Conflict(ALREADY_VERIFIED)
     _event(session, lead_id, f"verified_{leg.kind}", leg.unit_id, OUTCOMES[v.outcome])
     session.flush()
     lead_row = session.get(Lead, lead_id)
     assert lead_row is not None
-    done = apply_consequences(session, user, lead_row, leg, v.outcome, v.measure, v.temperature_c, now,
-                              effects or Effects())
-    if done:
-        _event(session, lead_id, "consequences", leg.unit_id, ",".join(done))
+    consequences = apply_consequences(session, user, lead_row, leg, v.outcome, v.measure, v.temperature_c, now,
+                                      effects or Effects())
+    if consequences:
+        _event(session, lead_id, "consequences", leg.unit_id, ",".join(consequences))
     still_open = session.execute(select(func.count()).where(LeadLeg.lead_id == lead_id,
                                                             LeadLeg.status == "open")).scalar_one()
     if still_open == 0:
@@ -275,9 +275,9 @@ def _redispatch(session: Session, user: User, leg: LeadLeg, v: Verification) -> 
         if placement.unit_id is None or placement.kind != "station":
             raise ValidationFailed.one("new_address", N_("No station owns this address; choose the unit."))
         target_id = placement.unit_id
-    changed = session.execute(update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open",
-                                                    LeadLeg.unit_id == leg.unit_id)
-                              .values(unit_id=target_id, verify_client_id=v.client_id)).rowcount
+    changed = rowcount(session.execute(update(LeadLeg).where(LeadLeg.id == leg.id, LeadLeg.status == "open",
+                                                             LeadLeg.unit_id == leg.unit_id)
+                                       .values(unit_id=target_id, verify_client_id=v.client_id)))
     if changed != 1:
         raise Conflict(ALREADY_VERIFIED)
     if leg.kind == "police":
@@ -321,7 +321,7 @@ def on_time_rates(session: Session, user: User) -> list[UnitRate]:
         func.sum(case((overdue, 1), else_=0)), func.sum(case((LeadLeg.status == "open", 1), else_=0)),
         func.sum(case((soon, 1), else_=0)),
     ).join(LeadLeg, LeadLeg.unit_id == Unit.id).group_by(Unit.id, Unit.name).order_by(Unit.name), user, Unit.id)
-    return [UnitRate(*[int(x or 0) if i != 1 else x for i, x in enumerate(row)]) for row in session.execute(stmt)]
+    return [UnitRate(unit_id, name, *(int(x or 0) for x in sums)) for unit_id, name, *sums in session.execute(stmt)]
 
 
 def lead_counts(session: Session, user: User, batch_id: int | None = None) -> dict[str, Any]:
@@ -330,7 +330,7 @@ def lead_counts(session: Session, user: User, batch_id: int | None = None) -> di
     stmt = restrict(select(Lead.status, func.count()).group_by(Lead.status), user, Lead.unit_id)
     if batch_id is not None:
         stmt = stmt.where(Lead.batch_id == batch_id)
-    counts: dict[str, Any] = dict(session.execute(stmt).all())  # type: ignore[arg-type]
+    counts: dict[str, Any] = dict(session.execute(stmt).all())
     overdue = restrict(select(func.count(func.distinct(LeadLeg.lead_id))).join(Lead, Lead.id == LeadLeg.lead_id)
                        .where(LeadLeg.status == "open", LeadLeg.due_at < utcnow()), user, Lead.unit_id)
     if batch_id is not None:

@@ -115,7 +115,7 @@ def generate_follow_ups(session: Session, day: date, unit_ids: Any = None, chunk
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # Two lists opened at once may both generate: the unique (observation, day) lets the second pass. No
     # RETURNING: plain executemany (pipelined on psycopg) is several times faster; count the day instead.
-    insert = dialect.insert(FollowUp.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    insert = dialect.insert(FollowUp.__table__).on_conflict_do_nothing(
         index_elements=["observation_id", "day"])
     count = select(func.count()).select_from(FollowUp).where(FollowUp.day == day)
     before = session.execute(count).scalar_one() if rows else 0

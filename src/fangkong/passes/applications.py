@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.codes import CodeError, normalize_plate, parse_id_number
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
@@ -250,10 +250,10 @@ def decide(session: Session, user: User, ring: KeyRing, application: PassApplica
     if errors:
         raise ValidationFailed(errors)
     now = utcnow()
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(PassApplication).where(PassApplication.id == application.id, PassApplication.status == "pending")
         .values(status="approved" if decision.approve else "refused", decided_at=now, decided_by=user.username,
-                decision_reason=decision.reason.strip()[:500] or None)).rowcount
+                decision_reason=decision.reason.strip()[:500] or None)))
     if not changed:
         raise Conflict(ALREADY_DECIDED)
     session.refresh(application)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.access import require, restrict
-from fangkong.core.db import utcnow
+from fangkong.core.db import rowcount, utcnow
 from fangkong.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from fangkong.core.models import User
 from fangkong.core.paging import Page, paginate
@@ -37,7 +37,7 @@ def pass_state(row: Pass, application_status: str, now: datetime | None = None) 
     return "expired" if now > row.valid_until else "valid"
 
 
-def visible_applications(user: User) -> Select[tuple[PassApplication]]:
+def visible_applications(user: User) -> Select[PassApplication]:
     return restrict(select(PassApplication), user, PassApplication.unit_id)
 
 
@@ -117,8 +117,8 @@ def revoke(session: Session, user: User, pass_id: int, reason: str) -> Pass:
         raise ValidationFailed.one("reason", REASON_NEEDED)
     if found.issued_at is None:
         raise Conflict(NOT_ISSUED)
-    changed = session.execute(update(Pass).where(Pass.id == found.id, Pass.revoked_at.is_(None)).values(
-        revoked_at=utcnow(), revoked_by=user.username, revoke_reason=" ".join(reason.split())[:500])).rowcount
+    changed = rowcount(session.execute(update(Pass).where(Pass.id == found.id, Pass.revoked_at.is_(None)).values(
+        revoked_at=utcnow(), revoked_by=user.username, revoke_reason=" ".join(reason.split())[:500])))
     if not changed:
         raise Conflict(ALREADY_REVOKED)
     session.refresh(found)

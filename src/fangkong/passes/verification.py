@@ -230,7 +230,7 @@ def counts_by_checkpoint(session: Session, checkpoint_ids: list[int], start: dat
         func.count().filter(PassVerification.impossible_travel)).where(
         PassVerification.checkpoint_id.in_(checkpoint_ids), PassVerification.at >= start,
         PassVerification.at < end).group_by(PassVerification.checkpoint_id)).all()
-    return {cp: (v, r, f) for cp, v, r, f in rows}
+    return {cp: (v, r, f) for cp, v, r, f in rows if cp is not None}  # all are: IN never matches NULL
 
 
 def recent_for_pass(session: Session, pass_id: int, limit: int = 50) -> list[PassVerification]:
@@ -249,6 +249,7 @@ def figures(session: Session, start: datetime, end: datetime) -> list[tuple[int,
         .group_by(PassVerification.unit_id)).all()
     rows = [(unit, "passes.issued", n) for unit, n in issued if n]
     for unit, ok, refused in checks:
+        assert unit is not None  # the query left out verifications without a unit
         rows += [(unit, "passes.verified", ok)] if ok else []
         rows += [(unit, "passes.refused", refused)] if refused else []
     return rows

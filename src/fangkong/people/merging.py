@@ -119,7 +119,7 @@ def one_open_tables() -> list[tuple[Table, str]]:
     found = [(RiskStatus.__table__, "ended_at")]
     found += [(table, table.info["one_open_per_person"]) for table in Base.metadata.sorted_tables
               if "one_open_per_person" in table.info]
-    return found  # type: ignore[return-value]
+    return found
 
 
 def _close_duplicates(session: Session, person_id: int) -> dict[str, list[int]]:

@@ -13,7 +13,7 @@ from fangkong.core.models import Unit
 from fangkong.people.folding import name_key, surname_key
 
 
-def _key_of(fn):  # type: ignore[no-untyped-def]
+def _key_of(fn):
     """Column default computing a matching key from the row's name, for ORM and Core inserts alike."""
     return lambda context: fn(context.get_current_parameters().get("name"))
 

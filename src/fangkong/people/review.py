@@ -49,7 +49,7 @@ class PairView:
     right: PersonView
 
 
-def _pending_visible(user: User):  # type: ignore[no-untyped-def]
+def _pending_visible(user: User):
     left, right = aliased(Person), aliased(Person)
     units = visible_unit_ids(user)
     return (select(MatchPair).join(left, left.id == MatchPair.left_id).join(right, right.id == MatchPair.right_id)

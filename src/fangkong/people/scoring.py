@@ -150,7 +150,7 @@ def _similarity(a: np.ndarray, b: np.ndarray, scorer: object) -> np.ndarray:
 def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if not len(a):
         return np.zeros(0, np.int32)
-    return process.cpdist(a, b, scorer=Levenshtein.distance, dtype=np.int32, workers=1)  # type: ignore[arg-type]
+    return process.cpdist(a, b, scorer=Levenshtein.distance, dtype=np.int32, workers=1)
 
 
 def _lengths(values: np.ndarray) -> np.ndarray:

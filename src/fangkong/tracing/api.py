@@ -75,8 +75,9 @@ def _contact(c: cases.ContactView, names: dict[str, str]) -> ContactOut:
 
 def _case_out(view: cases.CaseView) -> CaseOut:
     case = view.case
-    trajectory = [{"place": s.place, "place_name": view.places.get(s.place, s.place), "place_kind": s.kind,
-                   "t_in": format_time(s.t_in), "t_out": format_time(s.t_out)} for s in view.trajectory]
+    trajectory: list[dict[str, object]] = [
+        {"place": s.place, "place_name": view.places.get(s.place, s.place), "place_kind": s.kind,
+         "t_in": format_time(s.t_in), "t_out": format_time(s.t_out)} for s in view.trajectory]
     return CaseOut(person_id=view.person.id, onset=case.onset if case else None,
                    isolated=case.isolated if case else None, profile=case.profile if case else None,
                    close=[_contact(c, view.places) for c in view.close],

@@ -40,7 +40,7 @@ class CaseData:
 
     def unit_name(self, exposure_id: int) -> str:
         unit_id = self.unit_of.get(exposure_id)
-        return self.units[unit_id].name if unit_id in self.units else ""  # type: ignore[index]
+        return self.units[unit_id].name if unit_id in self.units else ""
 
 
 def case_data(session: Session, user: User, person_id: int, presence: Presence, action: str = "trace_view",

@@ -122,10 +122,10 @@ def _merge_found(session: Session, case: TraceCase, found: Trace, kinds: dict[st
         row.evidence = json.dumps([{"place": e.place, "kind": kinds.get(e.place, ""), "start": e.start, "end": e.end}
                                    for e in contact.exposures])
         seen.add(row.contact_key)
-    for contact in found.secondary:
-        key = str(contact.person)
+    for secondary in found.secondary:
+        key = str(secondary.person)
         row = _row(case, existing, key, 2)
-        vias = {str(v) for v in contact.via}
+        vias = {str(v) for v in secondary.via}
         row.links = [link for link in row.links if link.via_key in vias]
         have = {link.via_key for link in row.links}
         row.links.extend(ExposureLink(via_key=v) for v in sorted(vias - have))

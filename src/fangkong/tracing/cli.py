@@ -105,8 +105,8 @@ def _print_trace(result: Trace, seconds: float) -> None:
         secondary = Table(title="Secondary contacts (次密接)")
         secondary.add_column("person")
         secondary.add_column("via close contacts")
-        for contact in result.secondary:
-            secondary.add_row(str(contact.person), ", ".join(map(str, contact.via)))
+        for second in result.secondary:
+            secondary.add_row(str(second.person), ", ".join(map(str, second.via)))
         console.print(secondary)
 
 

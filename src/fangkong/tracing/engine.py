@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from fangkong.tracing.terms import (
 )
 
 _I64 = np.int64
+K = TypeVar("K")  # a dictionary's key type (tracing.index.Keys)
 
 
 @dataclass(frozen=True)
@@ -75,17 +76,19 @@ def _layers(ix: PresenceIndex) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray
 
 
 def _close(ix: PresenceIndex, index: np.ndarray, w0: np.ndarray, w1: np.ndarray, rules: ContactRules
-           ) -> tuple[np.ndarray, ...]:
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return the distinct exposures (case, person, start, end, place), sorted, of hop one."""
     columns = kernels.close_hits(_layers(ix), index, w0, w1, *_rules(ix, rules))
     order = np.lexsort(columns[::-1])
     columns = tuple(c[order] for c in columns)
     first = _first_rows(*columns)
-    return tuple(c[first] for c in columns)
+    case, person, start, end, place = (c[first] for c in columns)
+    return case, person, start, end, place
 
 
 def _secondary(ix: PresenceIndex, index: np.ndarray, close_case: np.ndarray, close_person: np.ndarray,
-               close_first: np.ndarray, isolation: np.ndarray, rules: ContactRules) -> tuple[np.ndarray, ...]:
+               close_first: np.ndarray, isolation: np.ndarray, rules: ContactRules
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (case, secondary person, via), distinct: hop two from each close contact's window."""
     return kernels.secondary_links(_layers(ix), close_case, close_person, close_first, isolation, index,
                                    len(ix.persons), *_rules(ix, rules))
@@ -152,7 +155,7 @@ def _slice(case_column: np.ndarray, case: int) -> slice:
     return slice(int(lo), int(hi))
 
 
-def _ranks(keys: Sequence[object], codes: np.ndarray, sort_key: Callable[[object], Any]) -> np.ndarray:
+def _ranks(keys: Sequence[K], codes: np.ndarray, sort_key: Callable[[K], Any]) -> np.ndarray:
     """Return, for each code, its rank among the given codes when their keys are ordered by `sort_key`.
 
     Only the codes a batch touched are ranked (a few thousand, not a city's million).

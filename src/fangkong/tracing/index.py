@@ -25,28 +25,31 @@ import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from fangkong.core.protocol import PLACE_KINDS
 from fangkong.tracing import kernels
+from fangkong.tracing.terms import PersonKey
 
 MAX_TIME = 0xFFFFFFFF
 CLASS_BOUNDS = kernels.CLASS_BOUNDS
 CLASSES = kernels.CLASSES
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
-class Keys:
+class Keys(Generic[K]):
     """A dictionary: code -> key (person: int or str; place: str), and back."""
 
-    values: Sequence[object]
+    values: Sequence[K]
 
     def __len__(self) -> int:
         return len(self.values)
 
     @cached_property
-    def codes(self) -> dict[object, int]:
+    def codes(self) -> dict[K, int]:
         return {key: code for code, key in enumerate(self.values)}
 
     @cached_property
@@ -56,15 +59,15 @@ class Keys:
         out[:] = list(self.values)
         return out
 
-    def decode(self, codes: np.ndarray) -> list[object]:
+    def decode(self, codes: np.ndarray) -> list[K]:
         """Return the keys of an array of codes."""
         return self.array[codes].tolist()
 
-    def code(self, key: object) -> int:
+    def code(self, key: K) -> int:
         """Return the code of a key, or -1 when the key is unknown."""
         return self.codes.get(key, -1)
 
-    def extended(self, more: Sequence[object]) -> Keys:
+    def extended(self, more: Sequence[K]) -> Keys[K]:
         """Return these keys followed by `more` (dictionaries only grow), reusing the work done for these."""
         out = Keys([*self.values, *more])
         if "codes" in self.__dict__:
@@ -130,8 +133,8 @@ class PresenceIndex:
     main: Layer
     delta: Layer
     place_kind: np.ndarray  # int8 kind code (PLACE_KINDS) per place code
-    persons: Keys
-    places: Keys
+    persons: Keys[PersonKey]
+    places: Keys[str]
 
     @property
     def records(self) -> int:
@@ -144,7 +147,8 @@ class PresenceIndex:
     def kind_name(self, place: int) -> str:
         return PLACE_KINDS[int(self.place_kind[place])]
 
-    def with_delta(self, delta: Layer, place_kind: np.ndarray, persons: Keys, places: Keys) -> PresenceIndex:
+    def with_delta(self, delta: Layer, place_kind: np.ndarray, persons: Keys[PersonKey], places: Keys[str]
+                   ) -> PresenceIndex:
         """Return this index's main layer with another delta (and the dictionaries that cover both)."""
         return replace(self, delta=delta, place_kind=np.asarray(place_kind, np.int8), persons=persons, places=places)
 
@@ -204,18 +208,18 @@ def build_layer(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: 
 
 
 def build_index(person: np.ndarray, place: np.ndarray, t_in: np.ndarray, t_out: np.ndarray,
-                place_kind: np.ndarray, persons: Keys, places: Keys) -> PresenceIndex:
+                place_kind: np.ndarray, persons: Keys[PersonKey], places: Keys[str]) -> PresenceIndex:
     """Return a one-layer index over records given as code arrays."""
     main = build_layer(person, place, t_in, t_out, len(persons), len(places))
     return PresenceIndex(main, empty_layer(), np.asarray(place_kind, np.int8), persons, places)
 
 
-def index_records(rows: Sequence[tuple[object, str, str, int, int]]) -> PresenceIndex:
+def index_records(rows: Sequence[tuple[PersonKey, str, str, int, int]]) -> PresenceIndex:
     """Return the index over (person, place, place_kind, t_in, t_out) rows, encoding keys as they come.
 
     For small data (tests, the reference's inputs); the store encodes files column-wise instead.
     """
-    persons: dict[object, int] = {}
+    persons: dict[PersonKey, int] = {}
     places: dict[str, int] = {}
     kinds: list[int] = []
     for person, place, kind, _, _ in rows:

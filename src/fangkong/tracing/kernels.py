@@ -40,7 +40,7 @@ FENCE = 32  # every FENCE-th t_in of a layer is copied into its fence: searches 
 
 
 @_inline
-def _lower(values, fence, lo, hi, value):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _lower(values, fence, lo, hi, value):  # pragma: no cover - compiled
     """First i in [lo, hi) with values[i, 0] >= value (hi when none); values[:, 0] (t_in) sorted on [lo, hi).
 
     A binary search over the fence entries inside [lo, hi) (fence[j] = values[j × FENCE, 0]), then a scan
@@ -62,7 +62,7 @@ def _lower(values, fence, lo, hi, value):  # type: ignore[no-untyped-def]  # pra
 
 
 @_jit
-def _grow(array, n, more):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _grow(array, n, more):  # pragma: no cover - compiled
     """Return the array if it has room for `more` rows after n, or a copy at least twice as long.
 
     Called once per range of rows, not per row: an array handed back and forth costs reference counting.
@@ -75,7 +75,7 @@ def _grow(array, n, more):  # type: ignore[no-untyped-def]  # pragma: no cover -
 
 
 @_inline
-def _room(layers, place):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _room(layers, place):  # pragma: no cover - compiled
     """Return how many records all layers hold at a place (an upper bound on one stay's hits there)."""
     total = 0
     for layer in layers:
@@ -87,7 +87,7 @@ def _room(layers, place):  # type: ignore[no-untyped-def]  # pragma: no cover - 
 
 
 @_inline
-def _collect(layer, place, wa, wb, m, who, start, end, n):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _collect(layer, place, wa, wb, m, who, start, end, n):  # pragma: no cover
     """Append the records at `place` whose overlap with [wa, wb] lasts at least m: (person, start, end).
 
     Per duration class, a contact must arrive by wb − m and still be there at wa + m, so it arrived at or
@@ -117,7 +117,7 @@ def _collect(layer, place, wa, wb, m, who, start, end, n):  # type: ignore[no-un
 
 
 @_inline
-def _meet(layers, pl, a, b, place_kind, tolerance, min_overlap, who, start, end):  # type: ignore[no-untyped-def]
+def _meet(layers, pl, a, b, place_kind, tolerance, min_overlap, who, start, end):
     """Return the buffers and how many records of every layer met the stay [a, b] at place pl (its kind's
     τ widens the stay, its m is the least overlap); the buffers grow to hold every record there."""
     tau, m = tolerance[place_kind[pl]], min_overlap[place_kind[pl]]
@@ -131,7 +131,7 @@ def _meet(layers, pl, a, b, place_kind, tolerance, min_overlap, who, start, end)
 
 
 @_jit
-def close_hits(layers, index_person, w0, w1, place_kind, tolerance, min_overlap):  # type: ignore[no-untyped-def]
+def close_hits(layers, index_person, w0, w1, place_kind, tolerance, min_overlap):
     """Return hop one's exposures (case, person, start, end, place), duplicates included.  # pragma: no cover
 
     Case i's stays are index_person[i]'s clipped to [w0[i], w1[i]); each is widened by τ and met with the
@@ -170,7 +170,7 @@ def close_hits(layers, index_person, w0, w1, place_kind, tolerance, min_overlap)
 
 
 @_jit
-def secondary_links(layers, close_case, close_person, close_first, isolation, index_person, persons,  # type: ignore[no-untyped-def]
+def secondary_links(layers, close_case, close_person, close_first, isolation, index_person, persons,
                     place_kind, tolerance, min_overlap):
     """Return hop two's distinct links (case, person, via), grouped by case then via.  # pragma: no cover
 

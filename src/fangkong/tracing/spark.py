@@ -224,11 +224,11 @@ def _collect(ix: PresenceIndex | Dictionaries, cases: Sequence[IndexCase], rules
     """Return Spark's result rows as Traces in the embedded engine's canonical order."""
     close: list[dict[PersonKey, set[Exposure]]] = [{} for _ in cases]
     for row in exposures.collect():
-        exposure = Exposure(row["s"], row["e"], ix.places.values[row["place"]])  # type: ignore[arg-type]
-        close[row["case_id"]].setdefault(ix.persons.values[row["person"]], set()).add(exposure)  # type: ignore[arg-type]
+        exposure = Exposure(row["s"], row["e"], ix.places.values[row["place"]])
+        close[row["case_id"]].setdefault(ix.persons.values[row["person"]], set()).add(exposure)
     via: list[dict[PersonKey, set[PersonKey]]] = [{} for _ in cases]
     for row in secondary.collect() if secondary is not None else []:
-        via[row["case_id"]].setdefault(ix.persons.values[row["person"]],  # type: ignore[arg-type]
-                                       set()).add(ix.persons.values[row["via"]])  # type: ignore[arg-type]
+        via[row["case_id"]].setdefault(ix.persons.values[row["person"]],
+                                       set()).add(ix.persons.values[row["via"]])
     return [sorted_trace(c.person, c.onset - rules.lookback_s, c.isolated, close[i], via[i])
             for i, c in enumerate(cases)]

@@ -64,7 +64,7 @@ def _record_tuple(r: PresenceRecord) -> tuple[str, str, str, int, int, str]:
     return (str(r.person), r.place, r.place_kind, _epoch(r.t_in), _epoch(r.t_out), r.source)
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:  # what `write` returns is ignored
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)

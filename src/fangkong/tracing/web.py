@@ -88,7 +88,7 @@ def _page(request: Request, person_id: int, errors: Sequence[object] = (), value
           spage: int = 1) -> HTMLResponse:
     with work(request) as w:
         data = casedata.case_data(w.session, w.user, person_id, presence_of(request),
-                                  **_detail(filters))
+                                  action="trace_view", **_detail(filters))
         lists = contacts.contact_lists(data.view, data.unit_of, data.units, filters, page, spage)
         run = dispatch.open_run(w.session, data.view.case.id) if data.view.case else None
         ctx = {"view": data.view, "data": data, "lists": lists, "errors": list(errors), "values": values or {},

@@ -119,7 +119,7 @@ def checkin_service(app: Any) -> CheckinService:
     found = getattr(app.state, "checkin", None)
     if found is None:
         found = app.state.checkin = CheckinService(app.state.db, app.state.settings)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 # --- small helpers ---------------------------------------------------------------------------------
