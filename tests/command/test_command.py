@@ -115,6 +115,8 @@ def test_observation_figures_count_follow_ups_and_referrals(app, db) -> None:  #
                                                        Observation.start < datetime.now(UTC))).scalars().all()
     assert before["observation.followups_due"] == len(due)
     assert before["observation.under_observation"] == len(open_obs)
+    by_kind = {kind: sum(1 for o in open_obs if o.kind == kind) for kind in {o.kind for o in open_obs}}
+    assert {k: before.get(f"observation.{k}", 0) for k in by_kind} == by_kind  # one figure per kind too
     with acting_as(SYSTEM), db.unit_of_work() as s:
         first = s.get(FollowUp, next(f.id for f in due if f.done_at is None))
         first.done_at, first.done_by = datetime.now(UTC), "测试"
@@ -144,12 +146,26 @@ def _quiet_station(db, settings) -> None:  # type: ignore[no-untyped-def]
                    password_hash=hash_password(settings, DEMO_PASSWORD)))
 
 
+def _referral_now(db, username: str) -> None:  # type: ignore[no-untyped-def]
+    """A person of the user's unit referred to health a moment ago: something a zero report cannot deny (the
+    demo's own referrals may all lie in yesterday just after midnight)."""
+    from fangkong.observation.models import Referral
+
+    with acting_as(SYSTEM), db.unit_of_work() as s:
+        unit_id = s.execute(select(User.unit_id).where(User.username == username)).scalar_one()
+        person = Person(name="转诊人", unit_id=unit_id)
+        s.add(person)
+        s.flush()
+        s.add(Referral(source="follow_up", person_id=person.id, at=datetime.now(UTC), reason="fever"))
+
+
 def test_zero_report_and_missing_units_flow(app, client, personas: Personas, db, settings) -> None:  # type: ignore[no-untyped-def]
     _quiet_station(db, settings)
+    _referral_now(db, "station")
     _figures(app, db)
     busy = personas.browser("station")
     refused = busy.post("/command/report", data={"csrf_token": csrf(busy), "day": today().isoformat(), "zero": "1"})
-    assert refused.status_code == 409 and "零报告表示今日无情况" in refused.text  # the demo station had referrals
+    assert refused.status_code == 409 and "零报告表示今日无情况" in refused.text  # the station had a referral
     station = personas.browser("quiet")
     page = station.get("/command/report")
     assert page.status_code == 200 and "零报告" in page.text
@@ -182,6 +198,7 @@ def test_zero_report_and_missing_units_flow(app, client, personas: Personas, db,
 def test_a_zero_report_is_refused_when_the_platform_counted_something(app, client, personas: Personas, db) -> None:  # type: ignore[no-untyped-def]
     leads = [{"name": "零", "phone": "13900001111", "current_address": "兰州市城关区酒泉路街道庆阳路1号"}]
     client.post("/api/v1/leads/batches", json={"source": "零报", "leads": leads}, headers=personas.headers("command"))
+    _referral_now(db, "station")
     _figures(app, db)
     r = client.post("/api/v1/daily-reports", headers=personas.headers("station"),
                     json={"day": today().isoformat(), "zero": True})

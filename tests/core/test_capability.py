@@ -151,3 +151,16 @@ def test_acknowledging_an_old_referral_works(client, personas: Personas, db) -> 
                     headers=personas.headers("health"))
     assert r.status_code == 200, r.text
     assert r.json()["id"] == old_id
+
+
+def test_a_figure_under_a_key_nobody_declared_fails_the_roll_up(db) -> None:  # type: ignore[no-untyped-def]
+    """A capability's figures that yield a key it did not declare (a rename half done) fail loudly instead of
+    storing a figure no page shows."""
+    from datetime import date
+
+    from fangkong.core.capability import DayWindow
+
+    cap = Capability(name="extra", figures=lambda s, w: [(1, "extra.thing", 1), (1, "extra.thigns", 2)],
+                     figure_kinds=(FigureKind("extra.thing", "Things"),))
+    with db.sessions() as s, pytest.raises(CapabilityError, match=r"extra\.thigns"):
+        Platform([*CAPABILITIES, cap]).figures(s, DayWindow(date(2022, 3, 1)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from fangkong.app import create_app
 from fangkong.core.audit import AuditEntry
+from fangkong.core.clock import LOCAL_TZ
 from fangkong.core.db import utcnow
 from fangkong.people.models import Person
 from fangkong.registration.venues.checkin import checkin_service
@@ -464,13 +465,16 @@ def test_a_busy_day_of_visits_is_paged_with_totals_and_every_visit_has_its_file(
     most, skipping rows a linker held) and cut the day at 2,000 rows without saying so."""
     venue = _venue(db)
     now = utcnow()
-    with db.unit_of_work() as s:  # 1,300 check-ins the linker has not reached yet
+    midnight = datetime.combine(now.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ)  # the page lists today's
+    with db.unit_of_work() as s:  # 1,300 check-ins the linker has not reached yet, within a second
         s.execute(Visit.__table__.insert(), [
             {"client_id": f"burst-{i:05d}", "venue_id": venue.id, "name": f"访客{i}", "phone": f"198{i:08d}",
-             "checked_in_at": now - timedelta(seconds=i), "checked_out_at": now if i % 2 else None}
+             "checked_in_at": max(now - timedelta(milliseconds=i / 2), midnight),
+             "checked_out_at": now if i % 2 else None}
             for i in range(1300)])
     with db.sessions() as s:
-        day_total = s.execute(select(func.count(Visit.id)).where(Visit.venue_id == venue.id)).scalar_one()
+        day_total = s.execute(select(func.count(Visit.id)).where(Visit.venue_id == venue.id,
+                                                                 Visit.checked_in_at >= midnight)).scalar_one()
     c, headers = personas.browser("station"), personas.headers("station")
     first = c.get(f"/api/v1/venues/{venue.id}/visits", params={"page_size": 500}, headers=headers)
     assert first.status_code == 200 and int(first.headers["x-total-count"]) == day_total >= 1300

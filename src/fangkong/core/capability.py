@@ -313,8 +313,20 @@ class Platform:
         return figure_kinds(self.capabilities)
 
     def figures(self, session: Session, window: DayWindow) -> list[Figure]:
-        """Return every capability's (unit id, key, value) rows for the day."""
-        return [row for cap in self.capabilities if cap.figures is not None for row in cap.figures(session, window)]
+        """Return every capability's (unit id, key, value) rows for the day.
+
+        A row whose key the capability did not declare raises CapabilityError: stored, it would be a figure
+        no page shows; dropped, a count would vanish without anyone noticing."""
+        rows: list[Figure] = []
+        for cap in self.capabilities:
+            if cap.figures is None:
+                continue
+            declared = {kind.key for kind in cap.figure_kinds}
+            for row in cap.figures(session, window):
+                if row[1] not in declared:
+                    raise CapabilityError(f"capability {cap.name!r}: its figures gave the undeclared key {row[1]!r}")
+                rows.append(row)
+        return rows
 
     async def start(self, app: Any) -> None:
         for hook in self._all("start"):

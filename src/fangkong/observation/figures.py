@@ -41,7 +41,7 @@ def daily_figures(session: Session, window: DayWindow) -> Iterable[Figure]:
     totals: dict[int, int] = {}
     for unit_id, kind, n in observing:
         totals[unit_id] = totals.get(unit_id, 0) + n
-        yield unit_id, f"people.{kind}", n
+        yield unit_id, f"observation.{kind}", n
     yield from ((u, "observation.under_observation", n) for u, n in totals.items())
     for column, key in ((Observation.start, "observation.observation_started"),
                         (Observation.released_at, "observation.released")):
