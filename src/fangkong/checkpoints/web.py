@@ -29,7 +29,7 @@ from fangkong.core.access import (
 )
 from fangkong.core.clock import local_time, local_today
 from fangkong.core.codes import DOCUMENT_LABELS
-from fangkong.core.errors import NotFound, ValidationFailed
+from fangkong.core.errors import FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.imports import ImportView
 from fangkong.core.models import Role, UnitKind, User
@@ -38,7 +38,7 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import MAX_ID, Id, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import Work, checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.leads.deadlines import rules_for
 from fangkong.observation.models import HANDLINGS
 
@@ -155,21 +155,21 @@ def check_fragment(request: Request, checkpoint_id: Id, form: Annotated[FormData
 def register_page(request: Request, checkpoint_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = passage_input(form)
     token = str(form.get("pass_token", "")).strip()[:600]
-    errors = _green_lane(request, checkpoint_id, data, token) if token else []
-    if not errors:
-        try:
-            with work(request) as w:
-                passage, _created = passages.register_passage(w.session, w.user, checkpoint_id, data)
-                passage_id = passage.id
-        except ValidationFailed as exc:
-            errors = exc.errors
-    if errors:
-        with work(request) as w:
-            ctx = _station_context(w, checkpoint_id, data, errors)
-            ctx["check"] = service.check_passage(w.session, data)
-            ctx["values"]["pass_token"] = token
+    refused = _green_lane(request, checkpoint_id, data, token) if token else []
+
+    def register(w: Work) -> Response:
+        if refused:  # a pass that does not open the green lane: the form comes back like any refused one
+            raise ValidationFailed(refused)
+        passage, _created = passages.register_passage(w.session, w.user, checkpoint_id, data)
+        return RedirectResponse(f"/checkpoints/{checkpoint_id}?saved={passage.id}", status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        ctx = _station_context(w, checkpoint_id, data, errors)
+        ctx["check"] = service.check_passage(w.session, data)
+        ctx["values"]["pass_token"] = token
         return render(request, "checkpoints/station.html", ctx, 422)
-    return RedirectResponse(f"/checkpoints/{checkpoint_id}?saved={passage_id}", status_code=303)
+
+    return submit_form(request, register, refuse)
 
 
 def _green_lane(request: Request, checkpoint_id: int, data: service.PassageInput, token: str) -> list[Any]:
@@ -207,16 +207,17 @@ def edit_passage_page(request: Request, passage_id: Id) -> HTMLResponse:
 @router.post("/passages/{passage_id}", response_class=HTMLResponse)
 def correct_page(request: Request, passage_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = passage_input(form)
-    try:
-        with work(request) as w:
-            passage = service.correct_passage(w.session, w.user, passage_id, data)
-            checkpoint_id = passage.checkpoint_id
-    except ValidationFailed as exc:
-        with work(request) as w:
-            passage = w.session.get_one(Passage, passage_id)  # correct_passage found it before it validated
-            ctx = _station_context(w, passage.checkpoint_id, data, exc.errors, editing=passage)
+
+    def correct(w: Work) -> Response:
+        passage = service.correct_passage(w.session, w.user, passage_id, data)
+        return RedirectResponse(f"/checkpoints/{passage.checkpoint_id}?saved={passage_id}", status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        passage = w.session.get_one(Passage, passage_id)  # correct_passage found it before it validated
+        ctx = _station_context(w, passage.checkpoint_id, data, errors, editing=passage)
         return render(request, "checkpoints/station.html", ctx, 422)
-    return RedirectResponse(f"/checkpoints/{checkpoint_id}?saved={passage_id}", status_code=303)
+
+    return submit_form(request, correct, refuse)
 
 
 def _manage_context(w: Work, data: service.CheckpointInput, errors: list[Any], cp_id: int | None) -> dict[str, Any]:
@@ -263,13 +264,13 @@ def edit_checkpoint_form(request: Request, checkpoint_id: Id) -> HTMLResponse:
 def save_checkpoint_page(request: Request, form: Annotated[FormData, Depends(checked_form)],
                          checkpoint_id: int | None = None) -> Response:
     data = _checkpoint_input(form)
-    try:
-        with work(request) as w:
-            service.save_checkpoint(w.session, w.user, data, checkpoint_id)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            return render(request, "checkpoints/edit.html", _manage_context(w, data, exc.errors, checkpoint_id), 422)
-    return RedirectResponse("/checkpoints", status_code=303)
+
+    def save(w: Work) -> Response:
+        service.save_checkpoint(w.session, w.user, data, checkpoint_id)
+        return RedirectResponse("/checkpoints", status_code=303)
+
+    return submit_form(request, save, lambda w, errors: render(
+        request, "checkpoints/edit.html", _manage_context(w, data, errors, checkpoint_id), 422))
 
 
 @router.get("/risk-areas", response_class=HTMLResponse)
@@ -284,15 +285,13 @@ def risk_areas_page(request: Request) -> HTMLResponse:
 def add_risk_area_page(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = service.RiskAreaInput(area_code=str(form.get("area_code", "")), name=str(form.get("name", "")),
                                  level=str(form.get("level", "")))
-    try:
-        with work(request) as w:
-            service.add_risk_area(w.session, w.user, data)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            areas = service.current_risk_areas(w.session)
-        return render(request, "checkpoints/risk_areas.html",
-                      {**labels(), "areas": areas, "errors": exc.errors, "data": data.__dict__}, 422)
-    return RedirectResponse("/risk-areas", status_code=303)
+
+    def add(w: Work) -> Response:
+        service.add_risk_area(w.session, w.user, data)
+        return RedirectResponse("/risk-areas", status_code=303)
+
+    return submit_form(request, add, lambda w, errors: render(request, "checkpoints/risk_areas.html", {
+        **labels(), "areas": service.current_risk_areas(w.session), "errors": errors, "data": data.__dict__}, 422))
 
 
 @router.post("/risk-areas/{area_id}/end")
@@ -351,20 +350,24 @@ async def import_preview(request: Request, checkpoint_id: Id,
 
 def _import_preview(request: Request, checkpoint_id: Id, name: str, data: bytes) -> Response:
     var_dir = request.app.state.settings.var_dir
+
+    def preview(w: Work) -> Response:
+        cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
+        found = sheet_import.preview_passages(w.session, w.user, var_dir, checkpoint_id, name, data)
+        return render(request, "checkpoints/import.html", {**labels(), "cp": cp, "errors": [], "preview": found},
+                      422 if found.errors else 200)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
+        return render(request, "checkpoints/import.html", {"cp": cp, "errors": errors, "preview": None}, 422)
+
     try:
         moved = upload_in_background(request, "checkpoints.passages", {"checkpoint_id": str(checkpoint_id)}, name,
                                      data)  # a big sheet: a job with a progress page
-        if moved is not None:
-            return moved
+    except ValidationFailed as exc:  # the job's own transaction (committed before it starts) is over
         with work(request) as w:
-            cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
-            preview = sheet_import.preview_passages(w.session, w.user, var_dir, checkpoint_id, name, data)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            cp = service.get_checkpoint(w.session, w.user, checkpoint_id, PASSAGE_WRITE)
-        return render(request, "checkpoints/import.html", {"cp": cp, "errors": exc.errors, "preview": None}, 422)
-    return render(request, "checkpoints/import.html", {**labels(), "cp": cp, "errors": [], "preview": preview},
-                  422 if preview.errors else 200)
+            return refuse(w, exc.errors)
+    return moved or submit_form(request, preview, refuse)
 
 
 def import_job_page(request: Request, view: ImportView, errors: list[Any]) -> Response:

@@ -33,7 +33,7 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import Id, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import Work, checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.leads import feedback, workflow
 from fangkong.leads.deadlines import PRIORITIES, PRIORITY_LABELS, rules_for
 from fangkong.leads.intake import RawLead, submit_leads
@@ -270,13 +270,13 @@ def _forward_units(w: Work) -> list[tuple[int | str, str]]:
 def forward_page(request: Request, lead_id: Id, leg_id: Id,
                  form: Annotated[FormData, Depends(checked_form)]) -> Response:
     values = {k: str(form.get(k, "")).strip() for k in ("unit_id", "forward_note")}
-    try:
-        with work(request) as w:
-            forward_leg(w.session, w.user, lead_id, leg_id, form_id(values["unit_id"]) or 0, values["forward_note"])
-    except ValidationFailed as exc:
-        with work(request) as w:
-            return render(request, "leads/lead.html", _lead_context(w, lead_id, exc.errors, values), 422)
-    return RedirectResponse("/leads", status_code=303)
+
+    def forward(w: Work) -> Response:
+        forward_leg(w.session, w.user, lead_id, leg_id, form_id(values["unit_id"]) or 0, values["forward_note"])
+        return RedirectResponse("/leads", status_code=303)
+
+    return submit_form(request, forward, lambda w, errors: render(
+        request, "leads/lead.html", _lead_context(w, lead_id, errors, values), 422))
 
 
 @router.post("/{lead_id}/legs/{leg_id}/verify", response_class=HTMLResponse)
@@ -293,14 +293,14 @@ def verify_page(request: Request, lead_id: Id, leg_id: Id,
                               new_address=values["new_address"],
                               new_unit_id=form_id(values["new_unit_id"]),
                               client_id=str(form.get("client_id", "")).strip()[:80] or None)
-    try:
-        with work(request) as w:
-            lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, v, effects_of(request))
-            still_ours = lead.unit_id in {u.id for u in unit_tree(w.session, w.user)}
-    except ValidationFailed as exc:
-        with work(request) as w:
-            return render(request, "leads/lead.html", _lead_context(w, lead_id, exc.errors, values), 422)
-    return RedirectResponse(f"/leads/{lead_id}" if still_ours else "/leads", status_code=303)
+
+    def verify(w: Work) -> Response:
+        lead = workflow.verify_leg(w.session, w.user, lead_id, leg_id, v, effects_of(request))
+        still_ours = lead.unit_id in {u.id for u in unit_tree(w.session, w.user)}
+        return RedirectResponse(f"/leads/{lead_id}" if still_ours else "/leads", status_code=303)
+
+    return submit_form(request, verify, lambda w, errors: render(
+        request, "leads/lead.html", _lead_context(w, lead_id, errors, values), 422))
 
 
 @router.post("/{lead_id}/assign", response_class=HTMLResponse)

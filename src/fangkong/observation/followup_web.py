@@ -14,7 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from fangkong.core.access import CARE_MANAGE, FOLLOWUP_READ, FOLLOWUP_RECORD, can, require
 from fangkong.core.clock import BAD_DATE
-from fangkong.core.errors import ValidationFailed
+from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.imports import ImportView
 from fangkong.core.models import Role, UnitKind
@@ -22,7 +22,7 @@ from fangkong.core.units import unit_tree
 from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import MAX_ID, Id, PageNo, form_id, optional_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import Work, checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.observation import care, followup_sheets, followups, observations, selfreport
 from fangkong.observation.followups import FollowUpInput
 from fangkong.observation.status import OBSERVATION_KINDS
@@ -166,20 +166,21 @@ def one_page(request: Request, follow_up_id: Id) -> HTMLResponse:
 def record_page(request: Request, follow_up_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     back = str(form.get("back", ""))
     back = back if back.startswith("/followups") or back.startswith("/care") else "/followups"
-    try:
-        with work(request) as w:
-            followups.record_follow_up(w.session, w.user, follow_up_id, form_input(form),
-                                       str(form.get("client_id", "")).strip()[:80] or None)
-        back = back.split("#")[0]
+
+    def record(w: Work) -> Response:
+        followups.record_follow_up(w.session, w.user, follow_up_id, form_input(form),
+                                   str(form.get("client_id", "")).strip()[:80] or None)
+        to = back.split("#")[0]
         # Back to the list where the card was, so the round goes on down the list.
-        back = back + ("" if back.startswith("/care") else f"#fu-{follow_up_id}")
-    except ValidationFailed as exc:
-        with work(request) as w:
-            row = followups.get_follow_up(w.session, w.user, follow_up_id)
-        return render(request, "observation/followup.html", {**labels(), "r": row, "errors": exc.errors,
+        return RedirectResponse(to + ("" if to.startswith("/care") else f"#fu-{follow_up_id}"), status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        row = followups.get_follow_up(w.session, w.user, follow_up_id)
+        return render(request, "observation/followup.html", {**labels(), "r": row, "errors": errors,
                                                         "data": form_input(form), "can_record": True,
                                                         "back": back}, 422)
-    return RedirectResponse(back, status_code=303)
+
+    return submit_form(request, record, refuse)
 
 
 # --- care teams ------------------------------------------------------------------------------------
@@ -217,15 +218,13 @@ def team_page(request: Request, observation_id: Id) -> HTMLResponse:
 
 @router.post("/care/{observation_id}/members", response_class=HTMLResponse)
 def assign_page(request: Request, observation_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    try:
-        with work(request) as w:
-            care.assign_member(w.session, w.user, observation_id, str(form.get("team_role", "")),
-                               form_id(form.get("user_id")), team_roles(request))
-    except ValidationFailed as exc:
-        with work(request) as w:
-            ctx = _team_context(request, w, observation_id, list(exc.errors))
-        return render(request, "observation/care_team.html", ctx, 422)
-    return RedirectResponse(f"/care/{observation_id}", status_code=303)
+    def assign(w: Work) -> Response:
+        care.assign_member(w.session, w.user, observation_id, str(form.get("team_role", "")),
+                           form_id(form.get("user_id")), team_roles(request))
+        return RedirectResponse(f"/care/{observation_id}", status_code=303)
+
+    return submit_form(request, assign, lambda w, errors: render(
+        request, "observation/care_team.html", _team_context(request, w, observation_id, list(errors)), 422))
 
 
 # --- command: counts and the filtered list ------------------------------------------------------------

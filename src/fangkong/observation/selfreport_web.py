@@ -8,13 +8,14 @@ from typing import Annotated, Any
 import segno
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from fangkong.core.errors import BodyTooLarge, Conflict, ValidationFailed
+from fangkong.core.errors import BodyTooLarge, Conflict, FieldError
 from fangkong.core.ratelimit import check_rate
 from fangkong.core.web.params import Id
 from fangkong.core.web.templating import render
-from fangkong.core.web.work import checked_form, public_work, work
+from fangkong.core.web.work import checked_form, public_work, submit_public_form, work
 from fangkong.observation import selfreport
 from fangkong.observation.followups import FEVER_C, MAX_C, MIN_C, SYMPTOMS
 from fangkong.observation.selfreport import LinkView, SelfReportInput
@@ -92,18 +93,18 @@ def report(request: Request, token: Token, form: Annotated[FormData, Depends(_re
     data = _input(form)
     values = {"temperature_c": str(form.get("temperature_c", ""))[:10], "symptoms": data.symptoms,
               "at_home": str(form.get("at_home", ""))}
+
+    def submit(session: Session) -> Response:
+        saved = selfreport.submit_report(session, token, data)
+        done = {"at": saved.at, "referred": saved.referral_id is not None}
+        return _page(request, selfreport.open_link(session, token), [], done=done)
+
+    def refuse(session: Session, errors: list[FieldError]) -> Response:
+        return _page(request, selfreport.open_link(session, token), errors, values, status=422)
+
     try:
-        with public_work(request) as session:
-            saved = selfreport.submit_report(session, token, data)
-            done = {"at": saved.at, "referred": saved.referral_id is not None}
-    except ValidationFailed as exc:
-        with public_work(request) as session:
-            view = selfreport.open_link(session, token)
-        return _page(request, view, exc.errors, values, status=422)
-    except Conflict as exc:
+        return submit_public_form(request, submit, refuse)
+    except Conflict as exc:  # a replayed form or the day's reports all in: the whole unit of work is undone
         with public_work(request) as session:
             view = selfreport.open_link(session, token)
         return _page(request, view, [], values, status=409, message=exc.detail)
-    with public_work(request) as session:
-        view = selfreport.open_link(session, token)
-    return _page(request, view, [], done=done)

@@ -13,16 +13,14 @@ from starlette.datastructures import FormData
 from fangkong.core.access import PERSON_READ, PERSON_STATUS, TRACE_RUN, can
 from fangkong.core.capability import PersonPanel
 from fangkong.core.clock import parse_day
-from fangkong.core.errors import ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Role, User
 from fangkong.core.web.params import Id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.observation import status
-from fangkong.people import service
 from fangkong.people.models import STATUSES
-from fangkong.people.web import person_context
+from fangkong.people.web import person_refused
 
 router = APIRouter(prefix="/people", include_in_schema=False)
 NAV = [NavItem(N_("Risk status"), "/people/status", frozenset({"command", "district", "station", "health"}))]
@@ -63,19 +61,16 @@ def release_due(request: Request, form: Annotated[FormData, Depends(checked_form
 @router.post("/{person_id}/status", response_class=HTMLResponse)
 def status_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     day = str(form.get("last_exposure", "")).strip()
-    try:
-        with work(request) as w:
-            exposure = parse_day("last_exposure", day) if day else None
-            if str(form.get("action", "")) == "release":
-                status.release(w.session, w.user, person_id, str(form.get("reason", "")))
-            else:
-                status.change_status(w.session, w.user, person_id, str(form.get("status", "")),
-                                     str(form.get("reason", "")), str(form.get("evidence", "")), exposure,
-                                     str(form.get("place", "")), request.app.state.settings.protocol_profile,
-                                     request.app.state.status_listeners)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            person = service.open_person(w.session, w.user, person_id)
-            ctx = person_context(request, w, person_id)
-        return render(request, "people/person.html", {"person": person, "errors": exc.errors, **ctx}, 422)
-    return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+    def change(w: Work) -> Response:
+        exposure = parse_day("last_exposure", day) if day else None
+        if str(form.get("action", "")) == "release":
+            status.release(w.session, w.user, person_id, str(form.get("reason", "")))
+        else:
+            status.change_status(w.session, w.user, person_id, str(form.get("status", "")),
+                                 str(form.get("reason", "")), str(form.get("evidence", "")), exposure,
+                                 str(form.get("place", "")), request.app.state.settings.protocol_profile,
+                                 request.app.state.status_listeners)
+        return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+    return submit_form(request, change, lambda w, errors: person_refused(request, w, person_id, errors))

@@ -22,7 +22,7 @@ from fangkong.core.sheets import SheetError, kept_upload
 from fangkong.core.web.imports import upload_in_background
 from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.passes import applications, bulk, service, verification
 from fangkong.passes.access import PASS_APPROVE, PASS_ISSUE, PASS_REVOKE
 from fangkong.passes.applications import Decision, documents_dir
@@ -90,14 +90,13 @@ def application_page(request: Request, application_id: Id) -> Response:
 @router.post("/passes/applications/{application_id}/decide", response_class=HTMLResponse)
 def decide_page(request: Request, application_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     ring = key_ring(request.app.state.settings.var_dir)
-    try:
-        with work(request) as w:
-            service.decide_one(w.session, w.user, ring, application_id, _decision(form))
-    except ValidationFailed as exc:
-        with work(request) as w:
-            ctx = {**_application_context(w, application_id), "errors": exc.errors}
-        return render(request, "passes/application.html", ctx, 422)
-    return RedirectResponse(f"/passes/applications/{application_id}", status_code=303)
+
+    def decide(w: Work) -> Response:
+        service.decide_one(w.session, w.user, ring, application_id, _decision(form))
+        return RedirectResponse(f"/passes/applications/{application_id}", status_code=303)
+
+    return submit_form(request, decide, lambda w, errors: render(
+        request, "passes/application.html", {**_application_context(w, application_id), "errors": errors}, 422))
 
 
 @router.get("/passes/applications/{application_id}/document")

@@ -11,12 +11,12 @@ from starlette.datastructures import FormData
 
 from fangkong.core.access import PERSON_MERGE, PERSON_READ, PERSON_WRITE, can, require
 from fangkong.core.codes import DOCUMENT_LABELS
-from fangkong.core.errors import NotFound, ValidationFailed
+from fangkong.core.errors import FieldError, NotFound, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.units import unit_tree
 from fangkong.core.web.params import Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import Work, checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.people import merging, review, service
 from fangkong.people.service import PersonInput
 from fangkong.people.timeline import person_timeline
@@ -62,15 +62,15 @@ def create_person_page(request: Request, form: Annotated[FormData, Depends(check
         household_address=str(form.get("household_address", "")),
         unit_id=form_id(form.get("unit_id")),
     )
-    try:
-        with work(request) as w:
-            person = service.create_person(w.session, w.user, data)
-            person_id = person.id
-    except ValidationFailed as exc:
-        with work(request) as w:
-            ctx = _form_context(w, data, list(exc.errors))
-        return render(request, "people/new.html", ctx, status=422)
-    return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+    def create(w: Work) -> Response:
+        person = service.create_person(w.session, w.user, data)
+        return RedirectResponse(f"/people/{person.id}", status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        return render(request, "people/new.html", _form_context(w, data, list(errors)), status=422)
+
+    return submit_form(request, create, refuse)
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -83,18 +83,19 @@ def review_page(request: Request, page: PageNo = 1) -> HTMLResponse:
 
 @router.post("/review/{pair_id}", response_class=HTMLResponse)
 def decide_pair_page(request: Request, pair_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    try:
-        with work(request) as w:
-            if str(form.get("action", "")) == "accept":
-                review.accept_pair(w.session, w.user, pair_id, str(form.get("reason", "")))
-            else:
-                review.reject_pair(w.session, w.user, pair_id)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            found = review.review_queue(w.session, w.user, 1, request.app.state.settings.page_size)
-        return render(request, "people/review.html", {"found": found, "rows": PAIR_ROWS, "errors": exc.errors,
+    def decide(w: Work) -> Response:
+        if str(form.get("action", "")) == "accept":
+            review.accept_pair(w.session, w.user, pair_id, str(form.get("reason", "")))
+        else:
+            review.reject_pair(w.session, w.user, pair_id)
+        return RedirectResponse("/people/review", status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        found = review.review_queue(w.session, w.user, 1, request.app.state.settings.page_size)
+        return render(request, "people/review.html", {"found": found, "rows": PAIR_ROWS, "errors": errors,
                                                        "reason_labels": review.REASON_LABELS}, 422)
-    return RedirectResponse("/people/review", status_code=303)
+
+    return submit_form(request, decide, refuse)
 
 
 @router.post("/merges/{merge_id}/unmerge", response_class=HTMLResponse)
@@ -108,18 +109,15 @@ def unmerge_page(request: Request, merge_id: Id, form: Annotated[FormData, Depen
 @router.post("/{person_id}/merge", response_class=HTMLResponse)
 def merge_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     merged_id = form_id(form.get("merged_id"))
-    try:
-        with work(request) as w:
-            require(w.user, PERSON_MERGE)
-            if merged_id is None:
-                raise ValidationFailed.one("merged_id", N_("Enter the number of the file to merge into this one."))
-            merging.merge_persons(w.session, w.user, person_id, merged_id, str(form.get("reason", "")))
-    except ValidationFailed as exc:
-        with work(request) as w:
-            person = service.open_person(w.session, w.user, person_id)
-            ctx = person_context(request, w, person_id)
-        return render(request, "people/person.html", {"person": person, "errors": exc.errors, **ctx}, 422)
-    return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+    def merge(w: Work) -> Response:
+        require(w.user, PERSON_MERGE)
+        if merged_id is None:
+            raise ValidationFailed.one("merged_id", N_("Enter the number of the file to merge into this one."))
+        merging.merge_persons(w.session, w.user, person_id, merged_id, str(form.get("reason", "")))
+        return RedirectResponse(f"/people/{person_id}", status_code=303)
+
+    return submit_form(request, merge, lambda w, errors: person_refused(request, w, person_id, errors))
 
 
 @router.get("/{person_id:int}", response_class=HTMLResponse)  # :int lets /people/status be observation's
@@ -148,14 +146,23 @@ def person_context(request: Request, w: Work, person_id: int) -> dict[str, objec
             "merges": merging.merges_into(w.session, person_id), "can_merge": can(w.user, PERSON_MERGE)}
 
 
+def person_refused(request: Request, w: Work, person_id: int, errors: list[FieldError]) -> Response:
+    """Return the person file page again with the errors of a form posted from it (merge, risk status)."""
+    person = service.open_person(w.session, w.user, person_id)
+    ctx = person_context(request, w, person_id)
+    return render(request, "people/person.html", {"person": person, "errors": errors, **ctx}, 422)
+
+
 @router.post("/{person_id}/reveal", response_class=HTMLResponse)
-def reveal_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> HTMLResponse:
+def reveal_page(request: Request, person_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     purpose = str(form.get("purpose", ""))
-    try:
-        with work(request) as w:
-            person = service.reveal_person(w.session, w.user, person_id, purpose)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            person = service.open_person(w.session, w.user, person_id)
-        return render(request, "people/person.html", {"person": person, "errors": exc.errors, "purpose": purpose}, 422)
-    return render(request, "people/person.html", {"person": person, "errors": []})
+
+    def reveal(w: Work) -> Response:
+        person = service.reveal_person(w.session, w.user, person_id, purpose)
+        return render(request, "people/person.html", {"person": person, "errors": []})
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        person = service.open_person(w.session, w.user, person_id)
+        return render(request, "people/person.html", {"person": person, "errors": errors, "purpose": purpose}, 422)
+
+    return submit_form(request, reveal, refuse)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from fangkong.core.access import ROLE_LABELS, UNIT_MANAGE, USER_MANAGE, require
-from fangkong.core.errors import NotFound, ValidationFailed
+from fangkong.core.errors import NotFound
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.models import Role, UnitKind, User
 from fangkong.core.units import (
@@ -25,7 +25,7 @@ from fangkong.core.units import (
 )
 from fangkong.core.web.params import Id, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import Work, checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 NAV = [NavItem(N_("Units"), "/admin/units", frozenset({"admin"})),
@@ -66,13 +66,13 @@ def new_unit_form(request: Request, parent_id: int | None = None) -> HTMLRespons
 @router.post("/units/new", response_class=HTMLResponse)
 def create_unit_page(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _unit_input(form)
-    try:
-        with work(request) as w:
-            create_unit(w.session, w.user, data)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            return render(request, "admin/unit_form.html", _unit_form(w, data, exc.errors, None), 422)
-    return RedirectResponse("/admin/units", status_code=303)
+
+    def create(w: Work) -> Response:
+        create_unit(w.session, w.user, data)
+        return RedirectResponse("/admin/units", status_code=303)
+
+    return submit_form(request, create, lambda w, errors: render(
+        request, "admin/unit_form.html", _unit_form(w, data, errors, None), 422))
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
@@ -89,13 +89,13 @@ def edit_unit_form(request: Request, unit_id: Id) -> HTMLResponse:
 @router.post("/units/{unit_id}", response_class=HTMLResponse)
 def update_unit_page(request: Request, unit_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _unit_input(form)
-    try:
-        with work(request) as w:
-            update_unit(w.session, w.user, unit_id, data)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            return render(request, "admin/unit_form.html", _unit_form(w, data, exc.errors, unit_id), 422)
-    return RedirectResponse("/admin/units", status_code=303)
+
+    def update(w: Work) -> Response:
+        update_unit(w.session, w.user, unit_id, data)
+        return RedirectResponse("/admin/units", status_code=303)
+
+    return submit_form(request, update, lambda w, errors: render(
+        request, "admin/unit_form.html", _unit_form(w, data, errors, unit_id), 422))
 
 
 @router.get("/users", response_class=HTMLResponse)
@@ -128,14 +128,14 @@ def new_user_form(request: Request) -> HTMLResponse:
 @router.post("/users/new", response_class=HTMLResponse)
 def create_user_page(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _user_input(form)
-    try:
-        with work(request) as w:
-            require(w.user, USER_MANAGE)  # the pages are admin's; command grants roles through the API
-            create_user(w.session, request.app.state.settings, w.user, data)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            return render(request, "admin/user_form.html", _user_form(w, data, exc.errors, None), 422)
-    return RedirectResponse("/admin/users", status_code=303)
+
+    def create(w: Work) -> Response:
+        require(w.user, USER_MANAGE)  # the pages are admin's; command grants roles through the API
+        create_user(w.session, request.app.state.settings, w.user, data)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    return submit_form(request, create, lambda w, errors: render(
+        request, "admin/user_form.html", _user_form(w, data, errors, None), 422))
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
@@ -153,12 +153,11 @@ def edit_user_form(request: Request, user_id: Id) -> HTMLResponse:
 @router.post("/users/{user_id}", response_class=HTMLResponse)
 def update_user_page(request: Request, user_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _user_input(form)
-    try:
-        with work(request) as w:
-            require(w.user, USER_MANAGE)
-            update_user(w.session, request.app.state.settings, w.user, user_id, data, unlock=form.get("unlock") == "on")
-    except ValidationFailed as exc:
-        with work(request) as w:
-            target = w.session.get(User, user_id)
-            return render(request, "admin/user_form.html", _user_form(w, data, exc.errors, target), 422)
-    return RedirectResponse("/admin/users", status_code=303)
+
+    def update(w: Work) -> Response:
+        require(w.user, USER_MANAGE)
+        update_user(w.session, request.app.state.settings, w.user, user_id, data, unlock=form.get("unlock") == "on")
+        return RedirectResponse("/admin/users", status_code=303)
+
+    return submit_form(request, update, lambda w, errors: render(
+        request, "admin/user_form.html", _user_form(w, data, errors, w.session.get(User, user_id)), 422))

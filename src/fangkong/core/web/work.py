@@ -5,20 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.responses import Response
 
 from fangkong.core.access import can, require
 from fangkong.core.auth import cached_token_user, resume_session, user_for_token
 from fangkong.core.context import Actor, acting_as
-from fangkong.core.errors import Forbidden, NotFound, Unauthenticated
+from fangkong.core.errors import FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from fangkong.core.i18n import N_
 from fangkong.core.models import User
 from fangkong.core.web.denied import audit_denied, is_denial
@@ -164,6 +165,43 @@ def public_work(request: Request) -> Iterator[Session]:
     """Yield a session for a request without a login (the public pages, the login form)."""
     with request.app.state.db.unit_of_work() as session, acting_as(actor_for(request, None)):
         yield session
+
+
+T = TypeVar("T")
+
+
+def submit_form(request: Request, act: Callable[[Work], Response],
+                refuse: Callable[[Work, list[FieldError]], Response]) -> Response:
+    """Return `act`'s answer to a posted form, or, when its use case raises ValidationFailed, `refuse`'s (the
+    form again with its errors), both in the request's one unit of work.
+
+    A refused form then costs one transaction and one authentication, not two. Committing after a refusal
+    is safe because of the savepoint taken before `act`: whatever the use case wrote before it found the
+    problem (rows, updates, audit entries: core.audit drops a rolled-back savepoint's) goes with it, while
+    what `refuse` reads and audits commits. Any other error leaves through `work()` as before: everything
+    rolled back, a denial audited.
+    """
+    with work(request) as w:
+        return _attempt(w.session, w, act, refuse)
+
+
+def submit_public_form(request: Request, act: Callable[[Session], Response],
+                       refuse: Callable[[Session, list[FieldError]], Response]) -> Response:
+    """Return the answer to a form of the public pages like `submit_form`, in one `public_work()`."""
+    with public_work(request) as session:
+        return _attempt(session, session, act, refuse)
+
+
+def _attempt(session: Session, unit: T, act: Callable[[T], Response],
+             refuse: Callable[[T, list[FieldError]], Response]) -> Response:
+    try:
+        with session.begin_nested():
+            return act(unit)
+    except ValidationFailed as exc:
+        # Objects the use case read after writing (or changed with an UPDATE) may still show its writes:
+        # `refuse` reads what the rolled-back database holds, as a second unit of work used to.
+        session.expire_all()
+        return refuse(unit, list(exc.errors))
 
 
 def _found_user(request: Request, session: Session) -> User | None:

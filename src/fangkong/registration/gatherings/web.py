@@ -9,13 +9,14 @@ from typing import Annotated, Any
 import segno
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from fangkong.core.errors import ValidationFailed
+from fangkong.core.errors import FieldError, ValidationFailed
 from fangkong.core.i18n import N_, gettext
 from fangkong.core.web.params import Id, PageNo
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import public_work, work
+from fangkong.core.web.work import public_work, submit_public_form, work
 from fangkong.registration import inputs
 from fangkong.registration.arrivals.web import document_options, private
 from fangkong.registration.gatherings import service as gatherings
@@ -106,16 +107,16 @@ def manage_page(request: Request, token: Token) -> Response:
 def add_attendees(request: Request, token: Token,
                   form: FormData = inputs.public_form("gathering")) -> Response:
     rows = _attendee_rows(form)
-    try:
-        with public_work(request) as session:
-            added = gatherings.add_attendees(session, token, rows)
-            count = len(added)
-    except ValidationFailed as exc:
-        with public_work(request) as session:
-            gathering = gatherings.by_manage_token(session, token)
-            attendees = list(gathering.attendees)
-        return _manage_page(request, gathering, attendees, exc.errors, form, 422)
-    return RedirectResponse(f"/register/gathering/manage/{token}?added={count}", status_code=303)
+
+    def add(session: Session) -> Response:
+        count = len(gatherings.add_attendees(session, token, rows))
+        return RedirectResponse(f"/register/gathering/manage/{token}?added={count}", status_code=303)
+
+    def refuse(session: Session, errors: list[FieldError]) -> Response:
+        gathering = gatherings.by_manage_token(session, token)
+        return _manage_page(request, gathering, list(gathering.attendees), errors, form, 422)
+
+    return submit_public_form(request, add, refuse)
 
 
 @router.post("/register/gathering/manage/{token}/sign-in")
@@ -158,15 +159,12 @@ def sign_in_form(request: Request, token: Token) -> Response:
 
 @router.post("/g/{token}", response_class=HTMLResponse)
 def sign_in(request: Request, token: Token, form: FormData = inputs.public_form("sign_in", SIGN_IN_FACTOR)) -> Response:
-    try:
-        with public_work(request) as session:
-            gathering, attendee = gatherings.sign_in(session, token, _one_attendee(form))
-            done = {"name": attendee.name, "at": attendee.created_at}
-    except ValidationFailed as exc:
-        with public_work(request) as session:
-            gathering = gatherings.by_sign_in_token(session, token)
-        return _sign_in_page(request, gathering, exc.errors, form, status=422)
-    return _sign_in_page(request, gathering, [], done=done)
+    def sign(session: Session) -> Response:
+        gathering, attendee = gatherings.sign_in(session, token, _one_attendee(form))
+        return _sign_in_page(request, gathering, [], done={"name": attendee.name, "at": attendee.created_at})
+
+    return submit_public_form(request, sign, lambda session, errors: _sign_in_page(
+        request, gatherings.by_sign_in_token(session, token), errors, form, status=422))
 
 
 # --- staff -----------------------------------------------------------------------------------------

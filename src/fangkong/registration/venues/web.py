@@ -13,11 +13,11 @@ from starlette.datastructures import FormData
 from fangkong.core.access import PERSON_READ, VENUE_INSPECT, VENUE_MANAGE, VISIT_READ, can, require
 from fangkong.core.clock import parse_day
 from fangkong.core.context import current_locale
-from fangkong.core.errors import ValidationFailed
+from fangkong.core.errors import FieldError
 from fangkong.core.i18n import N_
 from fangkong.core.web.params import EventDay, Id, PageNo, form_id
 from fangkong.core.web.templating import NavItem, render
-from fangkong.core.web.work import checked_form, work
+from fangkong.core.web.work import Work, checked_form, submit_form, work
 from fangkong.registration.venues import service as venues
 from fangkong.registration.venues.checkin import checkin_service
 
@@ -67,14 +67,13 @@ def new_venue_page(request: Request) -> HTMLResponse:
 @router.post("/venues/new", response_class=HTMLResponse)
 def create_venue_page(request: Request, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _input(form)
-    try:
-        with work(request) as w:
-            venue_id = venues.save_venue(w.session, w.user, data).id
-    except ValidationFailed as exc:
-        with work(request) as w:
-            ctx = _edit_context(request, w, data, exc.errors)
-        return render(request, "registration/venue_edit.html", ctx, 422)
-    return RedirectResponse(f"/venues/{venue_id}", status_code=303)
+
+    def create(w: Work) -> Response:
+        venue_id = venues.save_venue(w.session, w.user, data).id
+        return RedirectResponse(f"/venues/{venue_id}", status_code=303)
+
+    return submit_form(request, create, lambda w, errors: render(
+        request, "registration/venue_edit.html", _edit_context(request, w, data, errors), 422))
 
 
 @router.get("/venues/inspections", response_class=HTMLResponse)
@@ -114,15 +113,16 @@ def edit_venue_page(request: Request, venue_id: Id) -> HTMLResponse:
 @router.post("/venues/{venue_id}/edit", response_class=HTMLResponse)
 def save_venue_page(request: Request, venue_id: Id, form: Annotated[FormData, Depends(checked_form)]) -> Response:
     data = _input(form)
-    try:
-        with work(request) as w:
-            venues.save_venue(w.session, w.user, data, venue_id)
-    except ValidationFailed as exc:
-        with work(request) as w:
-            venue = venues.get_venue(w.session, w.user, venue_id, VENUE_MANAGE)
-            ctx = _edit_context(request, w, data, exc.errors, venue)
-        return render(request, "registration/venue_edit.html", ctx, 422)
-    return RedirectResponse(f"/venues/{venue_id}", status_code=303)
+
+    def save(w: Work) -> Response:
+        venues.save_venue(w.session, w.user, data, venue_id)
+        return RedirectResponse(f"/venues/{venue_id}", status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        venue = venues.get_venue(w.session, w.user, venue_id, VENUE_MANAGE)
+        return render(request, "registration/venue_edit.html", _edit_context(request, w, data, errors, venue), 422)
+
+    return submit_form(request, save, refuse)
 
 
 @router.post("/venues/{venue_id}/active")
@@ -171,18 +171,18 @@ def visits_page(request: Request, venue_id: Id, day: Annotated[EventDay | None, 
 @router.post("/venues/{venue_id}/inspections", response_class=HTMLResponse)
 def record_inspection_page(request: Request, venue_id: Id,
                            form: Annotated[FormData, Depends(checked_form)]) -> Response:
-    try:
-        with work(request) as w:
-            venues.record_inspection(w.session, w.user, venue_id, str(form.get("kind", "")),
-                                     str(form.get("note", "")))
-    except ValidationFailed as exc:
-        with work(request) as w:
-            venue = venues.get_venue(w.session, w.user, venue_id)
-            ctx = {**labels(), "venue": venue, "inspections": venues.venue_inspections(w.session, w.user, venue_id),
-                   "today": 0, "can_manage": can(w.user, VENUE_MANAGE), "can_inspect": True,
-                   "can_visits": can(w.user, VISIT_READ), "errors": exc.errors, "url": None}
+    def record(w: Work) -> Response:
+        venues.record_inspection(w.session, w.user, venue_id, str(form.get("kind", "")), str(form.get("note", "")))
+        return RedirectResponse(f"/venues/{venue_id}", status_code=303)
+
+    def refuse(w: Work, errors: list[FieldError]) -> Response:
+        venue = venues.get_venue(w.session, w.user, venue_id)
+        ctx = {**labels(), "venue": venue, "inspections": venues.venue_inspections(w.session, w.user, venue_id),
+               "today": 0, "can_manage": can(w.user, VENUE_MANAGE), "can_inspect": True,
+               "can_visits": can(w.user, VISIT_READ), "errors": errors, "url": None}
         return render(request, "registration/venue_detail.html", ctx, 422)
-    return RedirectResponse(f"/venues/{venue_id}", status_code=303)
+
+    return submit_form(request, record, refuse)
 
 
 @router.post("/venue-inspections/{inspection_id}/status")
