@@ -12,7 +12,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -46,6 +48,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free local port in a thread; yield its base URL, stop it at the end."""
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
     require_chromium()
@@ -55,16 +74,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Data
     settings = make_settings(root, url)
     db = Database(url, audit_key=TEST_AUDIT_KEY)
     build_demo(db, settings, size=200, seed=11)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db
-    srv.should_exit = True
-    thread.join(10)
+    with serve(create_app(settings, db)) as base:
+        yield base, db
     db.dispose()
 
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from fangkong.app import create_app
@@ -28,7 +25,7 @@ from fangkong.core.migrate import upgrade
 from fangkong.core.models import User
 from fangkong.demo.build import DEMO_ACTOR, DEMO_PASSWORD, build_demo
 from fangkong.tracing import cases, graph
-from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser, require_chromium  # noqa: F401  (fixture)
+from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser, require_chromium, serve  # noqa: F401  (fixture)
 from tests.conftest import DEMO_SEED, DEMO_SIZE, TEST_AUDIT_KEY, make_settings
 from tests.tracing.bigcase import seed_big_case
 
@@ -57,12 +54,6 @@ NEXT_FRAMES = """() => new Promise(done => { const t = performance.now();
   requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t))); })"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     require_chromium()
@@ -77,16 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     with acting_as(DEMO_ACTOR), db.unit_of_work() as s:
         health = s.execute(select(User).where(User.username == "health")).scalar_one()
         cases.run_trace(s, health, big.index, big.onset, None, app.state.presence, settings.protocol_profile)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", big.index
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as base:
+        yield base, big.index
     db.dispose()
 
 

@@ -7,20 +7,16 @@ anyone adding it here.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from fangkong.app import create_app
 from fangkong.core.db import Database
 from fangkong.core.migrate import upgrade
 from fangkong.demo.build import DEMO_PASSWORD, build_demo
-from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser, require_chromium  # noqa: F401  (fixture)
+from tests.browser.test_browser_smoke import CHROMIUM, CHROMIUM_ARGS, browser, require_chromium, serve  # noqa: F401  (fixture)
 from tests.conftest import DEMO_SEED, DEMO_SIZE, TEST_AUDIT_KEY, make_settings
 from tests.support import Personas
 from tests.web import test_route_matrix as matrix
@@ -64,12 +60,6 @@ MEASURE = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, object]]]:
     require_chromium()
@@ -81,16 +71,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     build_demo(db, settings, size=DEMO_SIZE, seed=DEMO_SEED)  # the matrix's objects need the test city
     app = create_app(settings, db)
     ids = matrix.ids.__wrapped__(db, Personas(app))  # type: ignore[attr-defined]
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ids
-    srv.should_exit = True
-    thread.join(10)
+    with serve(app) as base:
+        yield base, ids
     db.dispose()
 
 
